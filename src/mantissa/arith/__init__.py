@@ -1,0 +1,1 @@
+"""mantissa.arith — see ARCHITECTURE.md (docs/architecture.md)."""

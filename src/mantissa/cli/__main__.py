@@ -1,0 +1,3 @@
+from mantissa.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""mantissa.embed — see ARCHITECTURE.md (docs/architecture.md)."""

@@ -1,0 +1,96 @@
+"""Running an experiment into the run store."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from mantissa import runtime
+from mantissa.config import to_dict
+from mantissa.experiments.catalogue import get_experiment
+from mantissa.experiments.store import RunRecord, new_run_dir, read_run, runs_root
+from mantissa.io import write_json
+
+_PACKAGES = ("mantissa", "torch", "numpy", "ml_dtypes", "transformers", "scikit-learn", "safetensors")
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).parent)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def environment(seed: int) -> dict[str, Any]:
+    versions = {}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": versions,
+        "git_commit": _git_commit(),
+        "seed": seed,
+        **runtime.describe(),
+    }
+
+
+def run_experiment(
+    exp_id: str,
+    scale: str = "quick",
+    seed: int = 0,
+    out: str | Path | None = None,
+    overrides: Sequence[str] | Mapping[str, Any] = (),
+) -> RunRecord:
+    """Run one experiment and store it; returns the stored record.
+
+    Bad names or overrides raise before anything is written. An exception
+    inside the run is recorded in ``error.json`` and re-raised.
+    """
+    exp = get_experiment(exp_id)
+    cfg = exp.config(scale, overrides)
+    run_dir = new_run_dir(runs_root(out), exp.id, scale, seed)
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    write_json(run_dir / "config.json", {
+        "experiment": exp.id, "scale": scale, "seed": seed, "started": started,
+        "overrides": list(overrides) if not isinstance(overrides, Mapping) else dict(overrides),
+        "config": to_dict(cfg),
+    })
+    env = environment(seed)
+    t0 = time.perf_counter()
+    try:
+        runtime.seed_everything(seed)
+        result = exp.run(cfg, seed, run_dir)
+        checks = exp.checks(result.metrics)
+        verdict = exp.verdict(result.metrics)
+    except BaseException as exc:
+        wall = time.perf_counter() - t0
+        write_json(run_dir / "env.json", {**env, "wall_s": wall})
+        write_json(run_dir / "error.json", {
+            "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(), "wall_s": wall,
+        })
+        raise
+    wall = time.perf_counter() - t0
+    write_json(run_dir / "env.json", {**env, "wall_s": wall})
+    write_json(run_dir / "metrics.json", {
+        "metrics": result.metrics,
+        "verdict": verdict.value,
+        "checks": [c.as_dict() for c in checks],
+        "artifacts": result.artifacts,
+        "wall_s": wall,
+        "scale": scale,
+    })
+    return read_run(run_dir)

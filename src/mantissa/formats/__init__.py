@@ -1,0 +1,1 @@
+"""mantissa.formats — see ARCHITECTURE.md (docs/architecture.md)."""

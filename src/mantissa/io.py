@@ -1,0 +1,153 @@
+"""Safe files: atomic writes, checksummed JSON and tensor files.
+
+Every file mantissa writes goes through :func:`atomic_write` (temporary file in
+the same folder, fsync, rename), so an interrupted write leaves the old file or
+nothing, never half a file. Tensor files carry a format tag, a version and a
+SHA-256 of their payload; :func:`load_tensors` refuses a truncated, foreign or
+altered file with :class:`CorruptFileError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from mantissa.errors import CorruptFileError
+
+FORMAT_VERSION = 1
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it into place on success."""
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with open(tmp_path, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp_path, final)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` atomically."""
+    raw = data.encode() if isinstance(data, str) else data
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(raw)
+    return Path(path)
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "item"):  # numpy / torch scalars
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, set | frozenset | tuple):
+        return list(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def write_json(path: str | os.PathLike[str], obj: Any) -> Path:
+    return atomic_write(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+
+
+def read_json(path: str | os.PathLike[str]) -> Any:
+    """Read JSON, turning a missing/unparsable file into :class:`CorruptFileError`."""
+    p = Path(path)
+    try:
+        return json.loads(p.read_text())
+    except FileNotFoundError:
+        raise CorruptFileError(f"{p}: file is missing") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CorruptFileError(f"{p}: not valid JSON ({exc})") from None
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _payload_digest(tensors: dict[str, Any]) -> str:
+    import torch
+
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().contiguous().cpu()
+        h.update(name.encode())
+        h.update(str(t.dtype).encode())
+        h.update(str(tuple(t.shape)).encode())
+        if t.numel():
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def save_tensors(
+    path: str | os.PathLike[str], tensors: dict[str, Any], *, kind: str, meta: dict[str, Any] | None = None
+) -> Path:
+    """Save tensors with safetensors, tagged with ``kind``, version and checksum."""
+    from safetensors.torch import save
+
+    header = {
+        "mantissa.kind": kind,
+        "mantissa.version": str(FORMAT_VERSION),
+        "mantissa.sha256": _payload_digest(tensors),
+        "mantissa.meta": json.dumps(meta or {}, default=_json_default),
+    }
+    data = save({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, metadata=header)
+    return atomic_write(path, data)
+
+
+def load_tensors(path: str | os.PathLike[str], *, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Load and verify a file written by :func:`save_tensors`; return (tensors, meta)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise CorruptFileError(f"{p}: file is missing") from None
+    try:
+        tensors = load(raw)
+        header = _safetensors_metadata(raw)
+    except (SafetensorError, ValueError, json.JSONDecodeError) as exc:
+        raise CorruptFileError(f"{p}: not a readable safetensors file ({exc})") from None
+    if header.get("mantissa.kind") != kind:
+        raise CorruptFileError(
+            f"{p}: holds {header.get('mantissa.kind', 'no mantissa data')!r}, expected {kind!r}"
+        )
+    if header.get("mantissa.version") != str(FORMAT_VERSION):
+        raise CorruptFileError(
+            f"{p}: format version {header.get('mantissa.version')!r}, this mantissa reads {FORMAT_VERSION}"
+        )
+    if _payload_digest(tensors) != header.get("mantissa.sha256"):
+        raise CorruptFileError(f"{p}: checksum mismatch, the file was altered or is damaged")
+    return tensors, json.loads(header.get("mantissa.meta", "{}"))
+
+
+def _safetensors_metadata(raw: bytes) -> dict[str, str]:
+    if len(raw) < 8:
+        raise ValueError("file shorter than its header")
+    n = int.from_bytes(raw[:8], "little")
+    if n > len(raw) - 8:
+        raise ValueError("header length exceeds file size")
+    return json.loads(raw[8 : 8 + n]).get("__metadata__", {}) or {}

@@ -1,0 +1,1 @@
+"""mantissa.nn — see ARCHITECTURE.md (docs/architecture.md)."""

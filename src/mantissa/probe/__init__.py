@@ -1,0 +1,1 @@
+"""mantissa.probe — see ARCHITECTURE.md (docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""mantissa.quant — see ARCHITECTURE.md (docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""mantissa.tasks — see ARCHITECTURE.md (docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""mantissa.train — see ARCHITECTURE.md (docs/architecture.md)."""

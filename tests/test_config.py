@@ -1,0 +1,57 @@
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pytest
+
+from mantissa.config import apply_overrides, config_keys
+from mantissa.errors import ConfigError
+
+
+@dataclass
+class Model:
+    n_layer: int = 2
+    pe: str = "nope"
+
+
+@dataclass
+class Cfg:
+    lr: float = 1e-3
+    steps: int = 100
+    use_cot: bool = False
+    lengths: tuple[int, ...] = (1, 2)
+    mode: Literal["plain", "reverse"] = "plain"
+    limit: int | None = None
+    model: Model = field(default_factory=Model)
+
+
+def test_overrides_typed():
+    cfg = apply_overrides(Cfg(), ["lr=3e-4", "steps=1e3", "use_cot=true", "lengths=3,4,5",
+                                  "mode=reverse", "limit=none", "model.n_layer=4"])
+    assert cfg.lr == 3e-4 and cfg.steps == 1000 and cfg.use_cot is True
+    assert cfg.lengths == (3, 4, 5) and cfg.mode == "reverse" and cfg.limit is None
+    assert cfg.model.n_layer == 4 and Cfg().model.n_layer == 2
+
+
+def test_mapping_overrides_keep_values():
+    assert apply_overrides(Cfg(), {"steps": 7}).steps == 7
+
+
+@pytest.mark.parametrize("bad, words", [
+    (["nope=1"], ["unknown config key 'nope'", "model.n_layer", "lr"]),
+    (["steps=abc"], ["bad value for 'steps'", "int"]),
+    (["steps=1.5"], ["integer"]),
+    (["use_cot=maybe"], ["boolean"]),
+    (["mode=other"], ["plain", "reverse"]),
+    (["lr"], ["malformed override"]),
+    (["model=3"], ["group"]),
+    (["lr.x=3"], ["no sub-keys"]),
+])
+def test_bad_overrides(bad, words):
+    with pytest.raises(ConfigError) as exc:
+        apply_overrides(Cfg(), bad)
+    for w in words:
+        assert w in str(exc.value)
+
+
+def test_config_keys():
+    assert "model.pe" in config_keys(Cfg())
