@@ -10,6 +10,12 @@ from mantissa.experiments.runner import run_experiment
 IDS = load_all()
 
 
+def test_every_module_imports():
+    from mantissa.experiments.catalogue import LOAD_ERRORS
+
+    assert not LOAD_ERRORS, LOAD_ERRORS
+
+
 def test_catalogue_metadata():
     for exp_id, cls in EXPERIMENTS.items():
         exp = cls()
