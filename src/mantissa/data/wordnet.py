@@ -31,6 +31,7 @@ class Synset:
     definition: str
     examples: tuple[str, ...]
     pointers: tuple[tuple[str, str], ...]  # (symbol, target synset id)
+    lex_file: int = -1  # lexicographer file number (wndb lex_filenum; see lexnames(5WN))
 
     @property
     def hypernyms(self) -> list[str]:
@@ -65,7 +66,7 @@ def _parse_line(line: str) -> Synset:
     gloss = gloss.strip()
     examples = tuple(_QUOTED.findall(gloss))
     definition = gloss.split('; "')[0].strip().rstrip(";").strip()
-    return Synset(f"{offset}-{pos}", pos, lemmas, definition, examples, pointers)
+    return Synset(f"{offset}-{pos}", pos, lemmas, definition, examples, pointers, int(f[1]))
 
 
 @functools.cache
