@@ -1,1 +1,16 @@
-"""mantissa.formats — see ARCHITECTURE.md (docs/architecture.md)."""
+"""mantissa.formats — number formats as values: round, encode, decode (see docs/formats.md).
+
+>>> from mantissa import formats
+>>> f = formats.get("float8_e4m3fn")          # or formats.parse("fp:e3m2")
+>>> f.info.max
+448.0
+"""
+
+from mantissa.formats.base import FORMATS, ROUNDINGS, Format, FormatInfo, get, parse
+from mantissa.formats.float import ML_DTYPES_FORMATS, FloatFormat
+from mantissa.formats.integer import IntFormat
+
+__all__ = [
+    "FORMATS", "ROUNDINGS", "Format", "FormatInfo", "get", "parse",
+    "FloatFormat", "IntFormat", "ML_DTYPES_FORMATS",
+]
