@@ -3,8 +3,12 @@
 * L-Mul (:mod:`.lmul`): ``lmul``, ``lmul_matmul``, ``lmul_error_model``.
 * LLM.int8() (:mod:`.int8`): ``quantize_absmax``, ``int8_matmul``,
   ``int8_matmul_with_outliers``, ``vectorwise_int8_linear``.
+* integer-only ops of I-ViT (:mod:`.ivit`, :mod:`.dyadic`, :mod:`.integer_guard`):
+  ``shiftmax``, ``shift_gelu``, ``i_layernorm``, ``isqrt``, ``dyadic_requant``,
+  ``dyadic_from_scale``, ``integer_only``.
 """
 
+from mantissa.arith.dyadic import dyadic_from_scale, dyadic_requant, dyadic_tensor
 from mantissa.arith.int8 import (
     Int8Stats,
     int8_matmul,
@@ -12,9 +16,29 @@ from mantissa.arith.int8 import (
     quantize_absmax,
     vectorwise_int8_linear,
 )
+from mantissa.arith.integer_guard import FloatOpError, integer_only
+from mantissa.arith.ivit import (
+    i_layernorm,
+    isqrt,
+    layernorm_constants,
+    shift_exp,
+    shift_gelu,
+    shiftmax,
+)
 from mantissa.arith.lmul import lmul, lmul_error_model, lmul_matmul, round_to_mantissa
 
 __all__ = [
+    "FloatOpError",
+    "dyadic_from_scale",
+    "dyadic_requant",
+    "dyadic_tensor",
+    "i_layernorm",
+    "integer_only",
+    "isqrt",
+    "layernorm_constants",
+    "shift_exp",
+    "shift_gelu",
+    "shiftmax",
     "Int8Stats",
     "int8_matmul",
     "int8_matmul_with_outliers",
