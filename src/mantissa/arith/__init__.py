@@ -6,8 +6,11 @@
 * integer-only ops of I-ViT (:mod:`.ivit`, :mod:`.dyadic`, :mod:`.integer_guard`):
   ``shiftmax``, ``shift_gelu``, ``i_layernorm``, ``isqrt``, ``dyadic_requant``,
   ``dyadic_from_scale``, ``integer_only``.
+* ShiftAddLLM (:mod:`.bcq`, :mod:`.shift`, :mod:`.rtn`): ``bcq_quantize`` -> ``BCQ``,
+  ``lut_matmul``, ``pack_bits``, ``shift_quantize``, ``shift_matmul``, ``rtn_quantize``.
 """
 
+from mantissa.arith.bcq import BCQ, bcq_quantize, lut_matmul, pack_bits, unpack_bits
 from mantissa.arith.dyadic import dyadic_from_scale, dyadic_requant, dyadic_tensor
 from mantissa.arith.int8 import (
     Int8Stats,
@@ -26,8 +29,19 @@ from mantissa.arith.ivit import (
     shiftmax,
 )
 from mantissa.arith.lmul import lmul, lmul_error_model, lmul_matmul, round_to_mantissa
+from mantissa.arith.rtn import rtn_quantize
+from mantissa.arith.shift import shift_dequantize, shift_matmul, shift_quantize
 
 __all__ = [
+    "BCQ",
+    "bcq_quantize",
+    "lut_matmul",
+    "pack_bits",
+    "unpack_bits",
+    "rtn_quantize",
+    "shift_dequantize",
+    "shift_matmul",
+    "shift_quantize",
     "FloatOpError",
     "dyadic_from_scale",
     "dyadic_requant",

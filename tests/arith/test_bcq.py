@@ -1,0 +1,102 @@
+import pytest
+import torch
+
+from mantissa.arith.bcq import (
+    BCQ,
+    bcq_quantize,
+    lut_matmul,
+    pack_bits,
+    round_pow2,
+    unpack_bits,
+)
+from mantissa.arith.rtn import rtn_quantize
+from mantissa.arith.shift import shift_dequantize, shift_matmul, shift_quantize
+from mantissa.errors import ConfigError, ShapeError
+
+
+@pytest.fixture
+def weight():
+    torch.manual_seed(0)
+    return torch.randn(48, 128, dtype=torch.float64) * 0.05
+
+
+def test_greedy_one_bit_is_sign_times_mean_abs(weight):
+    b = bcq_quantize(weight, 1, 32)
+    w = weight.reshape(48, 4, 32)
+    ref = torch.where(w >= 0, 1.0, -1.0) * w.abs().mean(-1, keepdim=True)
+    assert torch.allclose(b.dequantize(), ref.reshape(48, 128))
+
+
+def test_refinement_lowers_error_and_beats_rtn(weight):
+    for bits in (2, 3):
+        greedy = (bcq_quantize(weight, bits, 32, iters=0).dequantize() - weight).norm()
+        refined = (bcq_quantize(weight, bits, 32).dequantize() - weight).norm()
+        assert refined < greedy
+    assert (rtn_quantize(weight, 3, 32) - weight).norm() < (rtn_quantize(weight, 2, 32) - weight).norm()
+
+
+def test_pow2_scales_are_powers_of_two(weight):
+    b = bcq_quantize(weight, 2, 32, scales="pow2")
+    a = b.alpha.abs()
+    assert torch.equal(a, 2.0 ** torch.round(torch.log2(a)))
+    assert torch.equal(round_pow2(torch.tensor([0.3, -5.0, 0.0, 0.8])), torch.tensor([0.25, -4.0, 0.0, 1.0]))
+
+
+def test_pack_round_trip(weight):
+    b = bcq_quantize(weight, 3, 32)
+    p = pack_bits(b.codes)
+    assert p.dtype == torch.uint8 and p.shape == (3, 48, 16)
+    assert torch.equal(unpack_bits(p), b.codes)
+    assert pack_bits(torch.tensor([1, -1, -1, -1, -1, -1, -1, 1])).item() == 0b10000001
+
+
+@pytest.mark.parametrize("batch", [(1,), (7,), (2, 3)])
+def test_lut_matmul_equals_dequantized_matmul(weight, batch):
+    b = bcq_quantize(weight, 3, 32, scales="pow2")
+    x = torch.randint(-50, 50, (*batch, 128)).double()  # integers, pow2 scales: exact in float64
+    assert torch.equal(lut_matmul(x, b, chunk_rows=4), x @ b.dequantize().t())
+    b = bcq_quantize(weight, 3, 32)
+    xf = torch.randn(5, 128, dtype=torch.float64)
+    assert torch.allclose(lut_matmul(xf, b), xf @ b.dequantize().t(), rtol=1e-12, atol=1e-12)
+
+
+def test_importance_weighting_shifts_error(weight):
+    imp = torch.ones(128, dtype=torch.float64)
+    imp[:16] = 100.0
+    plain = bcq_quantize(weight, 2, 32)
+    aware = bcq_quantize(weight, 2, 32, importance=imp)
+    err = lambda b: ((b.dequantize() - weight)[:, :16] ** 2).sum()  # noqa: E731
+    assert err(aware) < err(plain)
+
+
+def test_shift_matmul_exact(weight):
+    s, e = shift_quantize(weight, min_exp=-12, max_exp=0)
+    wq = shift_dequantize(s, e, torch.float64)
+    x = torch.randn(6, 128, dtype=torch.float64)
+    assert torch.allclose(shift_matmul(x, s, e), x @ wq.t(), rtol=1e-12, atol=1e-14)
+    assert ((wq - weight).abs() <= weight.abs() * 0.42 + 2.0**-13).all()
+    xi = torch.randint(-1000, 1000, (3, 128))
+    s2, e2 = shift_quantize(weight * 64, min_exp=-2, max_exp=3)
+
+    def shifted(v, sg, ex):
+        v = v << ex if ex >= 0 else v >> -ex
+        return v if sg > 0 else -v if sg < 0 else 0
+
+    ref = [[sum(shifted(v, sg, ex) for v, sg, ex in zip(row.tolist(), srow.tolist(), erow.tolist()))
+            for srow, erow in zip(s2, e2)] for row in xi]
+    assert shift_matmul(xi, s2, e2).tolist() == ref
+
+
+def test_bad_input(weight):
+    with pytest.raises(ShapeError, match="positive divisor"):
+        bcq_quantize(weight, 2, 48)
+    with pytest.raises(ConfigError, match=r"\[1, 8\]"):
+        bcq_quantize(weight, 0, 32)
+    with pytest.raises(ConfigError, match="scales"):
+        bcq_quantize(weight, 2, 32, scales="log")
+    with pytest.raises(ShapeError, match="divisible by 8"):
+        lut_matmul(torch.randn(2, 12), BCQ(torch.ones(1, 3, 12, dtype=torch.int8), torch.ones(1, 3, 3), 4))
+    with pytest.raises(ShapeError, match="features"):
+        lut_matmul(torch.randn(2, 64), bcq_quantize(weight, 2, 32))
+    with pytest.raises(ShapeError, match="positive divisor"):
+        rtn_quantize(weight, 3, 100)
