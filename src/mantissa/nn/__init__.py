@@ -4,6 +4,9 @@ Registry slots (see :mod:`mantissa.nn.slots`): ``ATTENTION``, ``POSITIONAL``,
 ``FFN``, ``NORM``.
 """
 
+from mantissa.nn.mlp import ModMLP, ModMLPConfig
 from mantissa.nn.slots import ATTENTION, FFN, NORM, POSITIONAL, masked_scores, softmax_attention
+from mantissa.nn.transformer import Transformer, TransformerConfig  # registers PEs, FFNs, norms
 
-__all__ = ["ATTENTION", "FFN", "NORM", "POSITIONAL", "masked_scores", "softmax_attention"]
+__all__ = ["ATTENTION", "FFN", "NORM", "POSITIONAL", "ModMLP", "ModMLPConfig", "Transformer",
+           "TransformerConfig", "masked_scores", "softmax_attention"]

@@ -1,1 +1,9 @@
-"""mantissa.train — see ARCHITECTURE.md (docs/architecture.md)."""
+"""mantissa.train: the generic :class:`Trainer`, LM plumbing, checkpoints, schedules, DDP."""
+
+from mantissa.train.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from mantissa.train.lm import TensorBatches, exact_match, lm_loss, predict
+from mantissa.train.schedule import SCHEDULES
+from mantissa.train.trainer import StopTraining, TrainConfig, Trainer
+
+__all__ = ["SCHEDULES", "StopTraining", "TensorBatches", "TrainConfig", "Trainer", "exact_match",
+           "lm_loss", "load_checkpoint", "predict", "read_checkpoint", "save_checkpoint"]
