@@ -8,6 +8,8 @@
   ``dyadic_from_scale``, ``integer_only``.
 * ShiftAddLLM (:mod:`.bcq`, :mod:`.shift`, :mod:`.rtn`): ``bcq_quantize`` -> ``BCQ``,
   ``lut_matmul``, ``pack_bits``, ``shift_quantize``, ``shift_matmul``, ``rtn_quantize``.
+* Power-Softmax (:mod:`.power_softmax`, :mod:`.poly`): ``power_softmax``,
+  ``fit`` -> ``PolyApprox`` (polynomial reciprocal / rsqrt / exp / gelu on a range).
 """
 
 from mantissa.arith.bcq import BCQ, bcq_quantize, lut_matmul, pack_bits, unpack_bits
@@ -29,10 +31,15 @@ from mantissa.arith.ivit import (
     shiftmax,
 )
 from mantissa.arith.lmul import lmul, lmul_error_model, lmul_matmul, round_to_mantissa
+from mantissa.arith.poly import PolyApprox, fit
+from mantissa.arith.power_softmax import power_softmax
 from mantissa.arith.rtn import rtn_quantize
 from mantissa.arith.shift import shift_dequantize, shift_matmul, shift_quantize
 
 __all__ = [
+    "PolyApprox",
+    "fit",
+    "power_softmax",
     "BCQ",
     "bcq_quantize",
     "lut_matmul",
