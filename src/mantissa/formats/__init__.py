@@ -7,10 +7,12 @@
 """
 
 from mantissa.formats.base import FORMATS, ROUNDINGS, Format, FormatInfo, get, parse
+from mantissa.formats.block import DynamicFixedPoint, MXFormat  # noqa: I001 (after its element formats)
 from mantissa.formats.float import ML_DTYPES_FORMATS, FloatFormat
 from mantissa.formats.integer import IntFormat
+from mantissa.formats.power import PowerFormat
 
 __all__ = [
     "FORMATS", "ROUNDINGS", "Format", "FormatInfo", "get", "parse",
-    "FloatFormat", "IntFormat", "ML_DTYPES_FORMATS",
+    "FloatFormat", "IntFormat", "ML_DTYPES_FORMATS", "PowerFormat", "MXFormat", "DynamicFixedPoint",
 ]
