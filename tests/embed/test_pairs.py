@@ -4,7 +4,6 @@ import torch
 from mantissa.data import wordnet_available
 from mantissa.embed.pairs import (
     Pair,
-    batches,
     digit_pairs,
     docstring_pairs,
     load_pairs_file,
@@ -34,15 +33,6 @@ def test_split_drops_texts_seen_in_train():
     pairs = [Pair("shared", f"p{i}", f"g{i}") for i in range(100)]
     s = split_pairs(pairs, seed=0)
     assert s.train and not s.dev and not s.test
-
-
-def test_batches_group_pairs_together():
-    out = list(batches(_pairs(40), 8, seed=0, group_size=2))
-    assert len(out) == 5 and all(len(b) == 8 for b in out)
-    for b in out:
-        assert len({p.group for p in b}) == 4  # two pairs of each group side by side
-    flat = list(batches(_pairs(40), 8, seed=0))
-    assert sorted(p.anchor for b in flat for p in b) == sorted(p.anchor for p in _pairs(40))
 
 
 def test_pairs_file_round_trip_and_errors(tmp_path):

@@ -12,8 +12,9 @@
   dev/test pair shares a text with a train pair;
 * :func:`load_pairs_file` / :func:`save_pairs_file` — JSON lines
   ``{"anchor": ..., "positive": ..., "group": ...}``, checked on read;
-* :func:`batches` — shuffled batches, optionally keeping ``group_size`` pairs of
-  one group together (batches that contain false negatives on purpose).
+
+Batching (optionally keeping pairs of one group together, so that batches
+contain false negatives on purpose) is :class:`mantissa.train.embed_trainer.PairBatches`.
 """
 
 from __future__ import annotations
@@ -23,8 +24,7 @@ import json
 import os
 import random
 import re
-from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -148,28 +148,6 @@ def load_pairs_file(path: str | os.PathLike[str]) -> list[Pair]:
                                    '{"anchor": "...", "positive": "...", "group": "..." (optional)}')
         out.append(Pair(row["anchor"], row["positive"], str(row.get("group", f"line{i}"))))
     return out
-
-
-def batches(pairs: Sequence[Pair], batch_size: int, *, seed: int = 0, group_size: int = 1,
-            drop_last: bool = True) -> Iterator[list[Pair]]:
-    """One shuffled epoch of batches; ``group_size > 1`` keeps up to that many pairs of a group adjacent."""
-    if batch_size < 1 or group_size < 1:
-        raise ConfigError(f"batch_size and group_size must be >= 1, got {batch_size}, {group_size}")
-    rng = random.Random(seed)
-    if group_size == 1:
-        order = list(pairs)
-        rng.shuffle(order)
-    else:
-        by_group: dict[str, list[Pair]] = defaultdict(list)
-        for p in pairs:
-            by_group[p.group].append(p)
-        chunks = [g[i : i + group_size] for g in by_group.values() for i in range(0, len(g), group_size)]
-        rng.shuffle(chunks)
-        order = [p for c in chunks for p in c]
-    for start in range(0, len(order), batch_size):
-        chunk = order[start : start + batch_size]
-        if len(chunk) == batch_size or (chunk and not drop_last):
-            yield chunk
 
 
 @dataclass
