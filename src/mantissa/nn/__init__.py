@@ -4,6 +4,7 @@ Registry slots (see :mod:`mantissa.nn.slots`): ``ATTENTION``, ``POSITIONAL``,
 ``FFN``, ``NORM``.
 """
 
+from mantissa.nn import evonorm as _evonorm  # noqa: F401  (registers EvoNorm-B0/S0, bn-relu, gn-relu)
 from mantissa.nn.mlp import ModMLP, ModMLPConfig
 from mantissa.nn.slots import ATTENTION, FFN, NORM, POSITIONAL, masked_scores, softmax_attention
 from mantissa.nn.transformer import Transformer, TransformerConfig  # registers PEs, FFNs, norms
