@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -40,3 +42,15 @@ def describe() -> dict[str, object]:
         "cpu_count": os.cpu_count(),
     }
     return info
+
+
+@contextlib.contextmanager
+def threads(n: int = 1) -> Iterator[None]:
+    """Run a block with ``n`` torch threads, then restore the setting. Tiny models
+    train fastest on one thread, and do not fight other processes for shared cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -16,10 +16,8 @@ validation split per task.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -31,6 +29,7 @@ from mantissa.data import embed_corpus, load_minilm, load_wordnet_glosses
 from mantissa.embed.merge import merge
 from mantissa.errors import ConfigError
 from mantissa.progress import track
+from mantissa.runtime import threads
 
 TASK_NAMES = ("pos", "noun-supersense", "verb-supersense", "adj-kind")
 
@@ -185,23 +184,12 @@ def joint_training(base: Body, tasks: list[Task], heads: list[nn.Linear], steps:
     return body
 
 
-@contextlib.contextmanager
-def single_thread() -> Iterator[None]:
-    """Tiny models train fastest on one thread (and do not fight over shared cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def run_suite(cfg, seed: int, methods: dict[str, str]) -> dict[str, dict[str, float]]:
     """Accuracy per method and task (plus 'individual', 'base', 'joint')."""
     sizes = {"train": cfg.n_train, "val": cfg.n_val, "test": cfg.n_test}
     tasks = [build_task(n, sizes, seed) for n in TASK_NAMES[: cfg.n_tasks]]
     dim = featurize(tasks, cfg.encoder)
-    with single_thread():
+    with threads(1):
         return _train_and_merge(cfg, seed, methods, tasks, dim)
 
 
