@@ -68,7 +68,7 @@ class IntFormat(Format):
         """Round to integers and saturate to ``[qmin, qmax]`` (same dtype as ``x``)."""
         x = check_float(x)
         mode = check_rounding(rounding)
-        if x.numel() and bool(torch.isnan(x).any()):
+        if x.numel() and not bool(torch.isfinite(x.sum())) and bool(torch.isnan(x).any()):
             raise ConfigError(f"NaN input to integer format {self}; integers have no NaN")
         work = torch.float64 if x.dtype == torch.float64 or self.bits > 24 else torch.float32
         q = round_signed(x.to(work), mode, generator).clamp(self.qmin, self.qmax)

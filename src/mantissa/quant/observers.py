@@ -132,14 +132,18 @@ class MSE(Observer):
 
 @OBSERVERS.register("kl")
 class KL(Observer):
-    """TensorRT entropy calibration: the |x| threshold minimising KL(P || Q) of histograms."""
+    """TensorRT entropy calibration: the |x| threshold minimising KL(P || Q) of histograms.
+
+    ``candidates`` thresholds (evenly spaced bins) are tried rather than every bin.
+    """
 
     name = "kl"
     keeps_samples = True
 
-    def __init__(self, bins: int = 2048, **kw) -> None:
+    def __init__(self, bins: int = 2048, candidates: int = 160, **kw) -> None:
         super().__init__(**kw)
         self.bins = int(bins)
+        self.candidates = int(candidates)
 
     def range(self, fmt: Format, symmetric: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         if not (isinstance(fmt, IntFormat) and fmt.signed and symmetric):
@@ -148,19 +152,25 @@ class KL(Observer):
         x = self.samples.abs().numpy()
         levels = fmt.qmax + 1
         bins = self.bins if x.shape[0] <= 8 else min(self.bins, 512)
-        amax = torch.tensor([kl_threshold(row, levels, bins) for row in x], dtype=torch.float32)[:, None]
+        amax = [kl_threshold(row, levels, bins, self.candidates) for row in x]
+        amax = torch.tensor(amax, dtype=torch.float32)[:, None]
         return -amax, amax
 
 
-def kl_threshold(abs_values: np.ndarray, levels: int, bins: int = 2048) -> float:
-    """Threshold of |x| that minimises KL(P || Q) (Migacz 2017, 8-bit inference with TensorRT)."""
+def kl_threshold(abs_values: np.ndarray, levels: int, bins: int = 2048,
+                 candidates: int | None = None) -> float:
+    """Threshold of |x| that minimises KL(P || Q) (Migacz 2017, 8-bit inference with TensorRT).
+
+    Tries every bin edge from ``levels`` to ``bins`` (or ``candidates`` evenly spaced ones).
+    """
     top = float(abs_values.max()) if abs_values.size else 0.0
     if top == 0.0:
         return 0.0
     hist, edges = np.histogram(abs_values, bins=bins, range=(0.0, top))
     hist = hist.astype(np.float64)
     best, best_i = math.inf, bins
-    for i in range(levels, bins + 1):
+    step = 1 if not candidates else max(1, (bins - levels) // candidates)
+    for i in [*range(levels, bins, step), bins]:
         p = hist[:i].copy()
         p[-1] += hist[i:].sum()
         starts = (np.arange(levels) * i) // levels

@@ -1,0 +1,233 @@
+"""A Survey of Quantization Methods for Efficient Neural Network Inference (paper #10).
+
+Three measurements with :mod:`mantissa.quant`'s quantizer zoo:
+
+1. **granularity** — relative MSE of int4/int8 weight quantization of every linear
+   layer of the real all-MiniLM-L6-v2, per-tensor vs per-channel (and group=64);
+2. **calibration** — per-tensor activation quantization of MiniLM's hidden states
+   (the residual stream, which has outlier channels) calibrated on WordNet glosses
+   by min-max, percentile, MSE search and KL (entropy), judged on held-out glosses;
+3. **QAT** — an MLP on scikit-learn digits: FP32, then 4-bit weights and
+   activations by post-training quantization, then by quantization-aware training
+   (FakeQuantize with straight-through gradients) and by LSQ.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mantissa import plot
+from mantissa.data import load_minilm, load_sklearn
+from mantissa.data.wordnet import load_wordnet_glosses, wordnet_available
+from mantissa.experiments import Experiment, Result, register
+from mantissa.io import atomic_write
+from mantissa.progress import track
+from mantissa.quant import parse_quantizer, prepare_qat
+from mantissa.runtime import threads
+
+WEIGHT_SPECS = ("int4", "int4:channel", "int4:group=64", "int8", "int8:channel")
+OBSERVERS = ("minmax", "percentile", "mse", "kl")
+
+
+@dataclass
+class Config:
+    layers: int = 6            # MiniLM encoder layers whose linear weights are measured
+    texts: int = 256           # calibration texts (as many again held out)
+    max_length: int = 48
+    act_bits: int = 8
+    pct: float = 99.99
+    mlp_hidden: int = 128
+    fp32_steps: int = 800
+    qat_steps: int = 400
+    batch_size: int = 64
+    lr: float = 2e-3
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write(path, buf.getvalue())
+
+
+def rel_mse(spec: str, w: torch.Tensor) -> float:
+    return float((parse_quantizer(spec).fake(w) - w).pow(2).sum() / w.pow(2).sum())
+
+
+def weight_granularity(model: nn.Module, layers: int) -> list[dict]:
+    rows = []
+    for name, mod in model.named_modules():
+        in_range = name.startswith("encoder.layer.") and int(name.split(".")[2]) < layers
+        if isinstance(mod, nn.Linear) and in_range:
+            w = mod.weight.detach().float()
+            rows.append({"layer": name, **{s: rel_mse(s, w) for s in WEIGHT_SPECS}})
+    return rows
+
+
+def glosses(n: int, seed: int) -> list[str]:
+    if wordnet_available():
+        texts = [s.definition for s in load_wordnet_glosses("n")]
+    else:  # pragma: no cover - depends on the machine
+        from mantissa.data import load_stdlib_docstrings
+        texts = [d.doc.split("\n")[0] for d in load_stdlib_docstrings()]
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(texts), generator=g)[: 2 * n].tolist()
+    return [texts[i] for i in idx]
+
+
+@torch.no_grad()
+def hidden_states(mini, texts: list[str], max_length: int) -> list[torch.Tensor]:
+    """Per layer: every real token's hidden state, ``(tokens, 384)``."""
+    mini.max_length = max_length
+    chunks: list[list[torch.Tensor]] = []
+    for start in track(range(0, len(texts), 64), "MiniLM activations"):
+        hs, mask = mini.forward_hidden(texts[start:start + 64], all_layers=True)
+        keep = mask.bool()
+        chunks.append([h[keep].float() for h in hs])
+    return [torch.cat([c[i] for c in chunks]) for i in range(len(chunks[0]))]
+
+
+def calibration(calib: list[torch.Tensor], held: list[torch.Tensor], bits: int, pct: float) -> list[dict]:
+    rows = []
+    for i, (xc, xh) in enumerate(zip(calib, held)):
+        row = {"hidden_state": i, "outlier_ratio": float(xc.abs().amax() / xc.abs().mean())}
+        for obs in OBSERVERS:
+            spec = f"int{bits}:observer={obs}" + (f",pct={pct}" if obs == "percentile" else "")
+            q = parse_quantizer(spec)
+            qp = q.calibrate(xc)
+            row[obs] = float((q.fake(xh, qp) - xh).pow(2).mean())
+        rows.append(row)
+    return rows
+
+
+def _mlp(hidden: int) -> nn.Module:
+    return nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                         nn.Linear(hidden, 10))
+
+
+def _train(model: nn.Module, x, y, steps: int, batch: int, lr: float, seed: int, desc: str) -> None:
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    g = torch.Generator().manual_seed(seed)
+    model.train()
+    for _ in track(range(steps), desc):
+        idx = torch.randint(0, len(x), (batch,), generator=g)
+        loss = F.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+
+
+@torch.no_grad()
+def _acc(model: nn.Module, x, y) -> float:
+    model.eval()
+    return float((model(x).argmax(-1) == y).float().mean()) * 100
+
+
+def qat_study(cfg: Config, seed: int) -> dict[str, float]:
+    train, test = load_sklearn("digits").split(0.25, seed=seed)
+    xtr, ytr, xte, yte = train.X / 16, train.y, test.X / 16, test.y
+    torch.manual_seed(seed)
+    fp32 = _mlp(cfg.mlp_hidden)
+    _train(fp32, xtr, ytr, cfg.fp32_steps, cfg.batch_size, cfg.lr, seed, "FP32 MLP")
+    out = {"fp32_acc": _acc(fp32, xte, yte)}
+    for kind, lsq in (("qat", False), ("lsq", True)):
+        model = prepare_qat(copy.deepcopy(fp32), weight="int4:channel", act="int4:sym=false", lsq=lsq)
+        if not lsq:  # PTQ: calibrate the activation ranges on training data, no weight update
+            model.train()
+            with torch.no_grad():
+                model(xtr)
+            out["ptq_acc"] = _acc(model, xte, yte)
+            model.train()
+        else:
+            with torch.no_grad():
+                model(xtr[:256])  # LSQ initialises its activation steps on a first batch
+        _train(model, xtr, ytr, cfg.qat_steps, cfg.batch_size, cfg.lr / 4, seed + 1, f"4-bit {kind}")
+        out[f"{kind}_acc"] = _acc(model, xte, yte)
+    return out
+
+
+@register
+class QuantSurvey(Experiment):
+    id = "quant-survey"
+    title = "A Survey of Quantization Methods for Efficient Neural Network Inference"
+    paper = "#10"
+    claim = ("Finer granularity and clipped calibration lower quantization error, and quantization-aware "
+             "training recovers 4-bit accuracy.")
+    paper_figure = "4x-8x memory reductions at small accuracy cost"
+    thresholds = {"max_channel_over_tensor": 1.0, "max_calib_ratio": 1.0, "max_qat_drop": 2.0}
+    parts = ("quant.uniform", "quant.granularity", "quant.observers", "quant.qat")
+    Config = Config
+    scales = {"smoke": {"layers": 1, "texts": 16, "max_length": 16, "fp32_steps": 30, "qat_steps": 10,
+                        "mlp_hidden": 32},
+              "full": {"texts": 1024, "max_length": 64, "fp32_steps": 3000, "qat_steps": 1500}}
+
+    def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
+        with threads(1):  # small tensors: one thread is fastest and shares the machine
+            return self._run(cfg, seed, out_dir)
+
+    def _run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
+        mini = load_minilm()
+        wrows = weight_granularity(mini.model, cfg.layers)
+        texts = glosses(cfg.texts, seed)
+        acts = hidden_states(mini, texts, cfg.max_length)
+        split = [a.shape[0] // 2 for a in acts]
+        calib = calibration([a[:s] for a, s in zip(acts, split)], [a[s:] for a, s in zip(acts, split)],
+                            cfg.act_bits, cfg.pct)
+        qat = qat_study(cfg, seed)
+        write_csv(out_dir / "weights.csv", wrows)
+        write_csv(out_dir / "calibration.csv", calib)
+        write_csv(out_dir / "qat.csv", [qat])
+        self._plot(wrows, calib, out_dir)
+        m = {"layers": len(wrows)}
+        for bits in (4, 8):
+            ratios = torch.tensor([r[f"int{bits}:channel"] / r[f"int{bits}"] for r in wrows])
+            m[f"int{bits}_channel_over_tensor"] = float(ratios.mean())
+            m[f"int{bits}_channel_better_frac"] = float((ratios < 1).float().mean())
+        group = torch.tensor([r["int4:group=64"] / r["int4"] for r in wrows])
+        m["int4_group64_over_tensor"] = float(group.mean())
+        for obs in OBSERVERS[1:]:
+            m[f"{obs}_over_minmax"] = float(torch.tensor([r[obs] / r["minmax"] for r in calib]).mean())
+        m["best_clip_over_minmax"] = min(m["percentile_over_minmax"], m["mse_over_minmax"])
+        m["max_outlier_ratio"] = max(r["outlier_ratio"] for r in calib)
+        m.update(qat)
+        m["qat_drop"] = qat["fp32_acc"] - qat["qat_acc"]
+        m["lsq_drop"] = qat["fp32_acc"] - qat["lsq_acc"]
+        m["ptq_drop"] = qat["fp32_acc"] - qat["ptq_acc"]
+        m["memory_reduction_int4"] = 32 / 4
+        return Result(m, ["weights.png", "calibration.png", "weights.csv", "calibration.csv", "qat.csv"])
+
+    def _plot(self, wrows: list[dict], calib: list[dict], out_dir: Path) -> None:
+        fig, ax = plot.figure()
+        for spec in WEIGHT_SPECS:
+            ax.semilogy([r[spec] for r in wrows], marker="o", ms=3, label=spec)
+        ax.set(xlabel="MiniLM linear layer", ylabel="relative weight MSE", title="Weight quantization error")
+        ax.legend(fontsize=7)
+        plot.save(fig, out_dir / "weights.png")
+        fig, ax = plot.figure()
+        for obs in OBSERVERS:
+            ax.semilogy([r[obs] for r in calib], marker="o", label=obs)
+        ax.set(xlabel="hidden state (0 = embeddings)", ylabel="held-out MSE",
+               title="Per-tensor activation calibration on MiniLM")
+        ax.legend()
+        plot.save(fig, out_dir / "calibration.png")
+
+    def checks(self, metrics):
+        return [
+            self.check("int4 per-channel / per-tensor weight MSE (MiniLM, mean over layers)", metrics,
+                       "int4_channel_over_tensor", "<", "max_channel_over_tensor"),
+            self.check("best of percentile/MSE calibration / min-max, held-out activation MSE", metrics,
+                       "best_clip_over_minmax", "<", "max_calib_ratio"),
+            self.check("FP32 - 4-bit QAT accuracy on digits (points)", metrics, "qat_drop", "<=",
+                       "max_qat_drop"),
+        ]
