@@ -80,3 +80,15 @@ def test_minilm_encoder_matches_the_packaged_pipeline():
     layers = enc.encode(texts, layers=[1, 6])
     torch.testing.assert_close(layers[6], enc.encode(texts))
     assert enc.n_layers == 6 and enc.dim == 384
+
+
+def test_two_tower_shapes_and_identity_text_head():
+    from mantissa.embed.encoder import TwoTower
+
+    model = TwoTower(64, 16, hidden=32)
+    x, t = torch.randn(5, 64), torch.randn(5, 16)
+    a, b = model(x, t)
+    assert a.shape == b.shape == (5, 16)
+    torch.testing.assert_close(b, t)
+    with pytest.raises(ShapeError):
+        model(x, t[:3])

@@ -67,3 +67,14 @@ def test_wordnet_pairs():
     assert all(p.anchor != p.positive for p in syn)
     with pytest.raises(UnknownNameError, match="lemma-gloss"):
         wordnet_pairs("antonyms")
+
+
+def test_retrieval_set_and_subsample():
+    from mantissa.embed.pairs import retrieval_set, subsample
+
+    pairs = [Pair("bank", "river side", "g1"), Pair("bank", "money house", "g2"),
+             Pair("shore", "river side", "g1")]
+    queries, corpus, rel = retrieval_set(pairs)
+    assert queries == ["bank", "shore"] and corpus == ["river side", "money house"] and rel == [[0, 1], [0]]
+    assert subsample(_pairs(), 10, seed=1) == subsample(_pairs(), 10, seed=1)
+    assert len(subsample(_pairs(), 10)) == 10 and len(subsample(_pairs(5), 10)) == 5

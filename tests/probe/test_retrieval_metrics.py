@@ -43,3 +43,17 @@ def test_bad_relevance():
         retrieval_metrics(torch.zeros(2, 3), [0])
     with pytest.raises(ShapeError, match="relevant documents"):
         retrieval_metrics(torch.zeros(2, 3), [0, 5])
+
+
+def test_submodel_grid_matches_direct_evaluation():
+    from mantissa.embed.encoder import Encoder
+    from mantissa.probe.retrieval_metrics import cosine_scores, submodel_grid
+
+    torch.manual_seed(0)
+    enc = Encoder.tiny(hidden=16, layers=2, heads=2).eval()
+    queries, corpus = ["a b", "c d", "e f"], ["a b c", "d", "f e", "x"]
+    grid = submodel_grid(enc, queries, corpus, [[0], [1], [2]], layers=[1, 2], dims=[4, 16])
+    assert set(grid) == {(1, 4), (1, 16), (2, 4), (2, 16)}
+    with torch.no_grad():
+        q, c = enc(queries, layer=1, dim=4), enc(corpus, layer=1, dim=4)
+    assert grid[(1, 4)] == retrieval_metrics(cosine_scores(q, c), [[0], [1], [2]])

@@ -271,3 +271,25 @@ class Encoder(nn.Module):
             for p in block.parameters():
                 p.requires_grad_(i >= layer)
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+class TwoTower(nn.Module):
+    """A two-modality model: an MLP tower for raw features (e.g. 8×8 digit images) and a
+    linear head (identity at init) on precomputed, frozen text embeddings (e.g. MiniLM's).
+
+    ``forward(features, text_embeddings) -> (a, b)``, both ``(batch, dim)`` and unnormalised.
+    """
+
+    def __init__(self, in_features: int, text_dim: int, hidden: int = 256) -> None:
+        super().__init__()
+        self.image = nn.Sequential(nn.Linear(in_features, hidden), nn.GELU(), nn.Linear(hidden, text_dim))
+        self.text = nn.Linear(text_dim, text_dim)
+        with torch.no_grad():
+            self.text.weight.copy_(torch.eye(text_dim))
+            self.text.bias.zero_()
+
+    def forward(self, features: torch.Tensor,
+                text_embeddings: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if features.shape[0] != text_embeddings.shape[0]:
+            raise ShapeError(f"{features.shape[0]} inputs but {text_embeddings.shape[0]} text embeddings")
+        return self.image(features), self.text(text_embeddings)

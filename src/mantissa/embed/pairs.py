@@ -121,6 +121,27 @@ def split_pairs(pairs: Sequence[Pair], fractions: Sequence[float] = (0.8, 0.1, 0
     return Splits(parts["train"], dev, test)
 
 
+def retrieval_set(pairs: Sequence[Pair]) -> tuple[list[str], list[str], list[list[int]]]:
+    """Distinct anchors as queries, distinct positives as the corpus, and each query's
+    relevant corpus indices (all positives paired with it)."""
+    corpus = list(dict.fromkeys(p.positive for p in pairs))
+    where = {t: i for i, t in enumerate(corpus)}
+    rel: dict[str, list[int]] = {}
+    for p in pairs:
+        rel.setdefault(p.anchor, [])
+        if where[p.positive] not in rel[p.anchor]:
+            rel[p.anchor].append(where[p.positive])
+    return list(rel), corpus, list(rel.values())
+
+
+def subsample(pairs: Sequence[Pair], n: int, seed: int = 0) -> list[Pair]:
+    """``n`` pairs chosen with ``seed`` (all of them if there are fewer), in their original order."""
+    if n >= len(pairs):
+        return list(pairs)
+    keep = sorted(random.Random(seed).sample(range(len(pairs)), n))
+    return [pairs[i] for i in keep]
+
+
 def save_pairs_file(path: str | os.PathLike[str], pairs: Sequence[Pair]) -> Path:
     return atomic_write(path, "".join(json.dumps(asdict(p)) + "\n" for p in pairs))
 

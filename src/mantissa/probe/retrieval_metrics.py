@@ -8,12 +8,14 @@ For query ``q`` with relevant set ``R_q`` and ranked list ``r_1, r_2, ...``:
 * ``recall@k`` = ``|R_q ∩ top-k| / |R_q|``.
 
 Scores are a ``(queries, corpus)`` similarity matrix; ties break by index.
+:func:`submodel_grid` evaluates every ``(layer, dim)`` sub-model of an encoder.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -65,3 +67,17 @@ def cosine_scores(queries: torch.Tensor, corpus: torch.Tensor) -> torch.Tensor:
     q = torch.nn.functional.normalize(queries.float(), dim=-1)
     c = torch.nn.functional.normalize(corpus.float(), dim=-1)
     return q @ c.T
+
+
+def submodel_grid(encoder: Any, queries: Sequence[str], corpus: Sequence[str],
+                  relevant: Sequence[Sequence[int]], layers: Sequence[int], dims: Sequence[int],
+                  batch_size: int = 64) -> dict[tuple[int, int], dict[str, float]]:
+    """Retrieval metrics of every ``(layer, dim)`` sub-model of ``encoder``.
+
+    ``encoder.encode(texts, layers=...)`` (see :class:`mantissa.embed.encoder.Encoder`)
+    runs once for queries and once for the corpus; each sub-model is a slice.
+    """
+    q = encoder.encode(list(queries), layers=list(layers), normalize=False, batch_size=batch_size)
+    c = encoder.encode(list(corpus), layers=list(layers), normalize=False, batch_size=batch_size)
+    return {(layer, d): retrieval_metrics(cosine_scores(q[layer][:, :d], c[layer][:, :d]), relevant)
+            for layer in layers for d in dims}
