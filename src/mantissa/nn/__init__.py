@@ -5,9 +5,12 @@ Registry slots (see :mod:`mantissa.nn.slots`): ``ATTENTION``, ``POSITIONAL``,
 """
 
 from mantissa.nn import evonorm as _evonorm  # noqa: F401  (registers EvoNorm-B0/S0, bn-relu, gn-relu)
+from mantissa.nn import lmul_attention as _lmul  # noqa: F401  (registers attention "lmul")
+from mantissa.nn import power_softmax as _power  # noqa: F401  (registers attention "power")
 from mantissa.nn.mlp import ModMLP, ModMLPConfig
 from mantissa.nn.slots import ATTENTION, FFN, NORM, POSITIONAL, masked_scores, softmax_attention
+from mantissa.nn.tiny_vit import TinyViT, TinyViTConfig
 from mantissa.nn.transformer import Transformer, TransformerConfig  # registers PEs, FFNs, norms
 
-__all__ = ["ATTENTION", "FFN", "NORM", "POSITIONAL", "ModMLP", "ModMLPConfig", "Transformer",
-           "TransformerConfig", "masked_scores", "softmax_attention"]
+__all__ = ["ATTENTION", "FFN", "NORM", "POSITIONAL", "ModMLP", "ModMLPConfig", "TinyViT",
+           "TinyViTConfig", "Transformer", "TransformerConfig", "masked_scores", "softmax_attention"]
