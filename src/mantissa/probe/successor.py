@@ -1,0 +1,112 @@
+"""Successor heads: mod-10 features of number tokens and OV-circuit succession scores.
+
+Gould et al., "Successor Heads: Recurring, Interpretable Attention Heads In The
+Wild" (ICLR 2024). Two measurements:
+
+* **mod-10 features** (Sec. 4): a linear probe predicting ``n mod 10`` from the
+  representation of the number token ``n``, trained and tested on disjoint
+  numbers (chance is 10 %);
+* **succession score** (Sec. 3): for an attention head with value/output
+  matrices ``W_V, W_O``, the OV circuit maps the (effective) embedding of token
+  ``t_i`` of an ordinal sequence to logits ``W_U W_O W_V e(t_i)``; the score is the
+  fraction of ``i`` for which the largest logit among the sequence's tokens is
+  ``t_{i+1}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from mantissa.errors import ShapeError
+
+
+def number_tokens(tokenizer, max_n: int = 1000) -> tuple[list[int], list[int]]:
+    """Numbers ``0..max_n-1`` that are one token for a HF tokenizer, and their ids."""
+    nums, ids = [], []
+    for n in range(max_n):
+        tid = tokenizer.convert_tokens_to_ids(str(n))
+        if tid is not None and tid != tokenizer.unk_token_id:
+            nums.append(n)
+            ids.append(int(tid))
+    return nums, ids
+
+
+def mod10_probe(features: Tensor, numbers: Sequence[int], *, test_fraction: float = 0.3, seed: int = 0,
+                shuffle_labels: bool = False) -> dict[str, float]:
+    """Logistic-regression probe of ``n mod 10`` on held-out numbers.
+
+    ``shuffle_labels`` permutes the labels (a control that should give chance).
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    x = np.asarray(features.detach().double().cpu())
+    if x.ndim != 2 or len(x) != len(numbers):
+        raise ShapeError(f"need one feature row per number: {x.shape} vs {len(numbers)} numbers")
+    y = np.asarray(numbers) % 10
+    if len(set(y.tolist())) < 10:
+        raise ShapeError("the numbers must cover all ten residues mod 10")
+    rng = np.random.default_rng(seed)
+    if shuffle_labels:
+        y = rng.permutation(y)
+    perm = rng.permutation(len(y))
+    n_test = int(round(test_fraction * len(y)))
+    test, train = perm[:n_test], perm[n_test:]
+    scaler = StandardScaler().fit(x[train])
+    clf = LogisticRegression(max_iter=2000, C=0.1).fit(scaler.transform(x[train]), y[train])
+    return {"train_acc": float(clf.score(scaler.transform(x[train]), y[train])),
+            "test_acc": float(clf.score(scaler.transform(x[test]), y[test])),
+            "n_train": float(len(train)), "n_test": float(n_test)}
+
+
+def ov_logits(embed: Tensor, w_v: Tensor, w_o: Tensor, unembed: Tensor) -> Tensor:
+    """Logits ``(n_tokens, n_tokens)`` of a head's OV circuit.
+
+    ``embed`` (n, d): effective embeddings of the sequence's tokens; ``w_v`` (d_head, d)
+    and ``w_o`` (d, d_head) as in ``nn.Linear`` weights; ``unembed`` (n, d): the
+    unembedding rows of the same tokens.
+    """
+    if w_v.shape[1] != embed.shape[1] or w_o.shape != (embed.shape[1], w_v.shape[0]):
+        raise ShapeError(f"OV shapes do not fit: embed {tuple(embed.shape)}, W_V {tuple(w_v.shape)}, "
+                         f"W_O {tuple(w_o.shape)}")
+    return (embed @ w_v.T @ w_o.T) @ unembed.T
+
+
+def succession_score(logits: Tensor) -> float:
+    """Fraction of rows ``i < n-1`` whose largest logit is at column ``i + 1``."""
+    if logits.ndim != 2 or logits.shape[0] != logits.shape[1] or logits.shape[0] < 2:
+        raise ShapeError(f"need square OV logits over an ordinal sequence, got {tuple(logits.shape)}")
+    n = logits.shape[0]
+    return float((logits[: n - 1].argmax(1) == torch.arange(1, n)).float().mean())
+
+
+def copy_score(logits: Tensor) -> float:
+    """Fraction of rows whose largest logit is on the diagonal (a copying head)."""
+    return float((logits.argmax(1) == torch.arange(len(logits))).float().mean())
+
+
+def bert_head_scores(bert, token_ids: Sequence[int]) -> Tensor:
+    """Succession scores ``(layers, heads)`` of a HF BERT's heads on ordered tokens.
+
+    Effective embedding: the embedding LayerNorm of word + token-type embedding;
+    unembedding: the word embeddings (BERT's tied MLM decoder).
+    """
+    emb = bert.embeddings
+    ids = torch.as_tensor(list(token_ids))
+    with torch.no_grad():
+        e = emb.LayerNorm(emb.word_embeddings.weight[ids] + emb.token_type_embeddings.weight[0])
+        u = emb.word_embeddings.weight[ids]
+        layers = bert.encoder.layer
+        n_head = bert.config.num_attention_heads
+        d_head = bert.config.hidden_size // n_head
+        out = torch.zeros(len(layers), n_head)
+        for li, layer in enumerate(layers):
+            w_v, w_o = layer.attention.self.value.weight, layer.attention.output.dense.weight
+            for h in range(n_head):
+                sl = slice(h * d_head, (h + 1) * d_head)
+                out[li, h] = succession_score(ov_logits(e, w_v[sl], w_o[:, sl], u))
+    return out

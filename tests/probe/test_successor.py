@@ -1,0 +1,38 @@
+import pytest
+import torch
+
+from mantissa.errors import ShapeError
+from mantissa.probe.successor import copy_score, mod10_probe, ov_logits, succession_score
+
+
+def test_succession_score_of_a_shift_circuit_is_one():
+    n, d = 12, 16
+    q, _ = torch.linalg.qr(torch.randn(d, d, generator=torch.Generator().manual_seed(0)))
+    e = q[:n]  # orthonormal token embeddings
+    shift = torch.roll(torch.eye(n), 1, dims=1)  # token i -> i + 1
+    w = e.T @ shift.T @ e  # d x d map sending e_i to e_{i+1}
+    logits = ov_logits(e, w, torch.eye(d), e)
+    assert succession_score(logits) == 1.0
+    assert copy_score(logits) == 0.0
+    assert copy_score(ov_logits(e, torch.eye(d), torch.eye(d), e)) == 1.0
+
+
+def test_scores_by_hand():
+    logits = torch.tensor([[0.0, 1.0, 0.0], [2.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    assert succession_score(logits) == pytest.approx(0.5)  # row 0 -> 1 yes, row 1 -> 0 no
+    with pytest.raises(ShapeError):
+        succession_score(torch.zeros(3, 4))
+    with pytest.raises(ShapeError):
+        ov_logits(torch.zeros(3, 4), torch.zeros(2, 5), torch.zeros(4, 2), torch.zeros(3, 4))
+
+
+def test_mod10_probe_finds_planted_feature_and_control_is_chance():
+    g = torch.Generator().manual_seed(0)
+    nums = list(range(400))
+    planted = torch.nn.functional.one_hot(torch.tensor(nums) % 10, 10).float()
+    feats = torch.cat([planted, torch.randn(400, 6, generator=g)], 1)
+    feats = feats + 0.15 * torch.randn(400, 16, generator=g)
+    assert mod10_probe(feats, nums)["test_acc"] > 0.9
+    assert mod10_probe(torch.randn(400, 8, generator=g), nums)["test_acc"] < 0.3
+    with pytest.raises(ShapeError):
+        mod10_probe(feats[:10], nums)
