@@ -251,3 +251,19 @@ def test_bad_input():
     empty = formats.get("float8_e4m3fn").quantize(torch.empty(0, 3))
     assert empty.shape == (0, 3)
     assert formats.get("float8_e4m3fn").encode(torch.empty(0)).dtype == torch.uint8
+
+
+@pytest.mark.parametrize("spec", NAMES[:-2] + ["bfloat16", "fp:e8m2", "fp:e5m7,overflow=saturate",
+                                                "fp:e4m3,special=fn,overflow=saturate", "fp:e3m2"])
+def test_fast_path_bit_exact_against_reference(spec):
+    from mantissa.formats import fast
+
+    fmt = formats.parse(spec)
+    rng = np.random.default_rng(7)
+    bits = rng.integers(0, 2 ** 32, size=100_000, dtype=np.uint64).astype(np.uint32)
+    x = torch.cat([torch.from_numpy(bits.view(np.float32)), torch.from_numpy(edge_cases(fmt))])
+    if fmt.bits <= 16 and fmt.special != "fnu":
+        assert fast.supports(fmt, x, "nearest-even")
+    a, b = fast.quantize_rne(fmt, x), fmt.quantize_reference(x)
+    same = (a.view(torch.int32) == b.view(torch.int32)) | (a.isnan() & b.isnan())
+    assert bool(same.all())
