@@ -1,0 +1,72 @@
+"""Shared wiring of the arithmetic-lab experiments (not an experiment itself)."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from mantissa.nn.transformer import TransformerConfig
+from mantissa.probe.length_gen import accuracy_by, mean_over
+from mantissa.train.pipeline import DataConfig, LabConfig, LabRun, fit_task
+from mantissa.train.trainer import TrainConfig
+
+
+@dataclass
+class Knobs:
+    """Model and optimisation settings every lab experiment exposes."""
+
+    steps: int = 2000
+    batch_size: int = 32
+    lr: float = 3e-3
+    d_model: int = 64
+    n_layer: int = 2
+    n_head: int = 4
+    n_test: int = 100
+
+
+@contextlib.contextmanager
+def single_thread() -> Iterator[None]:
+    """Tiny models run fastest on one thread (and share a busy machine better)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
+
+
+def lab(k: Knobs, data: DataConfig, pe: str = "ape", **model: Any) -> LabConfig:
+    return LabConfig(
+        data=data,
+        model=TransformerConfig(d_model=k.d_model, n_layer=k.n_layer, n_head=k.n_head, pe=pe, **model),
+        train=TrainConfig(steps=k.steps, batch_size=k.batch_size, lr=k.lr,
+                          warmup=max(1, min(100, k.steps // 10)), log_every=max(1, k.steps // 20)),
+    )
+
+
+def train(cfg: LabConfig, seed: int, desc: str, **kw: Any) -> LabRun:
+    return fit_task(cfg, seed, desc=desc, **kw)
+
+
+def eval_by_length(run: LabRun, examples: Sequence[Any] | None = None) -> dict[Any, float]:
+    examples = run.split.test if examples is None else examples
+    correct, _ = run.exact(examples)
+    return accuracy_by(examples, correct)
+
+
+def ood_mean(acc: dict[Any, float], train_max: int) -> float:
+    """Mean accuracy over buckets whose longest operand exceeds ``train_max``."""
+    return mean_over(acc, [k for k in acc if max(k) > train_max])
+
+
+def id_mean(acc: dict[Any, float], train_max: int) -> float:
+    return mean_over(acc, [k for k in acc if max(k) <= train_max])
+
+
+def pct(x: float) -> float:
+    return 100.0 * x if not math.isnan(x) else x

@@ -1,0 +1,151 @@
+"""To grok or not to grok: Disentangling generalization and memorization on
+corrupted algorithmic datasets (Doshi et al., 2023), paper #49.
+
+A two-layer MLP with quadratic activation learns ``(a + b) mod p`` from half of
+the table, a fraction ``corrupt`` of whose labels are wrong. Without weight
+decay it should memorise the wrong labels *and* generalise; the memorising
+neurons are the ones with a low inverse participation ratio (IPR) of their
+Fourier spectrum, and pruning them should lower accuracy on the corrupted
+labels while keeping test accuracy. With weight decay the network should
+ignore the corrupted labels. Parts: ``nn.mlp.ModMLP``, ``tasks.modular_table``,
+``probe.ipr``, ``train.Trainer`` (full-batch, cross-entropy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from mantissa import plot
+from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments._arith_common import pct, single_thread
+from mantissa.nn.mlp import ModMLP, ModMLPConfig
+from mantissa.probe.ipr import fourier_ipr
+from mantissa.probe.length_gen import write_csv
+from mantissa.tasks import ModularData, modular_table
+from mantissa.train import TensorBatches, TrainConfig, Trainer
+
+
+@dataclass
+class Config:
+    p: int = 97
+    hidden: int = 512
+    train_frac: float = 0.5
+    corrupt: float = 0.2
+    steps: int = 1500
+    lr: float = 3e-3
+    weight_decay: float = 1.0   # the regularised run; the other run uses 0
+    prune_frac: float = 0.25    # fraction of lowest-IPR neurons pruned
+
+
+def accuracies(model: ModMLP, d: ModularData) -> dict[str, float]:
+    with torch.no_grad():
+        pred = model(d.train_x).argmax(-1)
+        test = (model(d.test_x).argmax(-1) == d.test_y).float().mean()
+    bad = d.corrupted
+    return {"corrupted_memorized": float((pred[bad] == d.train_y[bad]).float().mean()),
+            "clean_train": float((pred[~bad] == d.train_y[~bad]).float().mean()),
+            "test": float(test)}
+
+
+def fit(d: ModularData, cfg: Config, wd: float, seed: int) -> ModMLP:
+    torch.manual_seed(seed)
+    model = ModMLP(ModMLPConfig(p=d.p, hidden=cfg.hidden, act="quadratic"))
+    n = len(d.train_x)
+
+    def loss_fn(m, b):
+        return F.cross_entropy(m(b["x"]), b["y"]), {}
+    tc = TrainConfig(steps=cfg.steps, batch_size=n, lr=cfg.lr, warmup=10, weight_decay=wd, grad_clip=0.0,
+                     schedule="constant", log_every=max(1, cfg.steps // 10), seed=seed)
+    Trainer(model, tc, TensorBatches({"x": d.train_x, "y": d.train_y}, n, seed), loss_fn=loss_fn,
+            progress_desc=f"mod-{d.p} MLP wd={wd}").fit()
+    return model
+
+
+@register
+class GrokCorrupted(Experiment):
+    id = "grok-corrupted"
+    title = "To grok or not to grok: generalization and memorization on corrupted algorithmic data"
+    paper = "#49"
+    claim = ("An MLP on modular addition with corrupted labels can memorise them and still generalise; "
+             "pruning low-IPR (memorising) neurons lowers accuracy on the corrupted labels and keeps test "
+             "accuracy; weight decay makes the network ignore the corrupted labels.")
+    paper_figure = ("100 % test accuracy while memorising the corrupted labels; "
+                    "pruning or regularisation removes the memorisation")
+    thresholds = {"min_test_acc": 90.0, "min_memorized": 90.0, "min_prune_drop": 20.0,
+                  "max_test_loss_from_pruning": 2.0, "min_wd_drop": 20.0}
+    parts = ("nn.mlp.ModMLP", "tasks.modular_table", "probe.ipr.fourier_ipr", "train.Trainer")
+    Config = Config
+    scales = {
+        "smoke": {"p": 13, "hidden": 32, "steps": 20},
+        "full": {"p": 97, "hidden": 1024, "steps": 20000, "lr": 1e-3},
+    }
+
+    def run(self, cfg: Config, seed: int, out_dir) -> Result:
+        d = modular_table(cfg.p, "add", cfg.train_frac, cfg.corrupt, seed)
+        metrics: dict[str, float] = {}
+        with single_thread():
+            model = fit(d, cfg, 0.0, seed)
+            base = accuracies(model, d)
+            ipr = fourier_ipr(model.w1.weight, cfg.p)
+            k = int(round(cfg.prune_frac * cfg.hidden))
+            order = torch.argsort(ipr)
+            sweep = []
+            for frac in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5):
+                model.neuron_mask.fill_(1.0)
+                model.neuron_mask[order[: int(round(frac * cfg.hidden))]] = 0.0
+                sweep.append((frac, accuracies(model, d)))
+            model.neuron_mask.fill_(1.0)
+            model.neuron_mask[order[:k]] = 0.0
+            pruned = accuracies(model, d)
+            reg = accuracies(fit(d, cfg, cfg.weight_decay, seed), d)
+        for name, acc in (("nowd", base), ("pruned", pruned), ("wd", reg)):
+            for key, v in acc.items():
+                metrics[f"{name}_{key}"] = pct(v)
+        m = metrics
+        m["prune_drop_corrupted"] = m["nowd_corrupted_memorized"] - m["pruned_corrupted_memorized"]
+        m["test_loss_from_pruning"] = m["nowd_test"] - m["pruned_test"]
+        m["wd_drop_corrupted"] = m["nowd_corrupted_memorized"] - m["wd_corrupted_memorized"]
+        metrics["ipr_median"] = float(ipr.median())
+        metrics["ipr_pruned_max"] = float(ipr[order[k - 1]]) if k else float("nan")
+        self._plots(ipr, k, sweep, out_dir)
+        header = ["pruned_frac", "corrupted_memorized_pct", "clean_train_pct", "test_pct"]
+        table = [(f, *(pct(a[k]) for k in ("corrupted_memorized", "clean_train", "test"))) for f, a in sweep]
+        write_csv(out_dir / "pruning.csv", header, table)
+        return Result(metrics, ["ipr.png", "pruning.png", "pruning.csv"])
+
+    @staticmethod
+    def _plots(ipr, k, sweep, out_dir) -> None:
+        fig, ax = plot.figure()
+        vals = ipr.sort().values.numpy()
+        ax.hist(vals, bins=40, color="C0")
+        if k:
+            ax.axvline(vals[k - 1], color="C3", ls="--", label="pruning threshold")
+            ax.legend()
+        ax.set_xlabel("inverse participation ratio (Fourier, r=2)")
+        ax.set_ylabel("neurons")
+        plot.save(fig, out_dir / "ipr.png")
+        fig, ax = plot.figure()
+        fr = [f for f, _ in sweep]
+        for key, label in (("corrupted_memorized", "corrupted labels memorised"), ("test", "test"),
+                           ("clean_train", "clean training labels")):
+            ax.plot(fr, [100 * a[key] for _, a in sweep], marker="o", label=label)
+        ax.set_xlabel("fraction of lowest-IPR neurons pruned")
+        ax.set_ylabel("accuracy (%)")
+        ax.legend()
+        plot.save(fig, out_dir / "pruning.png")
+
+    def checks(self, metrics):
+        return [
+            self.check("no weight decay: test accuracy (%)", metrics, "nowd_test", ">=", "min_test_acc"),
+            self.check("no weight decay: corrupted labels memorised (%)", metrics, "nowd_corrupted_memorized",
+                       ">=", "min_memorized"),
+            self.check("pruning low-IPR neurons: drop on corrupted labels (points)", metrics,
+                       "prune_drop_corrupted", ">=", "min_prune_drop"),
+            self.check("pruning low-IPR neurons: test accuracy lost (points)", metrics,
+                       "test_loss_from_pruning", "<=", "max_test_loss_from_pruning"),
+            self.check("weight decay: fewer corrupted labels memorised (points)", metrics,
+                       "wd_drop_corrupted", ">=", "min_wd_drop"),
+        ]

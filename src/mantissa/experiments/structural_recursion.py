@@ -1,0 +1,88 @@
+"""Transformer-Based Models Are Not Yet Perfect At Learning to Emulate
+Structural Recursion (Zhang et al., 2023), paper #15.
+
+Binary successor ``succ(x0) = x1, succ(x1) = succ(x)0``: the recursive case is a
+run of trailing ones (a carry chain). Trained on uniformly random numbers, where
+``k`` trailing ones occur with probability ``2^-(k+1)``, long chains are
+under-represented. Exact match on typical numbers (fewer than ``edge_ones``
+trailing ones) versus edge cases (at least ``edge_ones``, all-ones included),
+at training lengths. Parts: ``tasks:binsucc`` (tags ``typical`` / ``edge``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mantissa import plot
+from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments._arith_common import Knobs, lab, pct, single_thread, train
+from mantissa.probe.length_gen import accuracy_by, write_csv
+from mantissa.train.pipeline import DataConfig
+
+
+@dataclass
+class Config(Knobs):
+    lengths: str = "6-12"
+    edge_ones: int = 5
+    n_train: int = 8000
+
+
+@register
+class StructuralRecursion(Experiment):
+    id = "structural-recursion"
+    title = "Transformers Are Not Yet Perfect At Learning to Emulate Structural Recursion"
+    paper = "#15"
+    claim = ("Models trained to emulate a recursive function fit shortcuts and fail on edge cases that are "
+             "under-represented in training (long recursive chains).")
+    paper_figure = "binary successor / tree traversal: typical cases near-perfect, rare edge cases fail"
+    thresholds = {"min_typical_acc": 90.0, "min_gap": 10.0}
+    parts = ("tasks:binsucc (edge-case tags)", "nn.transformer", "probe.length_gen.accuracy_by")
+    Config = Config
+    scales = {
+        "smoke": {"steps": 10, "d_model": 32, "n_layer": 1, "n_test": 5, "n_train": 200, "lengths": "9-10"},
+        "full": {"lengths": "8-24", "steps": 10000, "d_model": 256, "n_layer": 4, "batch_size": 64,
+                 "lr": 5e-4, "n_train": 100000, "n_test": 500},
+    }
+
+    def run(self, cfg: Config, seed: int, out_dir) -> Result:
+        task = f"binsucc:edge_ones={cfg.edge_ones}"
+        data = DataConfig(task=task, train_lengths=cfg.lengths, test_lengths=cfg.lengths, n_train=cfg.n_train,
+                          n_test=1)
+        with single_thread():
+            run = train(lab(cfg, data), seed, "binary successor")
+            seen = {e.prompt for e in run.split.train}
+            rng = np.random.default_rng(seed + 101)
+            typical, edge = [], []
+            for n in sorted({e.length[0] for e in run.split.train}):
+                t, e = run.task.probe_sets(rng, n, cfg.n_test)
+                typical += [x for x in t if x.prompt not in seen]
+                edge += [x for x in e if x.prompt not in seen]
+            examples = typical + edge
+            correct, _ = run.exact(examples)
+        by_kind = accuracy_by(examples, correct, key=lambda e: e.tags[0])
+        by_ones = accuracy_by(examples, correct, key=lambda e: int(e.tags[1][4:]))
+        train_edge = sum("edge" in e.tags for e in run.split.train) / len(run.split.train)
+        nan = float("nan")
+        metrics = {"typical_acc": pct(by_kind.get("typical", nan)), "edge_acc": pct(by_kind.get("edge", nan)),
+                   "edge_share_in_training_pct": pct(train_edge)}
+        metrics["typical_minus_edge"] = metrics["typical_acc"] - metrics["edge_acc"]
+        for k, v in by_ones.items():
+            metrics[f"acc_trailing_ones_{k}"] = pct(v)
+        fig, ax = plot.figure()
+        ax.bar([str(k) for k in by_ones], [100 * v for v in by_ones.values()],
+               color=["C0" if k < cfg.edge_ones else "C3" for k in by_ones])
+        ax.set_xlabel("trailing ones (carry-chain length); red = edge cases")
+        ax.set_ylabel("exact match (%)")
+        ax.set_title("binary successor")
+        plot.save(fig, out_dir / "edge_cases.png")
+        write_csv(out_dir / "accuracy.csv", ["trailing_ones", "exact_match_pct"],
+                  [(k, pct(v)) for k, v in by_ones.items()])
+        return Result(metrics, ["edge_cases.png", "accuracy.csv"])
+
+    def checks(self, metrics):
+        return [
+            self.check("typical cases: exact match (%)", metrics, "typical_acc", ">=", "min_typical_acc"),
+            self.check("typical minus edge cases (points)", metrics, "typical_minus_edge", ">=", "min_gap"),
+        ]

@@ -1,0 +1,101 @@
+"""Train a transformer on a task in one call: the wiring the arithmetic-lab
+experiments and ``mantissa train`` share.
+
+``LabConfig`` groups three typed configs — ``data`` (:class:`DataConfig`),
+``model`` (:class:`~mantissa.nn.transformer.TransformerConfig`) and ``train``
+(:class:`~mantissa.train.trainer.TrainConfig`) — so every field is settable as
+``data.format=reverse``, ``model.pe=nope``, ``train.lr=3e-4``.
+:func:`fit_task` draws the split, fixes the model's vocabulary/digit tokens/
+max length from the tokenizer and data, trains, and returns a :class:`LabRun`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from mantissa.errors import ConfigError
+from mantissa.nn.transformer import Transformer, TransformerConfig
+from mantissa.tasks import CharTokenizer, Example, Split, Task, buckets, length_range, make_split, make_task
+from mantissa.train.lm import TensorBatches, exact_match
+from mantissa.train.trainer import TrainConfig, Trainer
+
+
+@dataclass
+class DataConfig:
+    task: str = "add"
+    format: str = ""          # arithmetic tasks only; "" = the task's default (plain)
+    train_lengths: str = "1-8"
+    test_lengths: str = "1-12"
+    grid: bool = False        # two-operand tasks: every (len a, len b) pair, not only the diagonal
+    n_train: int = 10000
+    n_test: int = 100         # per length bucket
+    disjoint: bool = False    # refuse test lengths that overlap training lengths
+
+
+@dataclass
+class LabConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: TransformerConfig = field(default_factory=lambda: TransformerConfig(d_model=64, n_layer=2))
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+@dataclass
+class LabRun:
+    model: Transformer
+    tokenizer: CharTokenizer
+    task: Task
+    split: Split
+    trainer: Trainer
+
+    def exact(self, examples: Sequence[Example]) -> tuple[list[bool], list[str]]:
+        return exact_match(self.model, self.tokenizer, examples)
+
+
+def build_task(data: DataConfig) -> Task:
+    return make_task(data.task, format=data.format or None)
+
+
+def build_split(data: DataConfig, task: Task, seed: int) -> Split:
+    grid = data.grid and task.arity > 1
+    tr = buckets(length_range(data.train_lengths), task.arity, square_only=not grid)
+    te = buckets(length_range(data.test_lengths), task.arity, square_only=not grid)
+    return make_split(task, tr, te, data.n_train, data.n_test, seed, disjoint=data.disjoint)
+
+
+def model_config_for(model: TransformerConfig, tok: CharTokenizer, split: Split) -> TransformerConfig:
+    """Vocabulary and digit ids from the tokenizer; ``max_len`` covers the longest sequence."""
+    longest = max(len(e.prompt) + len(e.answer) + 2 for e in split.train + split.test)
+    return dataclasses.replace(model, vocab_size=tok.vocab_size, digit_tokens=tok.digit_ids,
+                               max_len=max(model.max_len, longest + 8))
+
+
+def encode(tok: CharTokenizer, examples: Sequence[Example]) -> dict[str, torch.Tensor]:
+    if not examples:
+        raise ConfigError("no training examples: widen data.train_lengths or raise data.n_train")
+    return tok.batch([(e.prompt, e.answer) for e in examples])
+
+
+def fit_task(cfg: LabConfig, seed: int = 0, *, split: Split | None = None, task: Task | None = None,
+             ckpt_dir: str | os.PathLike[str] | None = None, resume: bool = False,
+             evaluate: Callable[[Transformer], dict[str, float]] | None = None,
+             desc: str = "train") -> LabRun:
+    """Train ``cfg.model`` on ``cfg.data`` (or a given ``split``) with ``cfg.train``."""
+    tok = CharTokenizer()
+    task = task or build_task(cfg.data)
+    split = split or build_split(cfg.data, task, seed)
+    mcfg = model_config_for(cfg.model, tok, split)
+    torch.manual_seed(seed)
+    model = Transformer(mcfg)
+    tcfg = dataclasses.replace(cfg.train, seed=seed)
+    meta: dict[str, Any] = {"model_config": dataclasses.asdict(mcfg),
+                            "data_config": dataclasses.asdict(cfg.data)}
+    trainer = Trainer(model, tcfg, TensorBatches(encode(tok, split.train), tcfg.batch_size, seed),
+                      evaluate=evaluate, ckpt_dir=ckpt_dir, meta=meta, progress_desc=desc)
+    trainer.fit(resume=resume)
+    return LabRun(model, tok, task, split, trainer)
