@@ -110,3 +110,24 @@ def bert_head_scores(bert, token_ids: Sequence[int]) -> Tensor:
                 sl = slice(h * d_head, (h + 1) * d_head)
                 out[li, h] = succession_score(ov_logits(e, w_v[sl], w_o[:, sl], u))
     return out
+
+
+def transformer_head_scores(model, token_ids: Sequence[int], layer: int = 0) -> dict[str, Tensor]:
+    """Succession and copy scores per head of one block of a
+    :class:`mantissa.nn.transformer.Transformer`: effective embedding = the
+    block's pre-norm of the token embeddings, unembedding = the LM head."""
+    block = model.blocks[layer]
+    d = model.cfg.d_model
+    n_head = model.cfg.n_head
+    d_head = d // n_head
+    ids = torch.as_tensor(list(token_ids))
+    with torch.no_grad():
+        e = block.norm1(model.wte.weight[ids])
+        u = model.head.weight[ids]
+        w_v_all = block.attn.qkv.weight[2 * d :]
+        succ, copy = torch.zeros(n_head), torch.zeros(n_head)
+        for h in range(n_head):
+            sl = slice(h * d_head, (h + 1) * d_head)
+            logits = ov_logits(e, w_v_all[sl], block.attn.proj.weight[:, sl], u)
+            succ[h], copy[h] = succession_score(logits), copy_score(logits)
+    return {"succession": succ, "copy": copy}

@@ -1,0 +1,161 @@
+"""Successor heads (paper #26): mod-10 features of number tokens in MiniLM, and
+attention heads whose OV circuit maps n -> n+1 in a small LM trained here.
+
+Wires :mod:`mantissa.probe.successor` with the packaged MiniLM and a one-block
+attention-only :class:`mantissa.nn.transformer.Transformer` (its MLP zeroed and
+frozen) trained with :class:`mantissa.train.Trainer` on "say the successor of
+the previous token"; a control model learns "say the previous token" (copy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from mantissa.data import load_minilm
+from mantissa.experiments import Experiment, Result, register
+from mantissa.io import atomic_write
+from mantissa.nn.transformer import Transformer, TransformerConfig
+from mantissa.plot import figure, save
+from mantissa.probe.successor import (
+    bert_head_scores,
+    mod10_probe,
+    number_tokens,
+    transformer_head_scores,
+)
+from mantissa.runtime import threads
+from mantissa.train import TrainConfig, Trainer
+
+
+@dataclass
+class Config:
+    max_number: int = 1000
+    contextual: bool = True  # also probe MiniLM's hidden states of "there are N items" per layer
+    head_numbers: int = 100  # ordinal sequence 0..K-1 for MiniLM head scoring
+    vocab: int = 40  # numbers of the small LM
+    seq_len: int = 16
+    d_model: int = 64
+    n_head: int = 4
+    steps: int = 800
+    lr: float = 3e-3
+
+
+def _lm(cfg: Config, task: str, seed: int) -> Transformer:
+    torch.manual_seed(seed)
+    model = Transformer(TransformerConfig(vocab_size=cfg.vocab, n_layer=1, n_head=cfg.n_head,
+                                          d_model=cfg.d_model, max_len=cfg.seq_len))
+    for p in model.blocks[0].ffn.parameters():  # attention-only: the MLP outputs zero
+        p.data.zero_()
+        p.requires_grad_(False)
+    shift = 1 if task == "successor" else 0
+
+    def batches(step: int) -> dict[str, torch.Tensor]:
+        g = torch.Generator().manual_seed(seed * 100_003 + step)
+        x = torch.randint(0, cfg.vocab - 1, (64, cfg.seq_len), generator=g)
+        y = torch.full_like(x, -100)
+        y[:, 1:] = x[:, :-1] + shift
+        return {"idx": x, "y": y}
+
+    def loss_fn(model, batch):
+        logits = model(batch["idx"])
+        loss = F.cross_entropy(logits.reshape(-1, cfg.vocab), batch["y"].reshape(-1), ignore_index=-100)
+        m = batch["y"] >= 0
+        return loss, {"acc": float((logits.argmax(-1)[m] == batch["y"][m]).float().mean())}
+
+    tc = TrainConfig(steps=cfg.steps, batch_size=64, lr=cfg.lr, warmup=min(50, cfg.steps // 4),
+                     weight_decay=0.0, log_every=max(1, cfg.steps // 4), seed=seed)
+    trainer = Trainer(model, tc, batches, loss_fn=loss_fn, progress_desc=f"{task} LM")
+    trainer.fit()
+    model.final_acc = trainer.final("acc")  # type: ignore[attr-defined]
+    return model.eval()
+
+
+def _contextual(minilm, numbers: list[int]) -> list[torch.Tensor]:
+    """Hidden state of the number token in "there are N items", per layer."""
+    texts = [f"there are {n} items" for n in numbers]
+    feats: list[list[torch.Tensor]] = []
+    with torch.no_grad():
+        for start in range(0, len(texts), 128):
+            hidden, _ = minilm.forward_hidden(texts[start : start + 128], all_layers=True)
+            feats.append([h[:, 3] for h in hidden])  # [CLS] there are N -> position 3
+    return [torch.cat([f[layer] for f in feats]) for layer in range(len(feats[0]))]
+
+
+@register
+class SuccessorHeads(Experiment):
+    id = "successor-heads"
+    title = "Successor Heads: Recurring, Interpretable Attention Heads In The Wild"
+    paper = "#26"
+    claim = ("Number-token representations carry mod-10 features (a linear probe beats chance widely), and "
+             "attention heads whose OV circuit increments tokens (successor heads) form in trained LMs.")
+    paper_figure = "mod-10 features across GPT-2/Pythia/Llama-2; successor heads with high succession scores"
+    thresholds = {"min_mod10_acc": 0.30, "min_succession": 0.5}
+    parts = ("probe.successor", "data.minilm", "nn.transformer", "train.Trainer")
+    Config = Config
+    scales = {"smoke": {"max_number": 300, "contextual": False, "steps": 30, "vocab": 20, "d_model": 32},
+              "full": {"steps": 3000, "vocab": 100}}
+
+    def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
+        minilm = load_minilm()
+        nums, ids = number_tokens(minilm.tokenizer, cfg.max_number)
+        static = minilm.model.embeddings.word_embeddings.weight[torch.tensor(ids)].detach()
+        m: dict[str, float] = {"n_number_tokens": len(nums)}
+        m["mod10_static_acc"] = mod10_probe(static, nums, seed=seed)["test_acc"]
+        m["mod10_static_shuffled_acc"] = mod10_probe(static, nums, seed=seed, shuffle_labels=True)["test_acc"]
+        layers: list[float] = []
+        if cfg.contextual:
+            layers = [mod10_probe(f, nums, seed=seed)["test_acc"] for f in _contextual(minilm, nums)]
+            for i, acc in enumerate(layers):
+                m[f"mod10_layer{i}_acc"] = acc
+        k_ids = [ids[nums.index(n)] for n in range(cfg.head_numbers) if n in nums]
+        bert_scores = bert_head_scores(minilm.model, k_ids)
+        m["minilm_best_head_succession"] = float(bert_scores.max())
+        with threads(1):
+            succ_model, copy_model = _lm(cfg, "successor", seed), _lm(cfg, "copy", seed)
+        order = list(range(cfg.vocab))
+        s_scores = transformer_head_scores(succ_model, order)
+        c_scores = transformer_head_scores(copy_model, order)
+        m["lm_task_acc"] = succ_model.final_acc
+        m["copy_task_acc"] = copy_model.final_acc
+        m["lm_best_head_succession"] = float(s_scores["succession"].max())
+        m["control_best_head_succession"] = float(c_scores["succession"].max())
+        m["control_best_head_copy"] = float(c_scores["copy"].max())
+        m["chance_succession"] = 1.0 / cfg.vocab
+        return Result(m, self._artifacts(m, layers, bert_scores, s_scores, c_scores, out_dir))
+
+    @staticmethod
+    def _artifacts(m, layers, bert_scores, s_scores, c_scores, out_dir: Path) -> list[str]:
+        rows = ["model,layer,head,succession,copy"]
+        rows += [f"minilm,{li},{h},{float(bert_scores[li, h]):.4f},"
+                 for li in range(bert_scores.shape[0]) for h in range(bert_scores.shape[1])]
+        for name, sc in (("successor-lm", s_scores), ("copy-lm", c_scores)):
+            rows += [f"{name},0,{h},{float(sc['succession'][h]):.4f},{float(sc['copy'][h]):.4f}"
+                     for h in range(len(sc["succession"]))]
+        atomic_write(out_dir / "head_scores.csv", "\n".join(rows) + "\n")
+        fig, axes = figure(1, 2, figsize=(10, 3.8))
+        names = ["static"] + [f"L{i}" for i in range(len(layers))]
+        axes[0].bar(names, [100 * m["mod10_static_acc"]] + [100 * a for a in layers])
+        axes[0].axhline(10, color="gray", ls="--", label="chance")
+        axes[0].axhline(100 * m["mod10_static_shuffled_acc"], color="red", ls=":", label="shuffled labels")
+        axes[0].set_ylabel("mod-10 probe test acc. (%)")
+        axes[0].set_title("MiniLM number tokens")
+        axes[0].legend()
+        heads = range(len(s_scores["succession"]))
+        axes[1].bar([h - 0.2 for h in heads], s_scores["succession"].tolist(), 0.4, label="successor-task LM")
+        axes[1].bar([h + 0.2 for h in heads], c_scores["succession"].tolist(), 0.4, label="copy-task LM")
+        axes[1].set_xlabel("head")
+        axes[1].set_ylabel("succession score")
+        axes[1].legend()
+        save(fig, out_dir / "successor_heads.png")
+        return ["head_scores.csv", "successor_heads.png"]
+
+    def checks(self, metrics):
+        return [
+            self.check("MiniLM static number-token embeddings: mod-10 probe test accuracy", metrics,
+                       "mod10_static_acc", ">=", "min_mod10_acc"),
+            self.check("small LM trained on successor task: best head's succession score", metrics,
+                       "lm_best_head_succession", ">=", "min_succession"),
+        ]
