@@ -18,50 +18,64 @@ from torch import nn
 from mantissa.formats import Format, get
 
 
+def cast(x: torch.Tensor, fmt: Format, scaled: bool = False) -> torch.Tensor:
+    """Round ``x`` to ``fmt``; with ``scaled``, first map max|x| near the format's max by a
+    power-of-two per-tensor scale (FP8 training recipes' per-tensor scaling)."""
+    if not scaled:
+        return fmt.quantize(x)
+    amax = x.detach().abs().max()
+    if not torch.isfinite(amax) or amax == 0:
+        return fmt.quantize(x)
+    e = torch.floor(torch.log2(fmt.info.max / amax))
+    s = torch.exp2(e)
+    return fmt.quantize(x * s) / s
+
+
 class _SimMatmul(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, w, fmt: Format):  # type: ignore[override]
-        xq, wq = fmt.quantize(x), fmt.quantize(w)
+    def forward(ctx, x, w, fmt: Format, scaled: bool):  # type: ignore[override]
+        xq, wq = cast(x, fmt, scaled), cast(w, fmt, scaled)
         ctx.save_for_backward(xq, wq)
-        ctx.fmt = fmt
-        return fmt.quantize(xq @ wq.t())
+        ctx.fmt, ctx.scaled = fmt, scaled
+        return cast(xq @ wq.t(), fmt, scaled)
 
     @staticmethod
     def backward(ctx, grad):  # type: ignore[override]
         xq, wq = ctx.saved_tensors
-        fmt = ctx.fmt
-        g = fmt.quantize(grad)
-        return fmt.quantize(g @ wq), fmt.quantize(g.t() @ xq), None
+        fmt, sc = ctx.fmt, ctx.scaled
+        g = cast(grad, fmt, sc)
+        return cast(g @ wq, fmt, sc), cast(g.t() @ xq, fmt, sc), None, None
 
 
 class SimLinear(nn.Linear):
     """``nn.Linear`` whose GEMMs (forward and backward) round to ``fmt``."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 fmt: Format | str = "bfloat16") -> None:
+                 fmt: Format | str = "bfloat16", scaled: bool = False) -> None:
         super().__init__(in_features, out_features, bias)
         self.fmt = get(fmt)
+        self.scaled = scaled
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + f", fmt={self.fmt}"
+        return super().extra_repr() + f", fmt={self.fmt}, scaled={self.scaled}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
-        y = _SimMatmul.apply(x.reshape(-1, shape[-1]), self.weight, self.fmt)
+        y = _SimMatmul.apply(x.reshape(-1, shape[-1]), self.weight, self.fmt, self.scaled)
         y = y.reshape(*shape[:-1], self.out_features)
         return y if self.bias is None else y + self.bias
 
 
-def simulate_precision(model: nn.Module, fmt: Format | str) -> nn.Module:
+def simulate_precision(model: nn.Module, fmt: Format | str, scaled: bool = False) -> nn.Module:
     """Replace every ``nn.Linear`` by a :class:`SimLinear` in ``fmt`` (in place, weights kept)."""
     fmt = get(fmt)
     for name, child in list(model.named_children()):
         if isinstance(child, nn.Linear) and not isinstance(child, SimLinear):
-            new = SimLinear(child.in_features, child.out_features, child.bias is not None, fmt)
+            new = SimLinear(child.in_features, child.out_features, child.bias is not None, fmt, scaled)
             new.weight, new.bias = child.weight, child.bias  # keep parameters (and any weight tying)
             setattr(model, name, new)
         else:
-            simulate_precision(child, fmt)
+            simulate_precision(child, fmt, scaled)
     return model
 
 
