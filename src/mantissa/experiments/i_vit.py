@@ -1,0 +1,114 @@
+"""I-ViT (paper #11): a Vision Transformer runs its whole inference on integers —
+int8 matmuls, dyadic rescaling, Shiftmax, ShiftGELU and I-LayerNorm — at the
+accuracy of its float model.
+
+Wires :class:`mantissa.nn.tiny_vit.TinyViT` (trained in float32 on
+scikit-learn digits with the generic Trainer) into
+:class:`mantissa.nn.int_vit.IntViT` (post-training, static calibration on 512
+training images; the paper fine-tunes with quantization in the loop, we do
+not). The integer forward runs under :func:`mantissa.arith.integer_only`,
+which raises on any floating-point tensor: a completed run is the proof. The
+paper's GPU speed-up (TVM integer kernels) is not measured here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from mantissa import plot
+from mantissa.arith.integer_guard import integer_only
+from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments._cheap_arith import accuracy, digits_split, train_digits_vit, write_csv
+from mantissa.nn.int_vit import IntViT, IntViTConfig
+from mantissa.runtime import threads
+
+
+@dataclass
+class Config:
+    steps: int = 2000
+    seeds: int = 2
+    d_model: int = 32
+    n_layer: int = 2
+    calib: int = 512
+    res_bits: int = 16
+    test_fraction: float = 0.25
+
+
+def _int_eval(model, data, cfg: Config, res_bits: int) -> dict[str, float]:
+    (xtr, _), (xte, yte) = data
+    iv = IntViT(model, xtr[:cfg.calib] / 16.0, 1 / 16.0, IntViTConfig(res_bits=res_bits))
+    pixels = xte.round().to(torch.int64)  # digits pixels are the integers 0..16
+    with threads(1), integer_only() as guard:
+        logits = iv(pixels)
+    with torch.no_grad(), threads(1):
+        ref = model(xte / 16.0)
+    cos = F.cosine_similarity(logits.double() * iv.logit_scale, ref.double(), dim=-1)
+    return {"acc": float((logits.argmax(-1) == yte).float().mean()) * 100,
+            "cosine": float(cos.mean()), "ops": guard.ops,
+            "agree": float((logits.argmax(-1) == ref.argmax(-1)).float().mean()) * 100}
+
+
+@register
+class IViT(Experiment):
+    id = "i-vit"
+    title = "I-ViT: integer-only quantization for Vision Transformer inference"
+    paper = "#11"
+    claim = ("A ViT whose every operation is integer — int8 matmuls, dyadic requantization, "
+             "Shiftmax, ShiftGELU and I-LayerNorm — keeps the accuracy of its float model.")
+    paper_figure = "INT8 integer-only ≈ FP accuracy on ImageNet (DeiT/Swin); 3.7–4.1× GPU speedup"
+    thresholds = {"max_acc_drop": 1.0, "min_cosine": 0.99}
+    parts = ("arith.shiftmax", "arith.shift_gelu", "arith.i_layernorm", "arith.dyadic_requant",
+             "arith.integer_only", "nn.IntViT", "nn.TinyViT", "train.Trainer", "data.sklearn:digits")
+    Config = Config
+    scales = {"smoke": {"steps": 20, "seeds": 1, "calib": 64},
+              "full": {"steps": 6000, "seeds": 5, "d_model": 64}}
+
+    def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
+        rows = []
+        for s in range(seed, seed + cfg.seeds):
+            data = digits_split(s, cfg.test_fraction)
+            model = train_digits_vit(data, s, steps=cfg.steps, d_model=cfg.d_model, n_layer=cfg.n_layer,
+                                     desc=f"vit s{s}")
+            fp = accuracy(model, *data[1])
+            wide = _int_eval(model, data, cfg, cfg.res_bits)
+            narrow = _int_eval(model, data, cfg, 8)
+            rows.append([s, fp, wide["acc"], narrow["acc"], wide["cosine"], narrow["cosine"],
+                         wide["agree"], wide["ops"]])
+        n = len(rows)
+        mean = [sum(r[i] for r in rows) / n for i in range(len(rows[0]))]
+        metrics = {"acc_fp32": mean[1], "acc_int": mean[2], "acc_int_res8": mean[3],
+                   "acc_drop": mean[1] - mean[2], "acc_drop_res8": mean[1] - mean[3],
+                   "logit_cosine": mean[4], "logit_cosine_res8": mean[5],
+                   "prediction_agreement": mean[6], "integer_ops_per_forward": mean[7],
+                   "float_ops_in_integer_forward": 0.0}  # integer_only() raises otherwise
+        header = ["seed", "acc_fp32", f"acc_int_res{cfg.res_bits}", "acc_int_res8", "cosine",
+                  "cosine_res8", "agreement", "integer_ops"]
+        arts = [write_csv(out_dir / "accuracy.csv", header, rows), self._plot(rows, cfg, out_dir)]
+        return Result(metrics, arts)
+
+    def _plot(self, rows, cfg: Config, out_dir: Path) -> str:
+        fig, ax = plot.figure()
+        labels = ["FP32", f"integer-only\n(int8, residual int{cfg.res_bits})", "integer-only\n(all int8)"]
+        for i in range(3):
+            vals = [r[i + 1] for r in rows]
+            ax.bar(i, sum(vals) / len(vals), alpha=0.4)
+            ax.scatter([i] * len(vals), vals, color="k", s=12)
+        ax.set_xticks(range(3), labels)
+        lo = min(min(r[1:4]) for r in rows)
+        ax.set_ylim(max(0, lo - 5), 100)
+        ax.set_ylabel("digits test accuracy (%)")
+        ax.set_title("TinyViT: float vs integer-only inference")
+        plot.save(fig, out_dir / "accuracy.png")
+        return "accuracy.png"
+
+    def checks(self, metrics):
+        return [
+            self.check("accuracy drop of the integer-only forward (points)", metrics,
+                       "acc_drop", "<=", "max_acc_drop"),
+            self.check("cosine of integer-only logits with float logits", metrics,
+                       "logit_cosine", ">=", "min_cosine"),
+        ]

@@ -1,0 +1,206 @@
+"""L-Mul (paper #8, "Addition is All You Need"): multiplying floats by adding their
+bit patterns is as precise as fp8 multiplication, and attention computed with it
+is nearly lossless.
+
+Wires :func:`mantissa.arith.lmul` (mantissa widths 2-5) against multiplication
+in ``float8_e4m3fn`` and ``float8_e5m2`` (:mod:`mantissa.formats`: operands
+rounded to the format, the exact product rounded back), on
+
+* random operands: random signs, magnitudes log-uniform in ``[2^-3, 2^3]`` (inside
+  both formats' normal range, so only mantissa precision is compared), and
+* real MiniLM weight × activation pairs (entries that meet in a linear layer on
+  real text); fp8 operands get a per-tensor power-of-two scale that maps their
+  absolute maximum into the format's range, as fp8 pipelines do.
+
+Errors are relative to the exact float64 product of the original operands.
+Then a TinyViT trained on digits with softmax attention is evaluated with
+``attention="lmul"`` (QKᵀ and PV by L-Mul, no retraining).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from mantissa import formats, plot
+from mantissa.arith.lmul import lmul, lmul_error_model, round_to_mantissa
+from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments._cheap_arith import (
+    accuracy,
+    digits_split,
+    minilm_linear_inputs,
+    train_digits_vit,
+    write_csv,
+)
+
+FP8 = ("float8_e4m3fn", "float8_e5m2")
+
+
+@dataclass
+class Config:
+    n_pairs: int = 200_000
+    widths: str = "2,3,4,5"
+    n_texts: int = 24
+    layers: str = "0,3,5"
+    vit_steps: int = 2000
+    vit_seeds: int = 1
+    attention_bits: int = 3  # mantissa width of the attention check
+    test_fraction: float = 0.25
+    test_limit: int = 0  # evaluate on at most this many test images (0 = all)
+
+
+def _rel(approx: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
+    return ((approx.double() - exact) / exact).abs()
+
+
+def _pow2_scale(x: torch.Tensor, fmt_max: float) -> float:
+    """A power of two mapping max|x| to at most sqrt(format max): no product can overflow."""
+    return 2.0 ** math.floor(math.log2(math.sqrt(fmt_max) / float(x.abs().max())))
+
+
+def _fp8_mul(a: torch.Tensor, b: torch.Tensor, name: str, scale: bool) -> torch.Tensor:
+    f = formats.get(name)
+    sa = _pow2_scale(a, f.info.max) if scale else 1.0
+    sb = _pow2_scale(b, f.info.max) if scale else 1.0
+    qa, qb = f.quantize(a * sa), f.quantize(b * sb)
+    prod = f.quantize(qa.double() * qb.double())
+    return prod / (sa * sb)
+
+
+def _errors(a: torch.Tensor, b: torch.Tensor, widths: list[int], scale: bool) -> dict[str, torch.Tensor]:
+    exact = a.double() * b.double()
+    out = {f"lmul{m}": _rel(lmul(a, b, m), exact) for m in widths}
+    for m in widths:
+        out[f"lmul{m}_literal"] = _rel(lmul(a, b, m, carry="literal"), exact)
+    for name in FP8:
+        out[name] = _rel(_fp8_mul(a, b, name, scale), exact)
+    for name, m in (("mant3", 3), ("mant2", 2)):  # e4m3 / e5m2 precision without range limits
+        prod = round_to_mantissa(round_to_mantissa(a, m).double() * round_to_mantissa(b, m).double(), m)
+        out[name] = _rel(prod, exact)
+    return out
+
+
+def _random_pairs(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+
+    def draw() -> torch.Tensor:
+        mag = torch.exp2(torch.rand(n, generator=g, dtype=torch.float64) * 6 - 3)
+        sign = torch.where(torch.rand(n, generator=g) < 0.5, -1.0, 1.0).double()
+        return (mag * sign).float()
+
+    return draw(), draw()
+
+
+def _real_pairs(cfg: Config, seed: int) -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, int]]]:
+    """Weight × activation pairs from MiniLM layers, kept per layer (for per-tensor scales)."""
+    layers = [int(v) for v in str(cfg.layers).split(",") if v.strip()]
+    ios = minilm_linear_inputs(cfg.n_texts, seed, layers=layers)
+    g = torch.Generator().manual_seed(seed)
+    per = max(1, cfg.n_pairs // len(ios))
+    xs, ws, spans = [], [], []
+    for io in ios:
+        t = torch.randint(0, io.x.shape[0], (per,), generator=g)
+        k = torch.randint(0, io.x.shape[1], (per,), generator=g)
+        o = torch.randint(0, io.weight.shape[0], (per,), generator=g)
+        a, b = io.x[t, k], io.weight[o, k]
+        keep = (a != 0) & (b != 0)
+        spans.append((sum(len(v) for v in xs), int(keep.sum())))
+        xs.append(a[keep])
+        ws.append(b[keep])
+    return torch.cat(xs), torch.cat(ws), spans
+
+
+@register
+class LMul(Experiment):
+    id = "lmul"
+    title = "Addition is All You Need (L-Mul)"
+    paper = "#8"
+    claim = ("L-Mul, one integer addition on the bit patterns, multiplies with 4-bit mantissas as "
+             "precisely as float8_e4m3 and with 3-bit mantissas better than float8_e5m2; attention "
+             "computed with L-Mul is almost lossless.")
+    paper_figure = "4-bit L-Mul ≈ e4m3 precision; 3-bit beats e5m2; L-Mul attention nearly lossless"
+    thresholds = {"max_error_ratio": 1.0, "max_acc_drop": 1.0}
+    parts = ("arith.lmul", "arith.lmul_error_model", "nn.attention:lmul", "formats:float8_e4m3fn",
+             "formats:float8_e5m2", "nn.TinyViT", "data.minilm", "data.sklearn:digits")
+    Config = Config
+    scales = {"smoke": {"n_pairs": 2000, "n_texts": 2, "layers": "0", "vit_steps": 20, "test_limit": 32},
+              "full": {"n_pairs": 2_000_000, "n_texts": 128, "layers": "0,1,2,3,4,5",
+                       "vit_steps": 4000, "vit_seeds": 3}}
+
+    def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
+        widths = [int(v) for v in str(cfg.widths).split(",")]
+        metrics: dict[str, float] = {}
+        rows = []
+        ra, rb = _random_pairs(cfg.n_pairs, seed)
+        xa, wb, _ = _real_pairs(cfg, seed)
+        for label, (a, b, scale) in {"rand": (ra, rb, False), "real": (xa, wb, True)}.items():
+            errs = _errors(a, b, widths, scale)
+            for name, e in errs.items():
+                key = name.replace("float8_", "")
+                metrics[f"{label}_{key}_mean"] = float(e.mean())
+                metrics[f"{label}_{key}_max"] = float(e.max())
+                rows.append([label, name, float(e.mean()), float(e.median()), float(e.max()), e.numel()])
+            mean = {k: metrics[f"{label}_{k}_mean"] for k in ("lmul3", "lmul4", "e4m3fn", "e5m2")}
+            metrics[f"{label}_ratio_lmul4_e4m3"] = mean["lmul4"] / mean["e4m3fn"]
+            metrics[f"{label}_ratio_lmul3_e5m2"] = mean["lmul3"] / mean["e5m2"]
+        for m in widths:
+            metrics[f"model_lmul{m}_mean"] = lmul_error_model(m)["mean_rel_error"]
+        metrics.update(self._attention(cfg, seed))
+        arts = [write_csv(out_dir / "relative_errors.csv",
+                          ["operands", "multiplier", "mean_rel_error", "median", "max", "pairs"], rows),
+                self._plot(metrics, widths, out_dir)]
+        return Result(metrics, arts)
+
+    def _attention(self, cfg: Config, seed: int) -> dict[str, float]:
+        drops, base, res = [], [], {}
+        for s in range(seed, seed + cfg.vit_seeds):
+            data = digits_split(s, cfg.test_fraction)
+            model = train_digits_vit(data, s, steps=cfg.vit_steps, desc=f"vit s{s}")
+            (_, _), (xte, yte) = data
+            if cfg.test_limit:
+                xte, yte = xte[:cfg.test_limit], yte[:cfg.test_limit]
+            acc = accuracy(model, xte, yte)
+            base.append(acc)
+            for m in sorted({2, cfg.attention_bits, 4}):
+                model.set_attention(f"lmul:mantissa_bits={m}")
+                res.setdefault(m, []).append(accuracy(model, xte, yte))
+            drops.append(acc - res[cfg.attention_bits][-1])
+        out = {"vit_acc_softmax": sum(base) / len(base),
+               "attn_acc_drop": sum(drops) / len(drops)}
+        for m, accs in res.items():
+            out[f"vit_acc_lmul{m}"] = sum(accs) / len(accs)
+        return out
+
+    def _plot(self, metrics, widths, out_dir: Path) -> str:
+        fig, ax = plot.figure()
+        for label, mk in (("rand", "o-"), ("real", "s--")):
+            ax.plot(widths, [metrics[f"{label}_lmul{m}_mean"] for m in widths], mk,
+                    label=f"L-Mul ({'random' if label == 'rand' else 'MiniLM'} operands)")
+            for name, c in (("e4m3fn", "C2"), ("e5m2", "C3")):
+                ax.axhline(metrics[f"{label}_{name}_mean"], color=c, ls="-" if label == "rand" else ":",
+                           label=f"float8_{name} ({'random' if label == 'rand' else 'MiniLM'})")
+        ax.plot(widths, [metrics[f"model_lmul{m}_mean"] for m in widths], "k^",
+                label="error model (L-Mul step)")
+        ax.set_xlabel("L-Mul mantissa bits")
+        ax.set_ylabel("mean relative error of a product")
+        ax.set_yscale("log")
+        ax.legend(fontsize=7)
+        plot.save(fig, out_dir / "precision.png")
+        return "precision.png"
+
+    def checks(self, metrics):
+        return [
+            self.check("random operands: L-Mul 4-bit / e4m3 mean relative error", metrics,
+                       "rand_ratio_lmul4_e4m3", "<=", "max_error_ratio"),
+            self.check("random operands: L-Mul 3-bit / e5m2 mean relative error", metrics,
+                       "rand_ratio_lmul3_e5m2", "<=", "max_error_ratio"),
+            self.check("MiniLM pairs: L-Mul 4-bit / e4m3 mean relative error", metrics,
+                       "real_ratio_lmul4_e4m3", "<=", "max_error_ratio"),
+            self.check("MiniLM pairs: L-Mul 3-bit / e5m2 mean relative error", metrics,
+                       "real_ratio_lmul3_e5m2", "<=", "max_error_ratio"),
+            self.check("digits ViT: accuracy drop with L-Mul attention (points)", metrics,
+                       "attn_acc_drop", "<=", "max_acc_drop"),
+        ]
