@@ -99,6 +99,10 @@ class SuccessorHeads(Experiment):
               "full": {"steps": 3000, "vocab": 100}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
+        with threads(1):  # small matmuls: one thread is fastest and spares shared cores
+            return self._run(cfg, seed, out_dir)
+
+    def _run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         minilm = load_minilm()
         nums, ids = number_tokens(minilm.tokenizer, cfg.max_number)
         static = minilm.model.embeddings.word_embeddings.weight[torch.tensor(ids)].detach()
@@ -113,8 +117,7 @@ class SuccessorHeads(Experiment):
         k_ids = [ids[nums.index(n)] for n in range(cfg.head_numbers) if n in nums]
         bert_scores = bert_head_scores(minilm.model, k_ids)
         m["minilm_best_head_succession"] = float(bert_scores.max())
-        with threads(1):
-            succ_model, copy_model = _lm(cfg, "successor", seed), _lm(cfg, "copy", seed)
+        succ_model, copy_model = _lm(cfg, "successor", seed), _lm(cfg, "copy", seed)
         order = list(range(cfg.vocab))
         s_scores = transformer_head_scores(succ_model, order)
         c_scores = transformer_head_scores(copy_model, order)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -35,31 +34,48 @@ def number_tokens(tokenizer, max_n: int = 1000) -> tuple[list[int], list[int]]:
     return nums, ids
 
 
+def fit_softmax_probe(x: Tensor, y: Tensor, n_classes: int, l2: float = 1e-2, iters: int = 100) -> Tensor:
+    """Multinomial logistic regression (weights incl. bias row) by full-batch L-BFGS."""
+    xb = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], 1)
+    w = torch.zeros(xb.shape[1], n_classes, dtype=x.dtype, requires_grad=True)
+    opt = torch.optim.LBFGS([w], max_iter=iters, line_search_fn="strong_wolfe")
+
+    def closure() -> Tensor:
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(xb @ w, y) + l2 * (w[:-1] ** 2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return w.detach()
+
+
+def _probe_acc(w: Tensor, x: Tensor, y: Tensor) -> float:
+    xb = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], 1)
+    return float(((xb @ w).argmax(1) == y).double().mean())
+
+
 def mod10_probe(features: Tensor, numbers: Sequence[int], *, test_fraction: float = 0.3, seed: int = 0,
                 shuffle_labels: bool = False) -> dict[str, float]:
-    """Logistic-regression probe of ``n mod 10`` on held-out numbers.
-
-    ``shuffle_labels`` permutes the labels (a control that should give chance).
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
-    x = np.asarray(features.detach().double().cpu())
+    """Linear (softmax-regression) probe of ``n mod 10`` on held-out numbers; features
+    are standardised on the training numbers. ``shuffle_labels`` permutes the labels
+    (a control that should give chance)."""
+    x = features.detach().double().cpu()
     if x.ndim != 2 or len(x) != len(numbers):
-        raise ShapeError(f"need one feature row per number: {x.shape} vs {len(numbers)} numbers")
-    y = np.asarray(numbers) % 10
+        raise ShapeError(f"need one feature row per number: {tuple(x.shape)} vs {len(numbers)} numbers")
+    y = torch.as_tensor(list(numbers)) % 10
     if len(set(y.tolist())) < 10:
         raise ShapeError("the numbers must cover all ten residues mod 10")
-    rng = np.random.default_rng(seed)
+    g = torch.Generator().manual_seed(seed)
     if shuffle_labels:
-        y = rng.permutation(y)
-    perm = rng.permutation(len(y))
+        y = y[torch.randperm(len(y), generator=g)]
+    perm = torch.randperm(len(y), generator=g)
     n_test = int(round(test_fraction * len(y)))
     test, train = perm[:n_test], perm[n_test:]
-    scaler = StandardScaler().fit(x[train])
-    clf = LogisticRegression(max_iter=2000, C=0.1).fit(scaler.transform(x[train]), y[train])
-    return {"train_acc": float(clf.score(scaler.transform(x[train]), y[train])),
-            "test_acc": float(clf.score(scaler.transform(x[test]), y[test])),
+    mu, sd = x[train].mean(0), x[train].std(0).clamp_min(1e-12)
+    xs = (x - mu) / sd
+    w = fit_softmax_probe(xs[train], y[train], 10)
+    return {"train_acc": _probe_acc(w, xs[train], y[train]), "test_acc": _probe_acc(w, xs[test], y[test]),
             "n_train": float(len(train)), "n_test": float(n_test)}
 
 
