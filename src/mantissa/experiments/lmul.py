@@ -143,9 +143,13 @@ class LMul(Experiment):
                 metrics[f"{label}_{key}_mean"] = float(e.mean())
                 metrics[f"{label}_{key}_max"] = float(e.max())
                 rows.append([label, name, float(e.mean()), float(e.median()), float(e.max()), e.numel()])
-            mean = {k: metrics[f"{label}_{k}_mean"] for k in ("lmul3", "lmul4", "e4m3fn", "e5m2")}
+            keys = ("lmul3", "lmul4", "e4m3fn", "e5m2", "mant3", "mant2")
+            mean = {k: metrics[f"{label}_{k}_mean"] for k in keys}
             metrics[f"{label}_ratio_lmul4_e4m3"] = mean["lmul4"] / mean["e4m3fn"]
             metrics[f"{label}_ratio_lmul3_e5m2"] = mean["lmul3"] / mean["e5m2"]
+            # the same with the formats' precision only (no exponent-range limits)
+            metrics[f"{label}_ratio_lmul4_mant3"] = mean["lmul4"] / mean["mant3"]
+            metrics[f"{label}_ratio_lmul3_mant2"] = mean["lmul3"] / mean["mant2"]
         for m in widths:
             metrics[f"model_lmul{m}_mean"] = lmul_error_model(m)["mean_rel_error"]
         metrics.update(self._attention(cfg, seed))
