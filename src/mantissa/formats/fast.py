@@ -75,3 +75,31 @@ def _finish(fmt, x: torch.Tensor, q: torch.Tensor, top: float) -> torch.Tensor:
 def compiled_quantize(fmt):
     """``torch.compile``-d :func:`quantize_rne` for ``fmt`` (one fused loop; needs a C++ compiler)."""
     return torch.compile(functools.partial(quantize_rne, fmt), dynamic=False)
+
+
+def encode_rne(fmt, x: torch.Tensor) -> torch.Tensor:
+    """Codes of float32 ``x`` rounded to ``fmt`` (nearest-even), read off the float32 bits of the grid value.
+
+    A normal grid value's float32 bits are ``(e + 127) << 23 | mant << (23 - m)``, so its code is
+    ``bits >> (23 - m)`` minus ``(127 - bias) << m``; a subnormal one's is ``|q| / 2**(emin - m)``,
+    obtained exactly as the bits of ``|q| + 2**(emin - m + 23)`` minus those of the constant.
+    """
+    q = quantize_rne(fmt, x)
+    m, bits = fmt.man_bits, fmt.bits
+    qb = q.view(torch.int32)
+    mag_bits = qb & 0x7FFFFFFF
+    mag = mag_bits.view(torch.float32)
+    normal = (mag_bits >> (23 - m)) - ((F32_BIAS - fmt.int_bias) << m)
+    c = torch.tensor((fmt.emin - m + 23 + F32_BIAS) << 23, dtype=torch.int32).view(torch.float32)
+    sub = (mag + c).view(torch.int32) - c.view(torch.int32)
+    code = torch.where(mag >= 2.0 ** fmt.emin, normal, sub)
+    code = code | ((qb >> 31) & 1) << (bits - 1)
+    code = torch.where(torch.isinf(q), fmt._inf_code(q < 0).to(torch.int32), code)
+    code = torch.where(torch.isnan(q), fmt._nan_code(torch.signbit(q)).to(torch.int32), code)
+    return code.to(torch.uint8) if bits <= 8 else code
+
+
+@functools.lru_cache(maxsize=32)
+def compiled_encode(fmt):
+    """``torch.compile``-d :func:`encode_rne` for ``fmt``."""
+    return torch.compile(functools.partial(encode_rne, fmt), dynamic=False)

@@ -278,6 +278,10 @@ class FloatFormat(Format):
         """Bit patterns of ``x`` rounded to the format (uint8 for <= 8 bits, else int32/int64)."""
         x = check_float(x)
         mode = check_rounding(rounding)
+        if fast.supports(self, x, mode):
+            if self.special == "none" and self.on_nan == "raise":
+                self._specials(x, x, torch.signbit(x))  # raises on NaN
+            return fast.encode_rne(self, x).to(code_dtype(self.bits))
         xw = x.to(self._work_dtype(x))
         if self.frac_bias:
             xw = xw * 2.0 ** self.frac_bias
