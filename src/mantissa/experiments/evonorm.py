@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from mantissa import plot
+from mantissa import plot, runtime
 from mantissa.data import load_sklearn
 from mantissa.experiments import Experiment, Result, register
 from mantissa.io import atomic_write
@@ -90,14 +90,10 @@ class EvoNorm(Experiment):
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         rows = []
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # tiny convolutions: one thread is fastest and shares the machine
-        try:
+        with runtime.threads(1):  # tiny convolutions: one thread is fastest and shares the machine
             for s in range(seed, seed + cfg.seeds):
                 data = _split(s, cfg.test_fraction)
                 rows.append({layer: _train_one(layer, cfg, data, s) for layer in LAYERS})
-        finally:
-            torch.set_num_threads(threads)
         mean = {layer: sum(r[layer] for r in rows) / len(rows) for layer in LAYERS}
         metrics = {f"acc_{k.replace('-', '_')}": v for k, v in mean.items()}
         metrics["gap_bn_minus_s0"] = mean["bn-relu"] - mean["evonorm-s0"]

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mantissa import plot
+from mantissa import plot, runtime
 from mantissa.data import load_wordnet_glosses, wordnet_available
 from mantissa.experiments import Experiment, Result, register
 from mantissa.io import atomic_write
@@ -113,12 +113,8 @@ class NeuralSnowflakes(Experiment):
         dims = [int(d) for d in cfg.dims.split(",") if d.strip()]
         tree, real = _tree(cfg, seed)
         dist = torch.tensor(tree, dtype=torch.float32)
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+        with runtime.threads(1):
             table = {(dim, m): _fit(dist, dim, m, cfg, seed) for dim in dims for m in METRICS}
-        finally:
-            torch.set_num_threads(threads)
         metrics: dict[str, float] = {"wordnet": real, "tree_diameter": float(tree.max())}
         won = 0
         for dim in dims:
