@@ -88,14 +88,19 @@ def encode_rne(fmt, x: torch.Tensor) -> torch.Tensor:
     m, bits = fmt.man_bits, fmt.bits
     qb = q.view(torch.int32)
     mag_bits = qb & 0x7FFFFFFF
-    mag = mag_bits.view(torch.float32)
     normal = (mag_bits >> (23 - m)) - ((F32_BIAS - fmt.int_bias) << m)
-    c = torch.tensor((fmt.emin - m + 23 + F32_BIAS) << 23, dtype=torch.int32).view(torch.float32)
-    sub = (mag + c).view(torch.int32) - c.view(torch.int32)
-    code = torch.where(mag >= 2.0 ** fmt.emin, normal, sub)
-    code = code | ((qb >> 31) & 1) << (bits - 1)
-    code = torch.where(torch.isinf(q), fmt._inf_code(q < 0).to(torch.int32), code)
-    code = torch.where(torch.isnan(q), fmt._nan_code(torch.signbit(q)).to(torch.int32), code)
+    c_bits = (fmt.emin - m + 23 + F32_BIAS) << 23
+    c = torch.tensor(c_bits, dtype=torch.int32).view(torch.float32).item()
+    sub = (mag_bits.view(torch.float32) + c).view(torch.int32) - c_bits
+    code = torch.where(mag_bits >= ((fmt.emin + F32_BIAS) << 23), normal, sub)
+    sign = (qb >> 31) & 1
+    if fmt.has_inf or fmt.has_nan:
+        exp_all = (2 ** fmt.exp_bits - 1) << m
+        nan_mag = {"ieee": exp_all | (1 << max(m - 1, 0)), "fn": 2 ** (bits - 1) - 1, "fnuz": 0}[fmt.special]
+        code = torch.where(mag_bits >= 0x7F800000, torch.where(mag_bits > 0x7F800000, nan_mag, exp_all), code)
+        if fmt.special == "fnuz":  # NaN is the lone sign bit
+            sign = sign | (mag_bits > 0x7F800000).to(torch.int32)
+    code = code | (sign << (bits - 1))
     return code.to(torch.uint8) if bits <= 8 else code
 
 
