@@ -1,0 +1,51 @@
+"""Character-level language modelling on a real corpus (WordNet glosses or stdlib docstrings).
+
+``char_corpus(tok, "wordnet", n_chars)`` gives the token ids of a real text,
+with characters outside the tokenizer's vocabulary dropped; ``lm_windows``
+cuts seeded random windows of ``length + 1`` ids (inputs and next-token targets).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from mantissa.errors import ConfigError
+from mantissa.tasks.tokenizer import CharTokenizer
+
+SOURCES = ("wordnet", "docstrings")
+
+
+def _text(source: str, n_chars: int) -> str:
+    if source == "wordnet":
+        from mantissa.data import load_wordnet_glosses
+
+        parts = (s.definition for s in load_wordnet_glosses("n"))
+    elif source == "docstrings":
+        from mantissa.data import load_stdlib_docstrings
+
+        parts = (d.doc.split("\n\n")[0].replace("\n", " ") for d in load_stdlib_docstrings())
+    else:
+        raise ConfigError(f"unknown corpus {source!r}; valid: {', '.join(SOURCES)}")
+    out, size = [], 0
+    for p in parts:
+        out.append(p)
+        size += len(p) + 2
+        if size >= n_chars:
+            break
+    return ". ".join(out)[:n_chars]
+
+
+def char_corpus(tok: CharTokenizer, source: str = "wordnet", n_chars: int = 200_000) -> torch.Tensor:
+    """Ids (int64) of the first ``n_chars`` characters of a real corpus."""
+    text = _text(source, n_chars)
+    keep = "".join(c for c in text if c in tok.stoi and c not in (tok.chars[0], tok.chars[1], tok.chars[2]))
+    return torch.tensor(tok.encode(keep), dtype=torch.long)
+
+
+def lm_windows(ids: torch.Tensor, n: int, length: int, seed: int) -> torch.Tensor:
+    """``n`` random windows of ``length + 1`` consecutive ids, shape ``(n, length + 1)``."""
+    if len(ids) <= length + 1:
+        raise ConfigError(f"corpus of {len(ids)} ids is too short for windows of {length + 1}")
+    g = torch.Generator().manual_seed(seed)
+    start = torch.randint(0, len(ids) - length - 1, (n,), generator=g)
+    return torch.stack([ids[s : s + length + 1] for s in start.tolist()])
