@@ -71,10 +71,18 @@ def _finish(fmt, x: torch.Tensor, q: torch.Tensor, top: float) -> torch.Tensor:
     return q
 
 
+def _compile(fn):
+    import torch._dynamo
+
+    # one compiled graph per format, all from the same Python function: allow many
+    torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
+    return torch.compile(fn, dynamic=False)
+
+
 @functools.lru_cache(maxsize=32)
 def compiled_quantize(fmt):
     """``torch.compile``-d :func:`quantize_rne` for ``fmt`` (one fused loop; needs a C++ compiler)."""
-    return torch.compile(functools.partial(quantize_rne, fmt), dynamic=False)
+    return _compile(functools.partial(quantize_rne, fmt))
 
 
 def encode_rne(fmt, x: torch.Tensor) -> torch.Tensor:
@@ -107,4 +115,4 @@ def encode_rne(fmt, x: torch.Tensor) -> torch.Tensor:
 @functools.lru_cache(maxsize=32)
 def compiled_encode(fmt):
     """``torch.compile``-d :func:`encode_rne` for ``fmt``."""
-    return torch.compile(functools.partial(encode_rne, fmt), dynamic=False)
+    return _compile(functools.partial(encode_rne, fmt))
