@@ -4,6 +4,7 @@ Registry slots (see :mod:`mantissa.nn.slots`): ``ATTENTION``, ``POSITIONAL``,
 ``FFN``, ``NORM``.
 """
 
+from mantissa.nn import combiner as _combiner  # noqa: F401  (registers attention "combiner")
 from mantissa.nn import evonorm as _evonorm  # noqa: F401  (registers EvoNorm-B0/S0, bn-relu, gn-relu)
 from mantissa.nn import lmul_attention as _lmul  # noqa: F401  (registers attention "lmul")
 from mantissa.nn import power_softmax as _power  # noqa: F401  (registers attention "power")
