@@ -1,0 +1,148 @@
+"""The compressor protocol and its registry.
+
+A compressor turns float vectors ``(n, dim)`` into fixed-width byte codes
+``(n, code_bytes)`` of dtype ``uint8`` (what an index stores on disk), and back:
+
+* ``fit(sample)`` learns what it needs (ranges, codebooks, a network);
+* ``encode(x) -> codes`` and ``decode(codes) -> x̂``;
+* ``score(queries, codes) -> (q, n)`` similarities, larger is closer, computed
+  with the kernel that fits the code (see :mod:`mantissa.embed.search`);
+* ``bytes_per_vector`` (the code width) and ``aux_bytes`` (codebooks, scales,
+  model weights: memory paid once per index), both honest;
+* ``state()`` / ``load_state(tensors)`` for the index file.
+
+Spec strings (``int8``, ``pq:48x8``, ``matryoshka:192``, ``bebr:3``) build
+them through :data:`COMPRESSORS`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from mantissa.errors import DTypeError, ShapeError
+from mantissa.registry import Registry
+
+
+class Compressor:
+    """Base class; subclasses set ``name`` and implement the codec."""
+
+    name: str = ""
+    #: whether ``fit`` must see data before ``encode`` works
+    needs_fit: bool = False
+
+    def __init__(self) -> None:
+        self.dim: int | None = None
+
+    # -- protocol -----------------------------------------------------------
+    def fit(self, sample: torch.Tensor) -> Compressor:
+        self.dim = check_vectors(sample, "fit sample").shape[1]
+        return self
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def score(self, queries: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """Default: inner products of the queries with the decoded codes."""
+        return self.prepare_queries(queries) @ self.decode(codes).T
+
+    def prepare_queries(self, queries: torch.Tensor) -> torch.Tensor:
+        return self._check_input(queries, "queries")
+
+    @property
+    def code_bytes(self) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def bytes_per_vector(self) -> float:
+        return float(self.code_bytes)
+
+    @property
+    def aux_bytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in self.state().values())
+
+    def state(self) -> dict[str, torch.Tensor]:
+        return {}
+
+    def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restore what ``state`` returned (``dim`` is set by the caller)."""
+
+    @property
+    def spec(self) -> str:
+        return self.name
+
+    # -- helpers ------------------------------------------------------------
+    def _check_input(self, x: torch.Tensor, what: str) -> torch.Tensor:
+        x = check_vectors(x, what)
+        if self.dim is None:
+            raise ShapeError(f"{self.spec}: call fit(sample) before {what}")
+        if x.shape[1] != self.dim:
+            raise ShapeError(f"{what} have dimension {x.shape[1]}, the {self.spec} index holds {self.dim}")
+        return x
+
+    def _check_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        if not isinstance(codes, torch.Tensor) or codes.dtype != torch.uint8:
+            raise DTypeError(f"{self.spec} codes must be a uint8 tensor, got "
+                             f"{getattr(codes, 'dtype', type(codes).__name__)}")
+        if codes.ndim != 2 or codes.shape[1] != self.code_bytes:
+            raise ShapeError(f"{self.spec} codes must be (n, {self.code_bytes}), got {tuple(codes.shape)}")
+        return codes
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.spec} dim={self.dim}>"
+
+
+def check_vectors(x: Any, what: str = "vectors", first_row: int = 0) -> torch.Tensor:
+    """A finite float32 ``(n, dim)`` tensor, or a mantissa error naming the bad rows
+    (numbered from ``first_row``, for chunks of a larger input)."""
+    if not isinstance(x, torch.Tensor):
+        try:
+            x = torch.as_tensor(x)
+        except (TypeError, ValueError, RuntimeError) as exc:
+            raise DTypeError(f"{what} must be a numeric array, got {type(x).__name__}") from exc
+    if not (x.is_floating_point() or x.dtype in (torch.int8, torch.int16, torch.int32, torch.int64)):
+        raise DTypeError(f"{what} must be floating point, got {x.dtype}")
+    if x.ndim == 1:
+        x = x.unsqueeze(0)
+    if x.ndim != 2:
+        raise ShapeError(f"{what} must be a (n, dim) matrix, got shape {tuple(x.shape)}")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ShapeError(f"{what} are empty (shape {tuple(x.shape)}); give at least one vector")
+    x = x.float()
+    bad = (~torch.isfinite(x)).any(1)
+    if bool(bad.any()):
+        rows = (bad.nonzero().flatten() + first_row).tolist()
+        shown = ", ".join(map(str, rows[:10])) + (" ..." if len(rows) > 10 else "")
+        raise ShapeError(f"{what} contain NaN or infinite values in {len(rows)} row(s): {shown}")
+    return x.contiguous()
+
+
+def pack_signs(x: torch.Tensor, width: int) -> torch.Tensor:
+    """Bits ``x > 0`` packed MSB-first into ``width`` bytes per row (zero padded)."""
+    n, d = x.shape
+    bits = torch.zeros(n, width * 8, dtype=torch.uint8)
+    bits[:, :d] = (x > 0).to(torch.uint8)
+    weights = torch.tensor([128, 64, 32, 16, 8, 4, 2, 1], dtype=torch.uint8)
+    return (bits.view(n, width, 8) * weights).sum(-1, dtype=torch.uint8)
+
+
+_UNPACK = ((torch.arange(256).unsqueeze(1) >> torch.arange(7, -1, -1)) & 1).to(torch.int8) * 2 - 1
+
+
+def unpack_signs(codes: torch.Tensor, dim: int) -> torch.Tensor:
+    """Inverse of :func:`pack_signs`: ``(n, dim)`` int8 of ±1."""
+    n = codes.shape[0]
+    return _UNPACK[codes.long()].view(n, -1)[:, :dim]
+
+
+def words64(dim: int) -> int:
+    """Bytes for ``dim`` bits rounded up to whole 64-bit words (popcount kernels)."""
+    return 8 * math.ceil(dim / 64)
+
+
+COMPRESSORS: Registry[type[Compressor]] = Registry("compressor")

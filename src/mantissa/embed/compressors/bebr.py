@@ -1,0 +1,251 @@
+"""Recurrent binarization of BEBR (Gan et al., "Binary Embedding-based Retrieval
+at Tencent", KDD 2023, Sec. 3.1, Eq. 1-4): ``bebr:U``.
+
+A float embedding ``x`` becomes ``U+1`` binary vectors (bits per dimension):
+
+    b_0 = sign(φ_0(x))                                   (Eq. 1)
+    r_i = x − normalize(ψ_i(b_{i}))                        residual of the reconstruction
+    b_{i+1} = b_i + 2^-(i+1) · sign(φ_{i+1}(r_i))         (Eq. 2-3), i = 0..U-1
+
+where φ and ψ are small residual MLPs (``z + W2·ReLU(BN(W1·z))``, ``W2`` starting at
+zero so an untrained model is sign binarization) and sign has a straight-through
+gradient (passed where ``|z| <= 1``). The network is trained
+*embedding-to-embedding* on the corpus itself, task-agnostic (Sec. 3.2): our loss
+distils the float similarity structure into the codes — for batches made of
+anchors and their nearest float neighbours, the row-wise KL divergence between
+``softmax(<x_i, x_j>/τ)`` and ``softmax(cos(b_i, b_j)/τ)`` — summed over every
+recurrence level, so the ``u``-bit prefix of a ``bebr:U`` code is itself a usable
+code. Search is the symmetric distance calculation (SDC, Sec. 3.3) between codes:
+the code is stored as ``U+1`` packed sign planes; its value
+``v = Σ_i 2^(U-i) s_i`` is an odd integer per dimension, so cosines come from one
+exact int8 product (or, equivalently, ``(U+1)^2`` popcounts; see
+:func:`mantissa.embed.search.multibit_popcount`).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from mantissa.embed.compressors.base import (
+    COMPRESSORS,
+    Compressor,
+    check_vectors,
+    pack_signs,
+    unpack_signs,
+    words64,
+)
+from mantissa.embed.search import int_matmul, multibit_popcount
+from mantissa.errors import SpecError
+from mantissa.progress import progress
+
+
+class _STSign(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, z):  # type: ignore[override]
+        ctx.save_for_backward(z)
+        return torch.where(z >= 0, 1.0, -1.0).to(z.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        (z,) = ctx.saved_tensors
+        return grad * (z.abs() <= 1).to(grad.dtype)
+
+
+def st_sign(z: torch.Tensor) -> torch.Tensor:
+    """sign with a straight-through gradient (zero where |z| > 1)."""
+    return _STSign.apply(z)
+
+
+class ResidualMLP(nn.Module):
+    """``z + W2 ReLU(BN(W1 z))``; ``W2 = 0`` at start (identity map)."""
+
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(dim, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
+                                  nn.Linear(hidden, dim))
+        nn.init.zeros_(self.body[3].weight)
+        nn.init.zeros_(self.body[3].bias)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z + self.body(z)
+
+
+class RecurrentBinarizer(nn.Module):
+    """The BEBR transformation: ``U+1`` sign planes from a float vector."""
+
+    def __init__(self, dim: int, recurrences: int, hidden: int = 256) -> None:
+        super().__init__()
+        self.dim, self.recurrences = dim, recurrences
+        self.encode0 = ResidualMLP(dim, hidden)
+        self.decoders = nn.ModuleList(ResidualMLP(dim, hidden) for _ in range(recurrences))
+        self.encoders = nn.ModuleList(ResidualMLP(dim, hidden) for _ in range(recurrences))
+
+    def planes(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The sign planes ``s_0..s_U`` (±1 floats, straight-through)."""
+        s = st_sign(self.encode0(x))
+        out, b = [s], s
+        for i in range(self.recurrences):
+            f = nn.functional.normalize(self.decoders[i](b / self.dim**0.5), dim=1)
+            s = st_sign(self.encoders[i](x - f))
+            out.append(s)
+            b = b + 2.0 ** -(i + 1) * s
+        return out
+
+
+def _levels(planes: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Cumulative codes ``b_u = Σ_{i<=u} 2^-i s_i`` for every prefix u."""
+    out, b = [], torch.zeros_like(planes[0])
+    for i, s in enumerate(planes):
+        b = b + 2.0**-i * s
+        out.append(b)
+    return out
+
+
+def neighbour_lists(x: torch.Tensor, k: int, chunk: int = 4096) -> torch.Tensor:
+    """Ids of each row's ``k`` nearest rows by inner product (itself excluded)."""
+    out = []
+    for s in range(0, len(x), chunk):
+        sims = x[s : s + chunk] @ x.T
+        sims[torch.arange(sims.shape[0]), torch.arange(s, s + sims.shape[0])] = -float("inf")
+        out.append(torch.topk(sims, k, dim=1).indices)
+    return torch.cat(out)
+
+
+def distill_loss(x: torch.Tensor, codes: list[torch.Tensor], tau: float) -> torch.Tensor:
+    """Σ over levels of row-wise KL(softmax(x x^T/τ) || softmax(cos(b, b)/τ)), diagonal masked."""
+    n = x.shape[0]
+    mask = torch.eye(n, dtype=torch.bool)
+    teacher = torch.log_softmax((x @ x.T / tau).masked_fill(mask, -1e9), 1)
+    loss = x.new_zeros(())
+    for b in codes:
+        bn = nn.functional.normalize(b, dim=1)
+        student = torch.log_softmax((bn @ bn.T / tau).masked_fill(mask, -1e9), 1)
+        loss = loss + nn.functional.kl_div(student, teacher, log_target=True, reduction="batchmean")
+    return loss
+
+
+def train_binarizer(model: RecurrentBinarizer, x: torch.Tensor, *, steps: int, lr: float, anchors: int,
+                    neighbours: int, tau: float, seed: int) -> list[float]:
+    """Embedding-to-embedding training on the corpus ``x``; returns the loss curve."""
+    gen = torch.Generator().manual_seed(seed)
+    nbrs = neighbour_lists(x, min(4 * neighbours, len(x) - 1))
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    curve = []
+    model.train()
+    with progress(f"training bebr:{model.recurrences}", total=steps) as bar:
+        for _ in range(steps):
+            a = torch.randint(0, len(x), (anchors,), generator=gen)
+            pick = torch.randint(0, nbrs.shape[1], (anchors, neighbours), generator=gen)
+            ids = torch.unique(torch.cat([a, torch.gather(nbrs[a], 1, pick).flatten()]))
+            xb = x[ids]
+            loss = distill_loss(xb, _levels(model.planes(xb)), tau)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            curve.append(float(loss.detach()))
+            bar.advance(1, loss=curve[-1])
+    model.eval()
+    return curve
+
+
+@COMPRESSORS.register("bebr")
+class BEBR(Compressor):
+    """``bebr:U[,hidden=256,steps=300,lr=2e-3,anchors=128,neighbours=7,tau=0.05,seed=0]``."""
+
+    name = "bebr"
+    needs_fit = True
+
+    def __init__(self, recurrences: int = 1, hidden: int = 256, steps: int = 300, lr: float = 2e-3,
+                 anchors: int = 128, neighbours: int = 7, tau: float = 0.05, seed: int = 0,
+                 max_fit: int = 50_000) -> None:
+        super().__init__()
+        if not isinstance(recurrences, int) or not 0 <= recurrences <= 6:
+            raise SpecError(f"bebr:U needs 0 <= U <= 6 recurrences (U+1 bits per dimension), got "
+                            f"{recurrences!r}; e.g. bebr:3")
+        self.recurrences, self.hidden, self.steps, self.lr = recurrences, int(hidden), int(steps), float(lr)
+        self.anchors, self.neighbours = int(anchors), int(neighbours)
+        self.tau, self.seed = float(tau), int(seed)
+        self.max_fit = int(max_fit)
+        self.model: RecurrentBinarizer | None = None
+        self.loss_curve: list[float] = []
+        self.use_planes = recurrences + 1  # search with this many leading planes
+
+    @property
+    def spec(self) -> str:
+        return f"bebr:{self.recurrences}"
+
+    @property
+    def plane_bytes(self) -> int:
+        assert self.dim is not None, "fit first"
+        return words64(self.dim)
+
+    @property
+    def code_bytes(self) -> int:
+        return (self.recurrences + 1) * self.plane_bytes
+
+    def _new_model(self, dim: int) -> RecurrentBinarizer:
+        torch.manual_seed(self.seed)
+        return RecurrentBinarizer(dim, self.recurrences, self.hidden)
+
+    def fit(self, sample: torch.Tensor) -> BEBR:
+        x = check_vectors(sample, "fit sample")
+        self.dim = x.shape[1]
+        if len(x) > self.max_fit:
+            x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(self.seed))[: self.max_fit]]
+        self.model = self._new_model(self.dim)
+        self.loss_curve = train_binarizer(self.model, x, steps=self.steps, lr=self.lr, anchors=self.anchors,
+                                          neighbours=self.neighbours, tau=self.tau, seed=self.seed)
+        return self
+
+    def state(self) -> dict[str, torch.Tensor]:
+        assert self.model is not None, "fit first"
+        return {f"model.{k}": v for k, v in self.model.state_dict().items()}
+
+    def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
+        assert self.dim is not None
+        self.model = self._new_model(self.dim)
+        self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        self.model.eval()
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        x = self._check_input(x, "vectors")
+        assert self.model is not None, "fit first"
+        planes = self.model.planes(x)
+        return torch.cat([pack_signs(s, self.plane_bytes) for s in planes], 1)
+
+    def split_planes(self, codes: torch.Tensor) -> torch.Tensor:
+        """``(n, U+1, plane_bytes)`` view of packed codes."""
+        return self._check_codes(codes).view(codes.shape[0], self.recurrences + 1, self.plane_bytes)
+
+    def levels(self, codes: torch.Tensor, planes: int | None = None) -> torch.Tensor:
+        """Integer code values ``Σ_i 2^(P-1-i) s_i`` (int8, odd) of the first ``planes`` planes."""
+        assert self.dim is not None
+        p = planes or self.use_planes
+        sp = self.split_planes(codes)
+        v = torch.zeros(codes.shape[0], self.dim, dtype=torch.int8)
+        for i in range(p):
+            v += unpack_signs(sp[:, i].contiguous(), self.dim) * (2 ** (p - 1 - i))
+        return v
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """Unit-length float versions of the codes (the vectors SDC compares)."""
+        return nn.functional.normalize(self.levels(codes).float(), dim=1)
+
+    def score(self, queries: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """SDC: cosine between the query's code and each document code (exact integers)."""
+        vq = self.levels(self.encode(self.prepare_queries(queries)))
+        vd = self.levels(codes)
+        dots = int_matmul(vq, vd).float()
+        norms = (vd.float() ** 2).sum(1).sqrt().clamp_min(1e-12)
+        return dots / norms  # the query norm is one number per row: rankings unchanged
+
+    def score_popcount(self, queries: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """The same integer inner products from bit-plane popcounts (reference kernel)."""
+        assert self.dim is not None
+        p = self.use_planes
+        qp = self.split_planes(self.encode(self.prepare_queries(queries)))[:, :p]
+        return multibit_popcount(qp, self.split_planes(codes)[:, :p], self.dim)

@@ -1,0 +1,305 @@
+"""The on-disk index: a folder of checksummed, memory-mapped code files.
+
+Layout of an index folder ``IDX/``::
+
+    index.json          manifest: magic, format version, dim, spec, count, segments, checksums
+    aux.safetensors     codebooks / scales / network weights / IVF centroids (mantissa.io, checksummed)
+    seg-00000.codes     one file per field and segment: a 4096-byte header, then count × width bytes
+    seg-00000.rescore   (only with rescore:R)     seg-00000.lists  (only with ivf:NLIST)
+
+Each field file starts with the magic ``MNTSIDX1`` and a JSON header (format
+version, dim, spec, field, count, width, SHA-256 of the payload), padded to
+4096 bytes so the payload is page-aligned and memory-mapped read-only.
+
+* :func:`build_index` streams chunks of vectors: the first ``fit_size`` rows
+  train the compressor, then every chunk is encoded and appended to the files,
+  so memory is bounded by ``fit_size`` and the chunk size, not by the count.
+  It writes into a hidden sibling folder and renames it into place at the end:
+  an interrupted build leaves no index behind.
+* :func:`append_index` writes a new segment beside the old ones, then replaces
+  the manifest atomically; readers of the old manifest are unaffected.
+* :func:`open_index` checks magic, version, sizes and (``verify=True``) every
+  checksum, and raises :class:`CorruptFileError` before anything is searched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import torch
+
+from mantissa.embed.index import Index, IndexSpec, Segment
+from mantissa.errors import CorruptFileError, ShapeError
+from mantissa.io import load_tensors, read_json, save_tensors, write_json
+from mantissa.progress import progress
+
+MAGIC = b"MNTSIDX1"
+MANIFEST_MAGIC = "mantissa-index"
+VERSION = 1
+HEADER = 4096
+FIELDS = ("codes", "rescore", "lists")
+_AUX_KIND = "mantissa-index-aux"
+
+
+class _FieldWriter:
+    """Streams rows of one field into a file, hashing as it goes."""
+
+    def __init__(self, path: Path, meta: dict[str, Any]) -> None:
+        self.path, self.meta = path, dict(meta)
+        self.fh: BinaryIO = open(path, "wb")  # noqa: SIM115 - closed in finish()
+        self.fh.write(b"\0" * HEADER)
+        self.hash, self.count = hashlib.sha256(), 0
+
+    def write(self, rows: torch.Tensor) -> None:
+        data = rows.contiguous().view(torch.uint8).numpy().tobytes()
+        self.fh.write(data)
+        self.hash.update(data)
+        self.count += rows.shape[0]
+
+    def finish(self) -> dict[str, Any]:
+        self.meta.update(count=self.count, sha256=self.hash.hexdigest())
+        self.fh.seek(0)
+        self.fh.write(_header_bytes(self.meta))
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+        return self.meta
+
+
+def _header_bytes(meta: dict[str, Any]) -> bytes:
+    body = MAGIC + json.dumps(meta, sort_keys=True).encode()
+    if len(body) > HEADER:
+        raise ShapeError("index header too long (spec string too long)")
+    return body + b" " * (HEADER - len(body))
+
+
+def _read_header(path: Path) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(HEADER)
+    except FileNotFoundError:
+        raise CorruptFileError(f"{path}: index file is missing") from None
+    if len(head) < HEADER or not head.startswith(MAGIC):
+        raise CorruptFileError(f"{path}: not a mantissa index file (bad magic or truncated header)")
+    try:
+        meta = json.loads(head[len(MAGIC):].rstrip(b" \0"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CorruptFileError(f"{path}: unreadable index header ({exc})") from None
+    if meta.get("version") != VERSION:
+        raise CorruptFileError(f"{path}: index format version {meta.get('version')!r}, "
+                               f"this mantissa reads {VERSION}")
+    return meta
+
+
+def _file_sha256(path: Path, size: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        fh.seek(HEADER)
+        left = size
+        while left > 0:
+            block = fh.read(min(1 << 22, left))
+            if not block:
+                break
+            h.update(block)
+            left -= len(block)
+    return h.hexdigest()
+
+
+def _map_field(path: Path, expect: dict[str, Any], verify: bool) -> torch.Tensor:
+    meta = _read_header(path)
+    for key in ("field", "dim", "width", "count", "sha256"):
+        if meta.get(key) != expect.get(key):
+            raise CorruptFileError(f"{path}: header {key}={meta.get(key)!r} disagrees with the manifest "
+                                   f"({expect.get(key)!r})")
+    count, width = int(meta["count"]), int(meta["width"])
+    size = count * width
+    if path.stat().st_size < HEADER + size:
+        raise CorruptFileError(f"{path}: truncated ({path.stat().st_size} bytes, "
+                               f"header says {HEADER + size})")
+    if verify and _file_sha256(path, size) != meta["sha256"]:
+        raise CorruptFileError(f"{path}: checksum mismatch, the index file was altered or is damaged")
+    if size == 0:
+        return torch.zeros(0, width, dtype=torch.uint8)
+    mm = np.memmap(path, dtype=np.uint8, mode="r", offset=HEADER, shape=(count, width))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # read-only mapping; never written
+        return torch.from_numpy(mm)
+
+
+# -- writing -----------------------------------------------------------------------
+def _rechunk(chunks: Iterable[Any], size: int) -> Iterator[torch.Tensor]:
+    for c in chunks:
+        t = torch.as_tensor(np.asarray(c)) if not isinstance(c, torch.Tensor) else c
+        if t.ndim == 1:
+            t = t.unsqueeze(0)
+        for s in range(0, t.shape[0], size):
+            yield t[s : s + size]
+
+
+def _write_segment(folder: Path, name: str, index: Index, chunks: Iterable[torch.Tensor],
+                   first_row: int) -> dict[str, Any]:
+    base = {"version": VERSION, "dim": index.dim, "spec": str(index.spec)}
+    writers: dict[str, _FieldWriter] = {}
+    row = first_row
+    with progress(f"encoding into {folder.name}", total=None) as bar:
+        for chunk in chunks:
+            seg = index.encode(chunk, first_row=row)
+            for fname in FIELDS:
+                rows = getattr(seg, fname)
+                if rows is None:
+                    continue
+                if fname not in writers:
+                    width = rows.shape[1] * rows.element_size()
+                    writers[fname] = _FieldWriter(folder / f"{name}.{fname}",
+                                                  {**base, "field": fname, "width": width})
+                writers[fname].write(rows)
+            row += chunk.shape[0]
+            bar.advance(chunk.shape[0])
+    if not writers:
+        raise ShapeError("no vectors given; an index needs at least one vector")
+    fields = {f: w.finish() for f, w in writers.items()}
+    return {"name": name, "count": row - first_row, "fields": fields}
+
+
+def _save_aux(folder: Path, index: Index) -> str:
+    tensors = {f"compressor.{k}": v for k, v in index.compressor.state().items()}
+    if index.rescorer is not None:
+        tensors.update({f"rescorer.{k}": v for k, v in index.rescorer.state().items()})
+    if index.centroids is not None:
+        tensors["ivf.centroids"] = index.centroids
+    if not tensors:
+        tensors["none"] = torch.zeros(0)
+    save_tensors(folder / "aux.safetensors", tensors, kind=_AUX_KIND,
+                 meta={"spec": str(index.spec), "dim": index.dim})
+    return "aux.safetensors"
+
+
+def _manifest(index: Index, segments: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"magic": MANIFEST_MAGIC, "version": VERSION, "dim": index.dim, "spec": str(index.spec),
+            "count": sum(s["count"] for s in segments), "aux": "aux.safetensors",
+            "bytes_per_vector": index.bytes_per_vector, "disk_bytes_per_vector": index.disk_bytes_per_vector,
+            "aux_bytes": index.aux_bytes, "segments": segments}
+
+
+def build_index(out: str | os.PathLike[str], spec: IndexSpec | str, chunks: Iterable[Any], *,
+                fit_size: int = 100_000, chunk_size: int = 16_384, seed: int = 0,
+                overwrite: bool = False) -> Index:
+    """Stream ``chunks`` of vectors into a new index folder ``out``; return it opened."""
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} exists; choose another path or pass overwrite=True (--force)")
+    it = _rechunk(chunks, chunk_size)
+    head, have = [], 0
+    for c in it:
+        head.append(c)
+        have += c.shape[0]
+        if have >= fit_size:
+            break
+    if not head:
+        raise ShapeError("no vectors given; an index needs at least one vector")
+    sample = torch.cat([torch.as_tensor(h).float() for h in head])[:fit_size]
+    index = Index.fit(spec, sample, seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    try:
+        _save_aux(tmp, index)
+        seg = _write_segment(tmp, "seg-00000", index, _chain(head, it), 0)
+        write_json(tmp / "index.json", _manifest(index, [seg]))
+        _swap_into_place(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return open_index(out, verify=False)
+
+
+def _chain(head: list[torch.Tensor], rest: Iterator[torch.Tensor]) -> Iterator[torch.Tensor]:
+    yield from head
+    yield from rest
+
+
+def _swap_into_place(tmp: Path, out: Path) -> None:
+    if out.exists():
+        trash = out.parent / f".{out.name}.old-{os.getpid()}"
+        os.replace(out, trash)
+        os.replace(tmp, out)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+def append_index(path: str | os.PathLike[str], chunks: Iterable[Any], *, chunk_size: int = 16_384) -> Index:
+    """Add vectors to an existing index as a new segment; the manifest is swapped atomically."""
+    path = Path(path)
+    index = open_index(path, verify=False)
+    manifest = read_json(path / "index.json")
+    lock = path / ".append.lock"
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        raise CorruptFileError(f"{lock} exists: another append is running (or one crashed; delete the "
+                               "lock file if no append is running)") from None
+    os.close(fd)
+    try:
+        name = f"seg-{len(manifest['segments']):05d}"
+        staging = Path(tempfile.mkdtemp(prefix=".append-", dir=path))
+        try:
+            seg = _write_segment(staging, name, index, _rechunk(chunks, chunk_size), index.count)
+            for f in seg["fields"]:
+                os.replace(staging / f"{name}.{f}", path / f"{name}.{f}")
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        write_json(path / "index.json", _manifest(index, [*manifest["segments"], seg]))
+    finally:
+        lock.unlink(missing_ok=True)
+    return open_index(path, verify=False)
+
+
+# -- reading -----------------------------------------------------------------------
+def open_index(path: str | os.PathLike[str], *, verify: bool = True) -> Index:
+    """Open an index folder (memory-mapped); ``verify`` checks every checksum first."""
+    path = Path(path)
+    if not path.is_dir():
+        raise CorruptFileError(f"{path}: not an index folder (expected {path}/index.json)")
+    man = read_json(path / "index.json")
+    if not isinstance(man, dict) or man.get("magic") != MANIFEST_MAGIC:
+        raise CorruptFileError(f"{path}/index.json: not a mantissa index manifest")
+    if man.get("version") != VERSION:
+        raise CorruptFileError(f"{path}: index format version {man.get('version')!r}, "
+                               f"this mantissa reads {VERSION}")
+    try:
+        spec, dim, segments = IndexSpec.parse(man["spec"]), int(man["dim"]), list(man["segments"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CorruptFileError(f"{path}/index.json: incomplete manifest ({exc})") from None
+    tensors, _ = load_tensors(path / man.get("aux", "aux.safetensors"), kind=_AUX_KIND)
+    comp = spec.compressor()
+    comp.dim = dim
+    comp.load_state({k[11:]: v for k, v in tensors.items() if k.startswith("compressor.")})
+    resc = spec.rescorer()
+    if resc is not None:
+        resc.dim = dim
+        resc.load_state({k[9:]: v for k, v in tensors.items() if k.startswith("rescorer.")})
+    index = Index(spec, dim, comp, resc, tensors.get("ivf.centroids"))
+    for seg in segments:
+        fields = {}
+        for fname, meta in seg["fields"].items():
+            fields[fname] = _map_field(path / f"{seg['name']}.{fname}", meta, verify)
+        codes = fields["codes"]
+        if codes.shape[1] != comp.code_bytes:
+            raise CorruptFileError(f"{path}: codes are {codes.shape[1]} bytes wide, "
+                                   f"{spec} needs {comp.code_bytes}")
+        lists = fields.get("lists")
+        index.segments.append(Segment(codes, fields.get("rescore"),
+                                      lists.view(torch.int32) if lists is not None else None))
+    if index.count != man.get("count"):
+        raise CorruptFileError(f"{path}: segments hold {index.count} vectors, "
+                               f"the manifest says {man.get('count')}")
+    return index
