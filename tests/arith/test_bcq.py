@@ -78,12 +78,15 @@ def test_shift_matmul_exact(weight):
     xi = torch.randint(-1000, 1000, (3, 128))
     s2, e2 = shift_quantize(weight * 64, min_exp=-2, max_exp=3)
 
-    def shifted(v, sg, ex):
-        v = v << ex if ex >= 0 else v >> -ex
-        return v if sg > 0 else -v if sg < 0 else 0
+    def group_sum(row, srow, erow):  # Σ_e shift(Σ_{k: e_k = e} s_k x_k, e), in Python integers
+        total = 0
+        for e in set(erow[k] for k in range(len(row)) if srow[k]):
+            part = sum(srow[k] * row[k] for k in range(len(row)) if erow[k] == e)
+            total += part << e if e >= 0 else part >> -e
+        return total
 
-    ref = [[sum(shifted(v, sg, ex) for v, sg, ex in zip(row.tolist(), srow.tolist(), erow.tolist()))
-            for srow, erow in zip(s2, e2)] for row in xi]
+    ref = [[group_sum(row.tolist(), srow.tolist(), erow.tolist()) for srow, erow in zip(s2, e2)]
+           for row in xi]
     assert shift_matmul(xi, s2, e2).tolist() == ref
 
 

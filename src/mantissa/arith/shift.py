@@ -36,12 +36,14 @@ def shift_dequantize(sign: torch.Tensor, exp: torch.Tensor,
     return sign.to(dtype) * torch.pow(2.0, exp.to(dtype))
 
 
-def shift_matmul(x: torch.Tensor, sign: torch.Tensor, exp: torch.Tensor, *,
-                 chunk_rows: int = 16) -> torch.Tensor:
-    """``x @ (sign · 2^exp)ᵀ`` with shifts and adds only; ``sign``/``exp`` are ``(out, in)``.
+def shift_matmul(x: torch.Tensor, sign: torch.Tensor, exp: torch.Tensor) -> torch.Tensor:
+    """``x @ (sign · 2^exp)ᵀ`` with additions and shifts only; ``sign``/``exp`` are ``(out, in)``.
 
-    Float ``x``: each product is ``ldexp(x, exp)`` (exact). Integer ``x``: the
-    product is ``x << exp`` for ``exp >= 0`` and ``x >> -exp`` (floor) otherwise.
+    Grouped by exponent: ``Σ_e shift(Σ_{k: exp_k = e} ±x_k, e)`` — the inner sums
+    are additions (a product with a {-1, 0, +1} matrix), then one shift per
+    exponent value and output. Float ``x``: the shift is ``ldexp`` (exact).
+    Integer ``x``: sums are exact in int64, the shift is ``<< e`` for ``e >= 0``
+    and a floor ``>> -e`` otherwise (applied to each group sum).
     """
     int_tensor(sign, "sign")
     int_tensor(exp, "exp")
@@ -49,17 +51,13 @@ def shift_matmul(x: torch.Tensor, sign: torch.Tensor, exp: torch.Tensor, *,
         raise ShapeError(f"sign and exp must both be (out, in={x.shape[-1]}), got "
                          f"{tuple(sign.shape)} and {tuple(exp.shape)}")
     x2 = x.reshape(-1, x.shape[-1])
-    e = exp.to(torch.int64)
-    s = sign.to(torch.int64)
-    rows = []
-    for t in range(0, x2.shape[0], chunk_rows):
-        xt = x2[t:t + chunk_rows, None, :]  # (T, 1, in)
+    work = x2 if x.is_floating_point() else x2.to(torch.int64)
+    s = sign.to(work.dtype)
+    y = torch.zeros(x2.shape[0], sign.shape[0], dtype=work.dtype)
+    for e in torch.unique(exp[sign != 0]).tolist():
+        part = work @ torch.where(exp == e, s, torch.zeros_like(s)).t()  # adds and subtracts
         if x.is_floating_point():
-            shifted = torch.ldexp(xt, e.to(x.dtype))
+            y = y + torch.ldexp(part, torch.tensor(float(e), dtype=work.dtype))
         else:
-            xi = xt.to(torch.int64)
-            shifted = torch.where(e >= 0, xi << e.clamp_min(0), xi >> (-e).clamp_min(0))
-        signed = torch.where(s < 0, -shifted, torch.zeros_like(shifted))
-        rows.append(torch.where(s > 0, shifted, signed).sum(-1))
-    y = torch.cat(rows) if rows else torch.zeros(0, sign.shape[0], dtype=x.dtype)
+            y = y + (part << e if e >= 0 else part >> -e)
     return y.reshape(*x.shape[:-1], sign.shape[0])

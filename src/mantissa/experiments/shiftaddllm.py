@@ -100,8 +100,8 @@ class ShiftAddLLM(Experiment):
     def _lut_diff(x: torch.Tensor, b) -> float:
         """max |LUT - dequantized matmul| / max |dequantized matmul|, in float64."""
         x = x.double()
-        ref = x @ b.dequantize().double().t()
-        b.alpha = b.alpha.double()
+        b.alpha = b.alpha.double()  # both sides in float64
+        ref = x @ b.dequantize().t()
         return float((lut_matmul(x, b) - ref).abs().max() / ref.abs().max().clamp_min(1e-300))
 
     def _plot(self, metrics, bits_list, out_dir: Path) -> str:
