@@ -109,8 +109,9 @@ class Trainer:
         self.callbacks = callbacks or []
         self.desc = progress_desc
         self.rank, self.world = _dist()
+        # fused AdamW: one kernel over all parameters (same update rule, less per-tensor overhead)
         self.optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr,
-                                           betas=(cfg.beta1, cfg.beta2))
+                                           betas=(cfg.beta1, cfg.beta2), fused=True)
         self._factor = lr_factor(cfg.schedule)
         self.step = 0
         self.history: list[dict[str, float]] = []
