@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from mantissa.arith.poly import fit
+from mantissa.arith.poly import fit, newton_steps
 from mantissa.arith.power_softmax import power_softmax
 from mantissa.errors import ConfigError, UnknownNameError
 
@@ -39,6 +39,14 @@ def test_reported_error_is_the_true_max(target, lo, hi, deg, newton):
     got = pa(torch.from_numpy(xs)).numpy()
     assert np.abs(got - exact).max() <= pa.errors()["max_abs_error"] * 1.01 + 1e-15
     assert pa.errors()["max_abs_error"] < 0.05
+
+
+def test_constant_start_newton_reaches_tolerance_on_a_wide_range():
+    lo, hi = 1e-3, 500.0
+    k = newton_steps(lo, hi, 1e-4)
+    pa = fit("reciprocal", lo, hi, 0, newton=k)
+    assert pa.errors()["max_rel_error"] <= 1e-4
+    assert fit("reciprocal", lo, hi, 0, newton=k - 2).errors()["max_rel_error"] > 1e-4
 
 
 def test_bad_input():

@@ -31,7 +31,7 @@ from mantissa.arith.ivit import (
     shiftmax,
 )
 from mantissa.arith.lmul import lmul, lmul_error_model, lmul_matmul, round_to_mantissa
-from mantissa.arith.poly import PolyApprox, fit
+from mantissa.arith.poly import PolyApprox, fit, newton_steps
 from mantissa.arith.power_softmax import power_softmax
 from mantissa.arith.rtn import rtn_quantize
 from mantissa.arith.shift import shift_dequantize, shift_matmul, shift_quantize
@@ -39,6 +39,7 @@ from mantissa.arith.shift import shift_dequantize, shift_matmul, shift_quantize
 __all__ = [
     "PolyApprox",
     "fit",
+    "newton_steps",
     "power_softmax",
     "BCQ",
     "bcq_quantize",

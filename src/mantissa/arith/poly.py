@@ -9,6 +9,9 @@ polynomials valid on a known input range ``[lo, hi]``:
   recurrence: adds and multiplies only), then
 * optionally ``newton`` Newton steps, themselves polynomial:
   ``y <- y (2 - z y)`` for ``1/z`` and ``y <- y (3 - z y²) / 2`` for ``1/sqrt(z)``.
+  A Chebyshev start can leave the basin of convergence on wide ranges; the
+  constant start (``degree=0``: ``2/(lo+hi)``) never does for ``1/z`` on
+  ``(0, lo+hi)``, and :func:`newton_steps` says how many steps reach a tolerance.
 
 :meth:`PolyApprox.errors` measures the maximum absolute and relative error on a
 dense float64 grid of the range; outside the range nothing is promised.
@@ -68,7 +71,7 @@ class PolyApprox:
         if self.target in ("reciprocal", "rsqrt") and self.lo <= 0:
             raise ConfigError(f"{self.target} needs a positive range, got lo={self.lo}")
         int_in_range(self.degree, "degree", 0, 64)
-        int_in_range(self.newton, "newton", 0, 10)
+        int_in_range(self.newton, "newton", 0, 64)
         if self.newton and step is None:
             raise ConfigError(f"Newton refinement exists for reciprocal and rsqrt, not {self.target!r}")
         nodes = np.cos(np.pi * (np.arange(self.degree + 1) + 0.5) / (self.degree + 1))
@@ -105,6 +108,16 @@ class PolyApprox:
         rel = err / np.maximum(np.abs(exact), 1e-300)
         big = np.abs(exact) > 1e-3 * np.abs(exact).max()  # relative error away from zeros
         return {"max_abs_error": float(err.max()), "max_rel_error": float(rel[big].max())}
+
+
+def newton_steps(lo: float, hi: float, tol: float = 1e-4) -> int:
+    """Newton steps that take the constant start ``2 / (lo + hi)`` (``degree=0``) for ``1/z``
+    to relative error ``<= tol`` everywhere on ``[lo, hi]``: ``e_k = e_0^(2^k)`` with
+    ``e_0 = (hi - lo) / (hi + lo)``."""
+    if not 0 < lo < hi or not 0 < tol < 1:
+        raise ConfigError(f"need 0 < lo < hi and 0 < tol < 1, got lo={lo}, hi={hi}, tol={tol}")
+    e0 = (hi - lo) / (hi + lo)
+    return max(0, math.ceil(math.log2(math.log(tol) / math.log(e0))))
 
 
 def fit(target: str, lo: float, hi: float, degree: int, newton: int = 0) -> PolyApprox:
