@@ -24,6 +24,7 @@ class Config(Knobs):
     p: int = 11
     max_ops: int = 4
     n_train: int = 10000
+    steps: int = 3000
 
 
 def final_value(text: str) -> str:

@@ -45,6 +45,8 @@ class Config(Knobs):
     n_train: int = 6000
     eval_points: int = 10
     probe_n: int = 200
+    steps: int = 3000
+    n_layer: int = 3
 
 
 @register

@@ -36,6 +36,7 @@ class Config(Knobs):
     train_max: int = 6
     test_max: int = 10
     n_train: int = 5000
+    steps: int = 1500
 
 
 @register

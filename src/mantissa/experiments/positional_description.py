@@ -23,6 +23,8 @@ class Config(Knobs):
     n_train: int = 8000
     formats: tuple[str, ...] = ("reverse", "random_space:p=0.3")
     pe: str = "ape"
+    steps: int = 3000
+    n_layer: int = 3
 
 
 @register

@@ -32,6 +32,7 @@ class Config(Knobs):
     test_max: int = 7
     n_train: int = 8000
     pe: str = "ape"
+    steps: int = 3000
 
 
 @register

@@ -27,6 +27,7 @@ class Config(Knobs):
     lengths: str = "6-12"
     edge_ones: int = 5
     n_train: int = 8000
+    steps: int = 4000
 
 
 @register

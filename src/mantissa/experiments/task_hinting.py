@@ -25,6 +25,7 @@ class Config(Knobs):
     n_train: int = 8000
     alphabet: int = 26
     hint_frac: float = 0.5
+    steps: int = 3000
 
 
 @register

@@ -19,7 +19,9 @@ from mantissa.train.pipeline import DataConfig
 
 @dataclass
 class Config(Knobs):
-    counts: tuple[int, ...] = (250, 1000, 4000)
+    counts: tuple[int, ...] = (500, 4000)
+    steps: int = 3000
+    n_layer: int = 3
     formats: tuple[str, ...] = ("plain", "reverse")
     scratch_count: int = 0   # > 0: also train scratch_simple with this many samples
     digits: int = 3
