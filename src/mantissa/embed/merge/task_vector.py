@@ -58,6 +58,10 @@ def mergeable_keys(base: StateDict) -> list[str]:
 def task_vector(base: StateDict, finetuned: StateDict) -> dict[str, Tensor]:
     """``finetuned - base`` over the floating-point tensors (float32)."""
     check_compatible(base, [finetuned], ["the fine-tuned model"])
+    return _difference(base, finetuned)
+
+
+def _difference(base: StateDict, finetuned: StateDict) -> dict[str, Tensor]:
     return {k: finetuned[k].detach().float() - base[k].detach().float() for k in mergeable_keys(base)}
 
 
@@ -65,7 +69,7 @@ def task_vectors(base: StateDict, finetuned: Sequence[StateDict]) -> list[dict[s
     if not finetuned:
         raise ConfigError("merging needs at least one fine-tuned state dict")
     check_compatible(base, finetuned)
-    return [task_vector(base, ft) for ft in finetuned]
+    return [_difference(base, ft) for ft in finetuned]
 
 
 def combine(base: StateDict, vectors: Sequence[Mapping[str, Tensor]],
@@ -73,6 +77,7 @@ def combine(base: StateDict, vectors: Sequence[Mapping[str, Tensor]],
     """``base + sum_t coeffs[t] * vectors[t]``; keeps dtypes; differentiable in coeffs.
 
     ``coeffs[t]`` is a scalar, or a mapping key -> scalar tensor (one per block).
+    Plain-number coefficients take an in-place path (no autograd graph).
     """
     if len(coeffs) != len(vectors):
         raise ShapeError(f"{len(coeffs)} coefficients for {len(vectors)} task vectors")
@@ -81,8 +86,14 @@ def combine(base: StateDict, vectors: Sequence[Mapping[str, Tensor]],
         if key not in vectors[0]:
             out[key] = ref
             continue
-        delta = sum(_coef(c, key) * tv[key] for c, tv in zip(coeffs, vectors, strict=True))
-        out[key] = (ref.float() + delta).to(ref.dtype) if not _requires_grad(delta) else ref.float() + delta
+        cs = [_coef(c, key) for c in coeffs]
+        if any(_requires_grad(c) for c in cs):
+            out[key] = ref.float() + sum(c * tv[key] for c, tv in zip(cs, vectors, strict=True))
+            continue
+        acc = ref.detach().float().clone()
+        for c, tv in zip(cs, vectors, strict=True):
+            acc.add_(tv[key], alpha=float(c))
+        out[key] = acc.to(ref.dtype)
     return out
 
 

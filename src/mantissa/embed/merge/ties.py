@@ -24,7 +24,7 @@ def trim(tv: dict[str, Tensor], k: float) -> dict[str, Tensor]:
     """Zero all but the ``k`` fraction of largest-magnitude entries (over the whole vector)."""
     flat = torch.cat([v.reshape(-1) for v in tv.values()]).abs()
     keep = max(1, int(round(k * flat.numel())))
-    threshold = torch.topk(flat, keep, sorted=False).values.min()
+    threshold = flat.kthvalue(flat.numel() - keep + 1).values  # the keep-th largest magnitude
     return {n: torch.where(v.abs() >= threshold, v, torch.zeros_like(v)) for n, v in tv.items()}
 
 
