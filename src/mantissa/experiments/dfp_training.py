@@ -61,7 +61,7 @@ def train(model: nn.Module, data, cfg: Config, seed: int, desc: str) -> tuple[fl
         loss.backward()
         opt.step()
         sched.step()
-        losses.append(float(loss) if torch.isfinite(loss) else float("nan"))
+        losses.append(float(loss.detach()) if torch.isfinite(loss) else float("nan"))
     model.eval()
     with torch.no_grad():
         acc = float((model(xte).argmax(-1) == yte).float().mean()) * 100
