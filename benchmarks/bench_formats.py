@@ -11,9 +11,9 @@ float6_e2m3fn, float4_e2m1fn and fp:e3m2 (any ExMy), it times
 
 plus int8 per-channel quantization (ours vs ``torch.quantize_per_channel``) and a
 plain memory copy as the physical limit. Every contender runs in the same process
-with the same torch thread count, alternating repeat by repeat (median taken), so
-machine load hits all alike; ratios are the result, absolute numbers on a shared
-machine are noisy.
+with the same torch thread count, alternating repeat by repeat; the best of the
+repeats is kept (on a shared, loaded machine the minimum filters out preemption).
+Ratios are the result; absolute numbers on a shared machine are noisy.
 
     python benchmarks/bench_formats.py [--n 16777216] [--repeats 3] [--threads 1] [--compile]
 """
@@ -21,7 +21,6 @@ machine are noisy.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 
 import ml_dtypes
@@ -45,7 +44,7 @@ def timeit(fns: dict, repeats: int) -> dict[str, float]:
             t = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t)
-    return {k: statistics.median(v) for k, v in times.items()}
+    return {k: min(v) for k, v in times.items()}
 
 
 def contenders(name: str, x: torch.Tensor, xn: np.ndarray, compile_: bool) -> dict:
@@ -68,7 +67,7 @@ def contenders(name: str, x: torch.Tensor, xn: np.ndarray, compile_: bool) -> di
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=1 << 24)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--compile", action="store_true", help="also time torch.compile'd kernels")
     args = ap.parse_args()
