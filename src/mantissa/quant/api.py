@@ -1,0 +1,177 @@
+"""``quantize(model, recipe)``: swap the matching layers of any ``nn.Module`` in place.
+
+>>> from mantissa.data import load_minilm
+>>> m = quantize(load_minilm(), "int8")          # doctest: +SKIP
+>>> m.encode(["a quantized sentence"]).shape     # doctest: +SKIP
+torch.Size([1, 384])
+
+``model`` is a plain module (HF BERT-family encoders, mantissa's own
+transformers) or a wrapper with ``.model`` and ``.tokenizer`` such as
+:class:`mantissa.data.MiniLM`; the same object comes back. Layers are chosen
+by glob patterns on their qualified names (``include`` / ``exclude``).
+Recipes that need calibration get, per layer, a sample of the inputs the layer
+sees when the model runs on ``calibration`` (texts, when the model has a
+tokenizer, or batches: dicts of tensors or tensors; or the dict
+:func:`collect_inputs` returns, to calibrate several recipes on the same inputs).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import warnings
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from mantissa.errors import ConfigError
+from mantissa.progress import progress
+from mantissa.quant.layers import QuantLinear
+from mantissa.quant.recipes import Recipe, parse_recipe
+
+#: leaf module types with a matrix weight that the recipes do not handle (named in a warning)
+MATMUL_LIKE = ("Conv1d", "Conv2d", "Conv1D", "Embedding", "EmbeddingBag", "Bilinear")
+MAX_CALIBRATION_ROWS = 512
+
+
+def module_of(model: Any) -> nn.Module:
+    """The ``nn.Module`` inside ``model`` (itself, or its ``.model``)."""
+    module = model if isinstance(model, nn.Module) else getattr(model, "model", None)
+    if not isinstance(module, nn.Module):
+        raise ConfigError(f"cannot quantize a {type(model).__name__}: expected a torch.nn.Module "
+                          "or an object with a .model module (e.g. mantissa.data.MiniLM)")
+    return module
+
+
+def _matches(name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def select_layers(module: nn.Module, include: Sequence[str] = ("*",),
+                  exclude: Sequence[str] = ()) -> tuple[list[str], list[str]]:
+    """(names of the ``nn.Linear`` layers to quantize, names of matching layers the recipes
+    cannot handle). Embeddings are only reported when ``include`` names them explicitly."""
+    chosen, skipped = [], []
+    explicit = tuple(include) != ("*",)
+    for name, mod in module.named_modules():
+        if not name or not _matches(name, include) or _matches(name, exclude):
+            continue
+        if isinstance(mod, QuantLinear):
+            continue
+        if type(mod) is nn.Linear:
+            chosen.append(name)
+        elif type(mod).__name__ in MATMUL_LIKE and (explicit or "Embedding" not in type(mod).__name__):
+            skipped.append(f"{name} ({type(mod).__name__})")
+    return chosen, skipped
+
+
+def _set_child(module: nn.Module, name: str, new: nn.Module) -> None:
+    parent_name, _, child = name.rpartition(".")
+    parent = module.get_submodule(parent_name) if parent_name else module
+    setattr(parent, child, new)
+
+
+def _batches(model: Any, calibration: Iterable[Any], batch_size: int) -> Iterable[Any]:
+    data = list(calibration)
+    if data and all(isinstance(t, str) for t in data):
+        if not hasattr(model, "tokenize"):
+            raise ConfigError("calibration texts need a model with a tokenizer (e.g. "
+                              "mantissa.data.load_minilm()); pass tokenized batches otherwise")
+        for i in range(0, len(data), batch_size):
+            yield model.tokenize(data[i : i + batch_size])
+    else:
+        yield from data
+
+
+@torch.no_grad()
+def collect_inputs(model: Any, names: Sequence[str], calibration: Iterable[Any], *,
+                   max_rows: int = MAX_CALIBRATION_ROWS, batch_size: int = 32,
+                   seed: int = 0) -> dict[str, torch.Tensor]:
+    """Run ``calibration`` through the model; per layer, up to ``max_rows`` input rows
+    (padding tokens excluded when the batch carries an attention mask)."""
+    module = module_of(model)
+    seen: dict[str, list[torch.Tensor]] = {n: [] for n in names}
+    mask_holder: dict[str, torch.Tensor | None] = {"mask": None}
+
+    def hook(name: str):
+        def fn(_mod: nn.Module, args: tuple[Any, ...]) -> None:
+            x = args[0].detach().float()
+            mask = mask_holder["mask"]
+            if mask is not None and x.ndim == 3 and mask.shape == x.shape[:2]:
+                x = x[mask.bool()]
+            seen[name].append(x.reshape(-1, x.shape[-1]).cpu())
+        return fn
+
+    handles = [module.get_submodule(n).register_forward_pre_hook(hook(n)) for n in names]
+    try:
+        module.eval()
+        for batch in _batches(model, calibration, batch_size):
+            if isinstance(batch, dict):
+                mask_holder["mask"] = batch.get("attention_mask")
+                module(**batch)
+            else:
+                mask_holder["mask"] = None
+                module(batch)
+    finally:
+        for h in handles:
+            h.remove()
+    gen = torch.Generator().manual_seed(seed)
+    out = {}
+    for n, rows in seen.items():
+        if not rows:
+            raise ConfigError(f"layer {n!r} saw no calibration input; is it used by forward()?")
+        x = torch.cat(rows)
+        if x.shape[0] > max_rows:
+            x = x[torch.randperm(x.shape[0], generator=gen)[:max_rows]]
+        out[n] = x
+    return out
+
+
+def quantize(model: Any, recipe: str | Recipe, calibration: Iterable[Any] | None = None, *,
+             include: Sequence[str] = ("*",), exclude: Sequence[str] = (),
+             max_calibration_rows: int = MAX_CALIBRATION_ROWS) -> Any:
+    """Quantize ``model`` in place with ``recipe`` (a spec string or a :class:`Recipe`).
+
+    Returns ``model``. Its module gets ``mantissa_quant`` = {"recipe": spec, "layers": [...]}.
+    Layers of a kind no recipe handles (convolutions, HF ``Conv1D``) are skipped with a
+    warning naming them.
+    """
+    rec = parse_recipe(recipe)
+    module = module_of(model)
+    if isinstance(include, str) or isinstance(exclude, str):
+        raise ConfigError("include/exclude take a list of glob patterns, e.g. ['encoder.*']")
+    names, skipped = select_layers(module, include, exclude)
+    if skipped:
+        warnings.warn(f"recipe {rec.spec()!r} cannot handle {len(skipped)} layer(s), left as they are: "
+                      + ", ".join(skipped), stacklevel=2)
+    if not names:
+        raise ConfigError(f"no nn.Linear layer matches include={list(include)} exclude={list(exclude)}")
+    inputs: dict[str, torch.Tensor] = {}
+    if rec.needs_calibration:
+        if calibration is None:
+            raise ConfigError(f"recipe {rec.spec()!r} needs calibration data: pass calibration= "
+                              "a few hundred texts (CLI: --calibration N)")
+        if isinstance(calibration, dict) and all(torch.is_tensor(v) for v in calibration.values()):
+            inputs = calibration  # already collected (collect_inputs), keyed by layer name
+            missing = [n for n in names if n not in inputs]
+            if missing:
+                raise ConfigError(f"calibration inputs lack {len(missing)} layer(s), e.g. {missing[0]!r}")
+        else:
+            inputs = collect_inputs(model, names, calibration, max_rows=max_calibration_rows)
+    with progress(f"quantizing with {rec.spec()}", total=len(names)) as bar:
+        for name in names:
+            old = module.get_submodule(name)
+            new = rec.quantize_linear(old, inputs.get(name))
+            _set_child(module, name, new)
+            bar.advance(1)
+    rec.prepare(module)
+    module.mantissa_quant = {"recipe": rec.spec(), "layers": names}
+    if isinstance(getattr(model, "name", None), str) and model is not module:
+        model.name = f"{model.name.split('+')[0]}+{rec.spec()}"  # never shares an embedding cache key
+    return model
+
+
+def quantized_layers(model: Any) -> dict[str, QuantLinear]:
+    """The quantized layers of ``model`` by qualified name."""
+    return {n: m for n, m in module_of(model).named_modules() if isinstance(m, QuantLinear)}

@@ -1,0 +1,381 @@
+"""Quantized replacements for ``torch.nn.Linear``, with a packed storage form.
+
+Every layer here holds its weight as *integer codes + scales* (the honest
+compressed form) and dequantizes on the fly; activations may be fake-quantized
+on the way in (per token, or per tensor with a calibrated scale). Each layer
+kind is registered in :data:`LAYERS` so that :mod:`mantissa.quant.saving` can
+rebuild it from ``state()`` = (tensors, JSON meta) without pickling code:
+
+* :class:`IntLinear` — symmetric integer weights, per output channel or per
+  group of input columns (round to nearest), optional int activations;
+* :class:`FloatLinear` — ExMy floating-point weight codes with a real-valued
+  per-channel scale (= a real exponent bias, LLM-FP4 eq. 4) and an optional
+  per-input-column power-of-two shift (LLM-FP4's pre-shifted exponent bias),
+  optional float activations.
+
+The number formats themselves come from :mod:`mantissa.quant.grid`, the one
+adapter onto :mod:`mantissa.formats`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from mantissa.errors import ConfigError, CorruptFileError, ShapeError
+from mantissa.quant.grid import get_grid, int_qmax
+from mantissa.registry import Registry
+
+LAYERS: Registry[type[QuantLinear]] = Registry("quantized layer")
+ACTS: Registry[type[ActQuant]] = Registry("activation quantizer")
+
+
+# --------------------------------------------------------------------------- bit packing
+
+
+def pack_bits(codes: torch.Tensor, bits: int) -> torch.Tensor:
+    """Pack unsigned codes (< 2**bits) into a flat uint8 stream, little-endian bit order."""
+    if not 1 <= bits <= 8:
+        raise ConfigError(f"can pack 1..8 bits per code, got {bits}")
+    flat = codes.reshape(-1).to(torch.int64)
+    if flat.numel() and (int(flat.min()) < 0 or int(flat.max()) >= 1 << bits):
+        raise ShapeError(f"codes out of range for {bits}-bit packing")
+    if bits == 8:
+        return flat.to(torch.uint8)
+    n_bits = flat.numel() * bits
+    pad = (-n_bits) % 8
+    shifts = torch.arange(bits, dtype=torch.int64)
+    bitstream = ((flat.unsqueeze(1) >> shifts) & 1).reshape(-1)
+    bitstream = torch.cat([bitstream, bitstream.new_zeros(pad)]).reshape(-1, 8)
+    return (bitstream << torch.arange(8, dtype=torch.int64)).sum(1).to(torch.uint8)
+
+
+def unpack_bits(packed: torch.Tensor, bits: int, count: int) -> torch.Tensor:
+    """Inverse of :func:`pack_bits`: the first ``count`` codes as int64."""
+    if packed.dtype != torch.uint8:
+        raise CorruptFileError(f"packed codes must be uint8, got {packed.dtype}")
+    if bits == 8:
+        out = packed.to(torch.int64)
+    else:
+        if packed.numel() * 8 < count * bits:
+            raise CorruptFileError(f"packed stream holds {packed.numel() * 8} bits, need {count * bits}")
+        stream = ((packed.to(torch.int64).unsqueeze(1) >> torch.arange(8)) & 1).reshape(-1)
+        stream = stream[: count * bits].reshape(count, bits)
+        out = (stream << torch.arange(bits)).sum(1)
+    if out.numel() < count:
+        raise CorruptFileError(f"packed stream holds {out.numel()} codes, need {count}")
+    return out[:count]
+
+
+# --------------------------------------------------------------------------- activations
+
+
+class ActQuant(nn.Module):
+    """Fake-quantizes a layer's input. ``state()`` / ``from_state`` for saving."""
+
+    kind: ClassVar[str] = "none"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        return {}, {"kind": self.kind}
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> ActQuant:
+        return cls()
+
+
+ACTS.add("none", ActQuant)
+
+
+@ACTS.register("int-token")
+class IntPerToken(ActQuant):
+    """Dynamic symmetric integer quantization, one absmax scale per token (row)."""
+
+    kind = "int-token"
+
+    def __init__(self, bits: int = 8) -> None:
+        super().__init__()
+        self.bits = int(bits)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = int_qmax(self.bits)
+        scale = x.abs().amax(-1, keepdim=True).clamp_min(1e-12) / q
+        return (x / scale).round().clamp(-q, q) * scale
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        return {}, {"kind": self.kind, "bits": self.bits}
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> ActQuant:
+        return cls(meta["bits"])
+
+
+@ACTS.register("int-tensor")
+class IntPerTensor(ActQuant):
+    """Static symmetric integer quantization with one calibrated scale."""
+
+    kind = "int-tensor"
+
+    def __init__(self, bits: int, scale: float) -> None:
+        super().__init__()
+        self.bits = int(bits)
+        self.register_buffer("scale", torch.tensor(float(scale)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = int_qmax(self.bits)
+        return (x / self.scale).round().clamp(-q, q) * self.scale
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        return {"scale": self.scale}, {"kind": self.kind, "bits": self.bits}
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> ActQuant:
+        return cls(meta["bits"], float(tensors["scale"]))
+
+
+@ACTS.register("float-token")
+class FloatPerToken(ActQuant):
+    """Dynamic float quantization (e.g. e4m3): per-token scale maps absmax to the format's max."""
+
+    kind = "float-token"
+
+    def __init__(self, fmt: str) -> None:
+        super().__init__()
+        self.fmt = fmt
+        self.grid = get_grid(fmt)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale = x.abs().amax(-1, keepdim=True).clamp_min(1e-12) / self.grid.max
+        return self.grid.quantize(x / scale) * scale
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        return {}, {"kind": self.kind, "fmt": self.fmt}
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> ActQuant:
+        return cls(meta["fmt"])
+
+
+@ACTS.register("float-tensor")
+class FloatPerTensor(ActQuant):
+    """Static float quantization with one real scale (a real-valued exponent bias) and an
+    optional per-channel power-of-two pre-shift ``2**shift`` (LLM-FP4 §4.2): the channel
+    ``j`` is multiplied by ``2**shift[j]`` before quantization; the layer's weight column
+    carries ``2**-shift[j]`` so the product is unchanged."""
+
+    kind = "float-tensor"
+
+    def __init__(self, fmt: str, scale: float, shift: torch.Tensor | None = None) -> None:
+        super().__init__()
+        self.fmt = fmt
+        self.grid = get_grid(fmt)
+        self.register_buffer("scale", torch.tensor(float(scale)))
+        self.register_buffer("shift", None if shift is None else shift.to(torch.int8))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.shift is not None:
+            x = x * torch.exp2(self.shift.to(x.dtype))
+        return self.grid.quantize(x / self.scale) * self.scale
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        tensors = {"scale": self.scale}
+        if self.shift is not None:
+            tensors["shift"] = self.shift
+        return tensors, {"kind": self.kind, "fmt": self.fmt}
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> ActQuant:
+        return cls(meta["fmt"], float(tensors["scale"]), tensors.get("shift"))
+
+
+def act_from_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> ActQuant:
+    return ACTS.get(meta.get("kind", "none")).from_state(tensors, meta)
+
+
+# --------------------------------------------------------------------------- layers
+
+
+class QuantLinear(nn.Module):
+    """Base of the quantized linear layers: ``y = act(x) @ dequant(W).T + b``."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, in_features: int, out_features: int, bias: torch.Tensor | None,
+                 act: ActQuant | None = None) -> None:
+        super().__init__()
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.bias = None if bias is None else nn.Parameter(bias.detach().clone().float(),
+                                                           requires_grad=False)
+        self.act = act or ActQuant()
+
+    # subclasses implement these three
+    def dequantized_weight(self) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def weight_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:  # pragma: no cover
+        raise NotImplementedError
+
+    @classmethod
+    def from_weight_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
+                          bias: torch.Tensor | None, act: ActQuant) -> QuantLinear:  # pragma: no cover
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.linear(self.act(x), self._w_cache(), self.bias)
+
+    def _w_cache(self) -> torch.Tensor:
+        w = getattr(self, "_w", None)
+        if w is None:
+            w = self.dequantized_weight()
+            object.__setattr__(self, "_w", w)  # plain attribute: not saved, not a buffer
+        return w
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        tensors, meta = self.weight_state()
+        a_tensors, a_meta = self.act.state()
+        tensors = {f"w.{k}": v for k, v in tensors.items()}
+        tensors.update({f"a.{k}": v for k, v in a_tensors.items()})
+        if self.bias is not None:
+            tensors["bias"] = self.bias.detach()
+        meta = {"kind": self.kind, "in": self.in_features, "out": self.out_features,
+                "weight": meta, "act": a_meta}
+        return tensors, meta
+
+    @staticmethod
+    def from_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> QuantLinear:
+        cls = LAYERS.get(meta["kind"])
+        w = {k[2:]: v for k, v in tensors.items() if k.startswith("w.")}
+        a = {k[2:]: v for k, v in tensors.items() if k.startswith("a.")}
+        act = act_from_state(a, meta.get("act", {}))
+        layer = cls.from_weight_state(w, {**meta["weight"], "in": meta["in"], "out": meta["out"]},
+                                      tensors.get("bias"), act)
+        return layer
+
+    def storage_bits(self) -> int:
+        """Bits this layer's weight occupies on disk (codes + scales, not the bias)."""
+        tensors, _ = self.weight_state()
+        return sum(t.numel() * t.element_size() * 8 for t in tensors.values())
+
+    def extra_repr(self) -> str:
+        return f"in={self.in_features}, out={self.out_features}, act={self.act.kind}"
+
+
+@LAYERS.register("int")
+class IntLinear(QuantLinear):
+    """Symmetric ``bits``-bit integer weights; one scale per output channel (``group=0``)
+    or per ``group`` consecutive input columns of each output channel."""
+
+    kind = "int"
+
+    def __init__(self, codes: torch.Tensor, scales: torch.Tensor, bits: int, group: int,
+                 bias: torch.Tensor | None, act: ActQuant | None = None) -> None:
+        out_f, in_f = codes.shape
+        super().__init__(in_f, out_f, bias, act)
+        self.bits, self.group = int(bits), int(group)
+        self.register_buffer("codes", codes.to(torch.int8))
+        self.register_buffer("scales", scales.float())
+
+    @classmethod
+    def from_float(cls, weight: torch.Tensor, bias: torch.Tensor | None, bits: int, group: int = 0,
+                   act: ActQuant | None = None, clip: torch.Tensor | float = 1.0) -> IntLinear:
+        w = weight.detach().float()
+        out_f, in_f = w.shape
+        g = group or in_f
+        if in_f % g:
+            raise ShapeError(f"group size {group} does not divide the {in_f} input features")
+        wg = w.reshape(out_f, in_f // g, g)
+        q = int_qmax(bits)
+        clip_t = torch.as_tensor(clip, dtype=torch.float32).reshape(-1, 1) if torch.is_tensor(clip) else clip
+        absmax = wg.abs().amax(-1) * clip_t
+        scales = absmax.clamp_min(1e-12) / q
+        codes = (wg / scales.unsqueeze(-1)).round().clamp(-q, q).reshape(out_f, in_f)
+        return cls(codes, scales, bits, group, bias, act)
+
+    def dequantized_weight(self) -> torch.Tensor:
+        out_f, in_f = self.codes.shape
+        g = self.group or in_f
+        w = self.codes.float().reshape(out_f, in_f // g, g) * self.scales.unsqueeze(-1)
+        return w.reshape(out_f, in_f)
+
+    def weight_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        offset = 1 << (self.bits - 1)
+        packed = pack_bits(self.codes.to(torch.int64) + offset, self.bits)
+        return {"codes": packed, "scales": self.scales}, {"bits": self.bits, "group": self.group}
+
+    @classmethod
+    def from_weight_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
+                          bias: torch.Tensor | None, act: ActQuant) -> QuantLinear:
+        bits, n = int(meta["bits"]), meta["out"] * meta["in"]
+        codes = unpack_bits(tensors["codes"], bits, n) - (1 << (bits - 1))
+        return cls(codes.reshape(meta["out"], meta["in"]), tensors["scales"], bits, meta["group"],
+                   bias, act)
+
+
+@LAYERS.register("float")
+class FloatLinear(QuantLinear):
+    """Floating-point (ExMy) weight codes with one real scale per output channel.
+
+    ``w[i, j] = decode(code[i, j]) * scale[i]``: the scale is the real-valued
+    exponent bias of LLM-FP4 eq. 4. With LLM-FP4's pre-shifted exponent bias
+    (§4.2) the codes hold ``W[:, j] * 2**-shift[j]`` — the activation's
+    per-channel integer bias folded into the weight's exponent — and the layer's
+    :class:`FloatPerTensor` input quantizer multiplies channel ``j`` by
+    ``2**shift[j]``; the product is unchanged.
+    """
+
+    kind = "float"
+
+    def __init__(self, codes: torch.Tensor, scales: torch.Tensor, fmt: str, bias: torch.Tensor | None,
+                 act: ActQuant | None = None) -> None:
+        out_f, in_f = codes.shape
+        super().__init__(in_f, out_f, bias, act)
+        self.fmt = fmt
+        self.grid = get_grid(fmt)
+        self.register_buffer("codes", codes.to(torch.uint8))
+        self.register_buffer("scales", scales.float().reshape(-1))
+
+    @classmethod
+    def from_float(cls, weight: torch.Tensor, bias: torch.Tensor | None, fmt: str,
+                   act: ActQuant | None = None, shift: torch.Tensor | None = None,
+                   clip: torch.Tensor | float = 1.0) -> FloatLinear:
+        """Quantize ``weight * 2**-shift`` per output channel; ``clip`` scales each row's max."""
+        grid = get_grid(fmt)
+        w = shifted_weight(weight, shift)
+        clip_t = clip.reshape(-1) if torch.is_tensor(clip) else clip
+        scales = (w.abs().amax(1) * clip_t).clamp_min(1e-12) / grid.max
+        codes = grid.encode(w / scales.unsqueeze(1))
+        return cls(codes, scales, fmt, bias, act)
+
+    def dequantized_weight(self) -> torch.Tensor:
+        return self.grid.decode(self.codes) * self.scales.unsqueeze(1)
+
+    def weight_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        return {"codes": pack_bits(self.codes, self.grid.bits), "scales": self.scales}, {"fmt": self.fmt}
+
+    @classmethod
+    def from_weight_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
+                          bias: torch.Tensor | None, act: ActQuant) -> QuantLinear:
+        grid = get_grid(meta["fmt"])
+        codes = unpack_bits(tensors["codes"], grid.bits, meta["out"] * meta["in"])
+        return cls(codes.reshape(meta["out"], meta["in"]), tensors["scales"], meta["fmt"], bias, act)
+
+
+def shifted_weight(weight: torch.Tensor, shift: torch.Tensor | None) -> torch.Tensor:
+    """``weight[:, j] * 2**-shift[j]`` (float32): the weight seen by pre-shifted activations."""
+    w = weight.detach().float()
+    return w if shift is None else w * torch.exp2(-shift.float())
+
+
+def bits_per_weight(module: nn.Module) -> float:
+    """Average storage bits per weight over the quantized layers of ``module`` (NaN if none)."""
+    bits = n = 0
+    for m in module.modules():
+        if isinstance(m, QuantLinear):
+            bits += m.storage_bits()
+            n += m.in_features * m.out_features
+    return bits / n if n else math.nan

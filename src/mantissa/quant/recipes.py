@@ -1,0 +1,199 @@
+"""Quantization recipes: typed configs registered by name, chosen by spec string.
+
+A recipe says how to turn one ``nn.Linear`` (and, optionally, the samples of
+its inputs seen on calibration text) into a quantized layer, and may adjust
+the whole model afterwards (``prepare``). Spec strings work on the command
+line: ``int8``, ``fp8``, ``w4-int:group=128``, ``w4a4-fp:search=false``.
+
+>>> r = parse_recipe("w4-int:group=64")
+>>> r.spec()
+'w4-int:group=64'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from mantissa.errors import SpecError
+from mantissa.quant import fp_search
+from mantissa.quant.grid import int_qmax
+from mantissa.quant.layers import (
+    FloatLinear,
+    FloatPerTensor,
+    FloatPerToken,
+    IntLinear,
+    IntPerTensor,
+    IntPerToken,
+)
+from mantissa.registry import Registry, Spec
+
+RECIPES: Registry[type[Recipe]] = Registry("quant recipe")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Base recipe. Subclasses are frozen dataclasses; their fields are the spec's keys."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str] = ""
+    needs_calibration: ClassVar[bool] = False
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            kind = {"int": int, "float": float, "bool": bool, "str": str}.get(str(f.type))
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                object.__setattr__(self, f.name, float(value))
+            elif (kind is not None and not isinstance(value, kind)) or (
+                    kind is int and isinstance(value, bool)):
+                raise SpecError(f"recipe {self.name!r}: {f.name} must be {f.type}, got {value!r}")
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`SpecError` on values out of range (subclasses)."""
+
+    def spec(self) -> str:
+        """The spec string that rebuilds this recipe (non-default keys only)."""
+        kw = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+              if getattr(self, f.name) != f.default}
+        return str(Spec(self.name, (), {k: str(v).lower() if isinstance(v, bool) else v
+                                        for k, v in kw.items()}))
+
+    def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
+        raise NotImplementedError  # pragma: no cover
+
+    def prepare(self, model: nn.Module) -> None:
+        """Adjust the whole model after its layers are swapped (and again after loading)."""
+
+
+def parse_recipe(spec: str | Recipe) -> Recipe:
+    """A recipe from its spec string (or pass a :class:`Recipe` through)."""
+    if isinstance(spec, Recipe):
+        return spec
+    parsed = Spec.parse(spec)
+    cls = RECIPES.get(parsed.name)
+    keys = [f.name for f in dataclasses.fields(cls)]
+    if parsed.args:
+        raise SpecError(f"recipe {parsed.name!r} takes key=value arguments only; keys: "
+                        f"{', '.join(keys) or '(none)'}")
+    unknown = sorted(set(parsed.kwargs) - set(keys))
+    if unknown:
+        raise SpecError(f"recipe {parsed.name!r} has no key {', '.join(map(repr, unknown))}; "
+                        f"valid keys: {', '.join(keys) or '(none)'}")
+    return cls(**parsed.kwargs)
+
+
+def _bias(linear: nn.Linear) -> torch.Tensor | None:
+    return None if linear.bias is None else linear.bias.detach()
+
+
+@RECIPES.register("int8")
+@dataclass(frozen=True)
+class Int8(Recipe):
+    """int8 weights (one scale per output channel), int8 activations (one scale per token)."""
+
+    name: ClassVar[str] = "int8"
+    summary: ClassVar[str] = "W8A8 integer: per-channel weights, dynamic per-token activations"
+    act_bits: int = 8
+
+    def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
+        act = IntPerToken(self.act_bits) if self.act_bits else None
+        return IntLinear.from_float(linear.weight, _bias(linear), 8, 0, act)
+
+
+@RECIPES.register("fp8")
+@dataclass(frozen=True)
+class Fp8(Recipe):
+    """float8 weights (per-channel scale) and activations (per-token scale)."""
+
+    name: ClassVar[str] = "fp8"
+    summary: ClassVar[str] = "W8A8 float8_e4m3fn: per-channel weights, dynamic per-token activations"
+    fmt: str = "float8_e4m3fn"
+    act: bool = True
+
+    def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
+        act = FloatPerToken(self.fmt) if self.act else None
+        return FloatLinear.from_float(linear.weight, _bias(linear), self.fmt, act)
+
+
+@RECIPES.register("w4-int")
+@dataclass(frozen=True)
+class W4Int(Recipe):
+    """Weight-only round-to-nearest integer, symmetric, one scale per ``group`` inputs."""
+
+    name: ClassVar[str] = "w4-int"
+    summary: ClassVar[str] = "weight-only int4 round-to-nearest, group scales"
+    group: int = 128
+    bits: int = 4
+
+    def validate(self) -> None:
+        if not 2 <= self.bits <= 8 or self.group < 0:
+            raise SpecError(f"recipe 'w4-int': bits must be 2..8 and group >= 0 (0 = per channel), "
+                            f"got bits={self.bits}, group={self.group}")
+
+    def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
+        group = self.group if self.group and linear.in_features % self.group == 0 else 0
+        return IntLinear.from_float(linear.weight, _bias(linear), self.bits, group)
+
+
+@RECIPES.register("w4a4-int")
+@dataclass(frozen=True)
+class W4A4Int(Recipe):
+    """W4A4 integer: per-channel weights, per-tensor static activations, calibrated by
+    ``calib=minmax`` (absmax) or ``calib=mse`` (clipping searched on the layer output)."""
+
+    name: ClassVar[str] = "w4a4-int"
+    summary: ClassVar[str] = "W4A4 integer, per-channel weights, static per-tensor activations"
+    needs_calibration: ClassVar[bool] = True
+    calib: str = "mse"
+    bits: int = 4
+
+    def validate(self) -> None:
+        if self.calib not in ("minmax", "mse"):
+            raise SpecError(f"recipe 'w4a4-int': calib must be 'minmax' or 'mse', got {self.calib!r}")
+
+    def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
+        fmt = f"int{self.bits}"
+        plan = (fp_search.minmax_plan(linear.weight, inputs, fmt) if self.calib == "minmax"
+                else fp_search.search_layer(linear.weight, inputs, (fmt,), preshift_bias=False))
+        act = IntPerTensor(self.bits, plan.a_scale)
+        return IntLinear.from_float(linear.weight, _bias(linear), self.bits, 0, act, clip=plan.w_clip)
+
+
+@RECIPES.register("w4a4-fp")
+@dataclass(frozen=True)
+class W4A4Fp(Recipe):
+    """LLM-FP4 W4A4: format + clipping search per layer and pre-shifted exponent bias
+    (``search=false``: E2M1 with absmax scales; ``preshift=false``: no per-channel bias)."""
+
+    name: ClassVar[str] = "w4a4-fp"
+    summary: ClassVar[str] = "W4A4 float (LLM-FP4): format/clipping search, pre-shifted exponent bias"
+    needs_calibration: ClassVar[bool] = True
+    search: bool = True
+    preshift: bool = True
+
+    def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
+        if self.search:
+            plan = fp_search.search_layer(linear.weight, inputs, preshift_bias=self.preshift)
+        else:
+            plan = fp_search.minmax_plan(linear.weight, inputs, "e2m1")
+        act = FloatPerTensor(plan.a_fmt, plan.a_scale, plan.shift)
+        return FloatLinear.from_float(linear.weight, _bias(linear), plan.w_fmt, act, plan.shift,
+                                      clip=plan.w_clip)
+
+
+def describe_recipes() -> list[tuple[str, str, str]]:
+    """(name, keys with defaults, summary) for every recipe, for help texts and docs."""
+    rows = []
+    for name, cls in RECIPES.items():
+        keys = ", ".join(f"{f.name}={f.default}" for f in dataclasses.fields(cls))
+        rows.append((name, keys, cls.summary))
+    return rows
+
+
+__all__ = ["RECIPES", "Recipe", "describe_recipes", "int_qmax", "parse_recipe"]

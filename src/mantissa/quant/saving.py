@@ -1,0 +1,179 @@
+"""Save and load quantized models: packed codes + scales, a manifest, checksums.
+
+A saved model is a folder::
+
+    manifest.json         format tag + version, recipe spec, layer metadata,
+                          SHA-256 of every other file
+    weights.safetensors   quantized layers as packed codes and scales
+                          ("q/<layer>/<field>"), everything else as it was
+                          ("f/<parameter>"); tagged and checksummed by mantissa.io
+    config.json           the Hugging Face config (when the model has one)
+    tokenizer/            the tokenizer (when the model came with one)
+
+The folder is written beside its destination and renamed into place, so an
+interrupted save leaves nothing behind. :func:`load_quantized` checks the
+manifest, every checksum and every tensor before building anything, and
+refuses a truncated, altered or foreign folder with :class:`CorruptFileError`.
+Its size on disk is the honest compressed size.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from mantissa.errors import ConfigError, CorruptFileError
+from mantissa.io import load_tensors, read_json, save_tensors, sha256_file, write_json
+from mantissa.quant.api import module_of, quantized_layers
+from mantissa.quant.layers import QuantLinear, bits_per_weight
+from mantissa.quant.recipes import parse_recipe
+
+FORMAT = "mantissa-quantized-model"
+VERSION = 1
+_KIND = "quantized-model"
+
+
+def _state(module: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    layers = quantized_layers(module)
+    tensors: dict[str, torch.Tensor] = {}
+    metas: dict[str, Any] = {}
+    for name, layer in layers.items():
+        t, meta = layer.state()
+        tensors.update({f"q/{name}/{k}": v for k, v in t.items()})
+        metas[name] = meta
+    for key, value in module.state_dict().items():
+        if not any(key == n or key.startswith(n + ".") for n in layers):
+            tensors[f"f/{key}"] = value
+    return tensors, metas
+
+
+def save_quantized(model: Any, path: str | os.PathLike[str]) -> Path:
+    """Write the quantized ``model`` (from :func:`mantissa.quant.quantize`) to the folder ``path``."""
+    module = module_of(model)
+    info = getattr(module, "mantissa_quant", None)
+    if not info:
+        raise ConfigError("this model is not quantized; call mantissa.quant.quantize(model, recipe) first")
+    final = Path(path)
+    if final.exists() and not (final.is_dir() and (not any(final.iterdir())
+                                                    or (final / "manifest.json").is_file())):
+        raise ConfigError(f"{final} exists and is not a saved quantized model; choose another --out")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    try:
+        tensors, metas = _state(module)
+        save_tensors(tmp / "weights.safetensors", tensors, kind=_KIND, meta={"recipe": info["recipe"]})
+        config = getattr(module, "config", None)
+        if config is not None and hasattr(config, "save_pretrained"):
+            config.save_pretrained(tmp)
+        tokenizer = getattr(model, "tokenizer", None)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(tmp / "tokenizer")
+        files = {str(p.relative_to(tmp)): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+        write_json(tmp / "manifest.json", {
+            "format": FORMAT, "version": VERSION, "recipe": info["recipe"],
+            "architecture": type(module).__name__, "layers": metas, "files": files,
+            "bits_per_weight": bits_per_weight(module),
+            "base": getattr(model, "name", type(module).__name__).split("+")[0],
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        })
+        _swap_into_place(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def _swap_into_place(tmp: Path, final: Path) -> None:
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.replace(final, old)
+    os.replace(tmp, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The manifest of a saved model, with every listed file's checksum verified."""
+    root = Path(path)
+    if not root.is_dir():
+        raise CorruptFileError(f"{root}: not a folder holding a quantized model (no such folder)")
+    manifest = read_json(root / "manifest.json")
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise CorruptFileError(f"{root}: manifest.json is not a {FORMAT} manifest")
+    if manifest.get("version") != VERSION:
+        raise CorruptFileError(f"{root}: format version {manifest.get('version')!r}, "
+                               f"this mantissa reads {VERSION}")
+    for rel, digest in manifest.get("files", {}).items():
+        p = root / rel
+        if not p.is_file():
+            raise CorruptFileError(f"{root}: {rel} is missing")
+        if sha256_file(p) != digest:
+            raise CorruptFileError(f"{root}: {rel} fails its checksum (altered or truncated)")
+    if "weights.safetensors" not in manifest.get("files", {}):
+        raise CorruptFileError(f"{root}: manifest lists no weights.safetensors")
+    return manifest
+
+
+def _skeleton(root: Path, manifest: dict[str, Any]) -> nn.Module:
+    if not (root / "config.json").is_file():
+        raise ConfigError(f"{root} holds no config.json; pass model= an un-quantized module of "
+                          f"the same architecture ({manifest.get('architecture')})")
+    from mantissa.errors import require
+
+    transformers = require("transformers", "real")
+    config = transformers.AutoConfig.from_pretrained(str(root))
+    return transformers.AutoModel.from_config(config).eval()
+
+
+def load_quantized(path: str | os.PathLike[str], model: nn.Module | None = None) -> Any:
+    """Load a folder written by :func:`save_quantized`.
+
+    Returns a :class:`mantissa.data.MiniLM`-style wrapper (``.model``, ``.tokenizer``,
+    ``.encode``) when the folder carries a tokenizer, else the module. ``model`` is an
+    un-quantized module of the same architecture, needed only when there is no config.json.
+    """
+    root = Path(path)
+    manifest = read_manifest(root)
+    tensors, _ = load_tensors(root / "weights.safetensors", kind=_KIND)
+    module = model if model is not None else _skeleton(root, manifest)
+    for name, meta in manifest["layers"].items():
+        prefix = f"q/{name}/"
+        part = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        try:
+            layer = QuantLinear.from_state(part, meta)
+        except (KeyError, RuntimeError, ValueError) as exc:
+            raise CorruptFileError(f"{root}: layer {name!r} cannot be rebuilt ({exc})") from None
+        parent, _, child = name.rpartition(".")
+        setattr(module.get_submodule(parent) if parent else module, child, layer)
+    floats = {k[2:]: v for k, v in tensors.items() if k.startswith("f/")}
+    # buffers the quantized layers re-derive are not in the file; everything else must be
+    missing, unexpected = module.load_state_dict(floats, strict=False)
+    missing = [k for k in missing if not any(k.startswith(n + ".") for n in manifest["layers"])]
+    if missing or unexpected:
+        raise CorruptFileError(f"{root}: weights do not fit the model (missing {missing[:3]}, "
+                               f"unexpected {unexpected[:3]})")
+    module.eval()
+    parse_recipe(manifest["recipe"]).prepare(module)
+    module.mantissa_quant = {"recipe": manifest["recipe"], "layers": list(manifest["layers"])}
+    if (root / "tokenizer").is_dir():
+        from mantissa.data.minilm import MiniLM
+        from mantissa.errors import require
+
+        tok = require("transformers", "real").AutoTokenizer.from_pretrained(str(root / "tokenizer"))
+        name = f"{manifest.get('base', 'model')}+{manifest['recipe']}"
+        return MiniLM(model=module, tokenizer=tok, name=name)
+    return module
+
+
+def size_on_disk(path: str | os.PathLike[str]) -> int:
+    """Bytes of every file under ``path`` (the tokenizer excluded: it is not the model)."""
+    root = Path(path)
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and "tokenizer" not in p.parts)

@@ -1,0 +1,106 @@
+"""save_quantized / load_quantized: packed storage, manifest, checksums (mantissa.quant.saving)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from mantissa.errors import ConfigError, CorruptFileError
+from mantissa.quant.api import quantize
+from mantissa.quant.saving import load_quantized, read_manifest, save_quantized, size_on_disk
+
+transformers = pytest.importorskip("transformers")
+
+
+def tiny_bert():
+    torch.manual_seed(0)
+    cfg = transformers.BertConfig(vocab_size=50, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                  intermediate_size=64, max_position_embeddings=16)
+    return transformers.BertModel(cfg).eval()
+
+
+@pytest.fixture
+def ids():
+    return {"input_ids": torch.randint(0, 50, (3, 7)), "attention_mask": torch.ones(3, 7, dtype=torch.long)}
+
+
+@pytest.mark.parametrize("spec", ["int8", "fp8", "w4-int:group=16", "w4a4-fp"])
+def test_roundtrip_identical_outputs(tmp_path, ids, spec):
+    m = tiny_bert()
+    quantize(m, spec, calibration=[ids])
+    with torch.no_grad():
+        ref = m(**ids).last_hidden_state
+    save_quantized(m, tmp_path / "q")
+    again = load_quantized(tmp_path / "q")
+    with torch.no_grad():
+        got = again(**ids).last_hidden_state
+    assert torch.equal(ref, got)
+    man = read_manifest(tmp_path / "q")
+    assert man["recipe"] == spec and man["version"] == 1 and len(man["layers"]) == 13
+
+
+def test_size_is_compressed(tmp_path):
+    sizes = {}
+    for spec in ("int8", "w4-int:group=16"):
+        m = tiny_bert()
+        quantize(m, spec, include=["encoder.*"])
+        sizes[spec] = size_on_disk(save_quantized(m, tmp_path / spec.replace(":", "_")))
+    assert sizes["w4-int:group=16"] < sizes["int8"]
+
+
+def test_refuses_damaged_or_foreign(tmp_path):
+    m = tiny_bert()
+    quantize(m, "int8")
+    path = save_quantized(m, tmp_path / "q")
+    weights = path / "weights.safetensors"
+    raw = bytearray(weights.read_bytes())
+    raw[-3] ^= 0xFF
+    weights.write_bytes(bytes(raw))
+    with pytest.raises(CorruptFileError, match="checksum"):
+        load_quantized(path)
+    weights.write_bytes(bytes(raw[: len(raw) // 2]))
+    with pytest.raises(CorruptFileError):
+        load_quantized(path)
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "manifest.json").write_text(json.dumps({"format": "other"}))
+    with pytest.raises(CorruptFileError, match="not a mantissa-quantized-model"):
+        load_quantized(tmp_path / "foreign")
+    with pytest.raises(CorruptFileError, match="no such folder"):
+        load_quantized(tmp_path / "missing")
+
+
+def test_save_refuses_unquantized_and_foreign_target(tmp_path):
+    with pytest.raises(ConfigError, match="not quantized"):
+        save_quantized(tiny_bert(), tmp_path / "x")
+    m = tiny_bert()
+    quantize(m, "int8")
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="exists"):
+        save_quantized(m, tmp_path / "busy")
+
+
+def test_interrupted_save_leaves_nothing(tmp_path, monkeypatch):
+    m = tiny_bert()
+    quantize(m, "int8")
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("mantissa.quant.saving.write_json", boom)
+    with pytest.raises(KeyboardInterrupt):
+        save_quantized(m, tmp_path / "q")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_overwrite_replaces_previous(tmp_path, ids):
+    m = tiny_bert()
+    quantize(m, "int8")
+    save_quantized(m, tmp_path / "q")
+    m2 = tiny_bert()
+    quantize(m2, "fp8")
+    save_quantized(m2, tmp_path / "q")
+    assert read_manifest(tmp_path / "q")["recipe"] == "fp8"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["q"]
