@@ -77,7 +77,7 @@ def main() -> None:
     wqt = wq.t().contiguous()
     bcq = bcq_quantize(w, 3, 128, iters=5)
     sign, exp = shift_quantize(w)
-    lm_rows = max(1, args.tokens // 16)  # L-Mul emulation is slow: time a slice, scale up
+    lm_rows = max(1, args.tokens // 32)  # L-Mul emulation is slow: time a slice, scale up
     contenders = {
         "fp32": lambda: x @ w.t(),
         "int8 _int_mm": lambda: int8_matmul(xq, wqt),

@@ -110,6 +110,15 @@ def _combine(sa, ma, sb, mb, m: int, carry: str) -> torch.Tensor:
     return torch.where(out >= 2**31, out - 2**32, out).to(torch.int32).view(torch.float32)
 
 
+def _combine_finite(sa, ma, sb, mb, m: int) -> torch.Tensor:
+    """Fast path of :func:`_combine` (carry into the exponent) for finite operands whose
+    zero magnitudes were replaced by a large negative number."""
+    total = ma + mb + ((1 << (MANT - offset_bits(m))) - (BIAS << MANT))
+    total = torch.where(total < (1 << MANT), 0, total).clamp_max_(_EXP_MASK)
+    out = (sa ^ sb) | total
+    return torch.where(out >= 2**31, out - 2**32, out).to(torch.int32).view(torch.float32)
+
+
 def lmul(a: torch.Tensor, b: torch.Tensor, mantissa_bits: int = 3, *,
          carry: str = "exponent") -> torch.Tensor:
     """Element-wise L-Mul of ``a`` and ``b`` (broadcast) with ``mantissa_bits`` mantissa bits.
@@ -147,10 +156,17 @@ def lmul_matmul(a: torch.Tensor, b: torch.Tensor, mantissa_bits: int = 3, *,
     M, K, N = A.shape[-2], A.shape[-1], B.shape[-1]
     per_row = max(1, K * N * max(1, math.prod(batch)))
     step = max(1, chunk_elems // per_row)
+    fast = carry == "exponent" and bool((ma < _EXP_MASK).all() and (mb < _EXP_MASK).all())
+    if fast:  # no inf/NaN: zeros become a large negative so they flush like underflow
+        ma = torch.where(ma == 0, torch.full_like(ma, -(1 << 40)), ma)
+        mb = torch.where(mb == 0, torch.full_like(mb, -(1 << 40)), mb)
     rows = []
     for i in range(0, M, step):
-        prod = _combine(sa[..., i:i + step, :, None], ma[..., i:i + step, :, None],
-                        sb[..., None, :, :], mb[..., None, :, :], m, carry)
+        a_s, a_m = sa[..., i:i + step, :, None], ma[..., i:i + step, :, None]
+        if fast:
+            prod = _combine_finite(a_s, a_m, sb[..., None, :, :], mb[..., None, :, :], m)
+        else:
+            prod = _combine(a_s, a_m, sb[..., None, :, :], mb[..., None, :, :], m, carry)
         rows.append(prod.to(acc).sum(dim=-2))
     out = torch.cat(rows, dim=-2) if rows else torch.zeros(*batch, 0, N, dtype=acc)
     out = out.to(torch.promote_types(a.dtype, b.dtype)) if acc == torch.float32 else out
