@@ -54,20 +54,20 @@ def quantize_rne(fmt, x: torch.Tensor) -> torch.Tensor:
 
 
 def _finish(fmt, x: torch.Tensor, q: torch.Tensor, top: float) -> torch.Tensor:
-    over = q > top
-    if fmt.overflow == "saturate" or fmt.special == "none":
-        repl = torch.where(torch.isinf(x), x.abs(), top) if fmt.has_inf else torch.full_like(q, top)
-        q = torch.where(over, repl, q)
-    elif fmt.has_inf:
-        q = torch.where(over, torch.inf, q)
+    # q >= 0 here (or NaN); only scalar constants, so torch.compile fuses it into one loop
+    if fmt.special == "none":
+        q = q.clamp(max=top)  # saturate (NaN propagates through clamp)
+    elif fmt.overflow == "saturate":
+        keep_inf = torch.isinf(x) if fmt.has_inf else torch.zeros_like(x, dtype=torch.bool)
+        q = torch.where((q > top) & ~keep_inf, top, q)
     else:
-        q = torch.where(over, torch.nan, q)
+        q = torch.where(q > top, torch.inf if fmt.has_inf else torch.nan, q)
     q = torch.copysign(q, x)
     if fmt.special == "fnuz":
         q = q + 0.0
     elif fmt.special == "none":
         # ml_dtypes: NaN becomes a zero of the opposite sign (the caller raises first if on_nan='raise')
-        q = torch.where(torch.isnan(x), torch.copysign(torch.zeros_like(q), -x), q)
+        q = torch.where(torch.isnan(q), torch.where(torch.signbit(x), 0.0, -0.0), q)
     return q
 
 
