@@ -60,3 +60,23 @@ def test_bad_files(tmp_path):
         load_state_dict(tmp_path / "junk.safetensors")
     with pytest.raises(ConfigError, match="unknown state-dict file type"):
         load_state_dict(tmp_path / "weights.npz")
+
+
+def test_cli_learned_method_with_model_and_probe(tmp_path, monkeypatch):
+    (tmp_path / "tiny_factory.py").write_text(
+        "import torch\n\ndef build():\n    torch.manual_seed(0)\n    return torch.nn.Linear(3, 2)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    torch.manual_seed(0)
+    x = torch.randn(64, 3)
+    target = torch.nn.Linear(3, 2)
+    y = target(x).argmax(1)
+    sd = {k: v.detach() for k, v in target.state_dict().items()}
+    base = _write(tmp_path, "base.safetensors", {k: torch.zeros_like(v) for k, v in sd.items()})
+    ft = _write(tmp_path, "ft.safetensors", sd)
+    probe = _write(tmp_path, "probe.safetensors", {"x": x, "y": y})
+    out = tmp_path / "learned"
+    main(["merge", base, ft, "--method", "self-positioning:steps=30,lr=0.1,beta=0", "--model",
+          "tiny_factory:build", "--probe", probe, "--out", str(out)])
+    info = json.loads((out / "merge.json").read_text())
+    assert info["alpha"][0] > 1.0  # moved away from 1/T = 1 towards a sharper classifier
+    assert (out / "merged.safetensors").is_file()
