@@ -135,3 +135,13 @@ def test_bad_inputs_raise_mantissa_errors():
         COMPRESSORS.build("int3")
     with pytest.raises(ShapeError):
         COMPRESSORS.build("pq:5").fit(x)  # 5 does not divide 64
+
+
+def test_bebr_prefix_keeps_leading_planes():
+    x = _data(200, 64)
+    c = COMPRESSORS.build("bebr:2,steps=2,hidden=16,anchors=16,neighbours=3").fit(x)
+    full, one = c.encode(x), c.prefix(1).encode(x)
+    assert one.shape == (200, 8) and torch.equal(full[:, :8], one)
+    assert c.prefix(1).spec == "bebr:2,planes=1" and c.prefix(1).bytes_per_vector == 8
+    with pytest.raises(SpecError):
+        c.prefix(4)

@@ -84,3 +84,31 @@ def gloss_benchmark(n_docs: int = 20_000, n_queries: int = 1_000, seed: int = 0,
     texts = gloss_texts(n_docs + n_queries, seed)
     emb = embed_corpus(texts, model if model is not None else _LazyMiniLM())
     return EvalSet(emb[:n_docs], emb[n_docs:], texts[:n_docs], texts[n_docs:])
+
+
+def exact_topk(docs: torch.Tensor, queries: torch.Tensor, k: int) -> torch.Tensor:
+    """Ids of the exact top-``k`` documents by float inner product (the ground truth)."""
+    from mantissa.embed.search import topk_stream
+
+    return topk_stream(lambda a, b: queries @ docs[a:b].T, len(docs), k)[1]
+
+
+def evaluate(spec: str, docs: torch.Tensor, queries: torch.Tensor, k: int = 10,
+             truth: torch.Tensor | None = None, seed: int = 0, index=None) -> dict[str, float]:
+    """Build ``spec`` on ``docs`` (unless ``index`` is given), search ``queries``; report
+    recall@k against exact float search, queries/s, bytes/vector and build time."""
+    import time
+
+    from mantissa.embed.index import Index
+
+    if truth is None:
+        truth = exact_topk(docs, queries, k)
+    t0 = time.perf_counter()
+    idx = index if index is not None else Index.build(spec, docs, seed=seed)
+    build_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    found = idx.search(queries, k)[1]
+    search_s = time.perf_counter() - t0
+    return {"recall": recall_at_k(found, truth, k), "qps": len(queries) / max(search_s, 1e-9),
+            "bytes_per_vector": idx.bytes_per_vector, "disk_bytes_per_vector": idx.disk_bytes_per_vector,
+            "aux_bytes": float(idx.aux_bytes), "build_s": build_s}

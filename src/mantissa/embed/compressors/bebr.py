@@ -24,6 +24,8 @@ exact int8 product (or, equivalently, ``(U+1)^2`` popcounts; see
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
@@ -107,7 +109,8 @@ def neighbour_lists(x: torch.Tensor, k: int, chunk: int = 4096) -> torch.Tensor:
     out = []
     for s in range(0, len(x), chunk):
         sims = x[s : s + chunk] @ x.T
-        sims[torch.arange(sims.shape[0]), torch.arange(s, s + sims.shape[0])] = -float("inf")
+        rows = torch.arange(sims.shape[0], device=x.device)
+        sims[rows, rows + s] = -float("inf")
         out.append(torch.topk(sims, k, dim=1).indices)
     return torch.cat(out)
 
@@ -115,7 +118,7 @@ def neighbour_lists(x: torch.Tensor, k: int, chunk: int = 4096) -> torch.Tensor:
 def distill_loss(x: torch.Tensor, codes: list[torch.Tensor], tau: float) -> torch.Tensor:
     """Σ over levels of row-wise KL(softmax(x x^T/τ) || softmax(cos(b, b)/τ)), diagonal masked."""
     n = x.shape[0]
-    mask = torch.eye(n, dtype=torch.bool)
+    mask = torch.eye(n, dtype=torch.bool, device=x.device)
     teacher = torch.log_softmax((x @ x.T / tau).masked_fill(mask, -1e9), 1)
     loss = x.new_zeros(())
     for b in codes:
@@ -126,8 +129,10 @@ def distill_loss(x: torch.Tensor, codes: list[torch.Tensor], tau: float) -> torc
 
 
 def train_binarizer(model: RecurrentBinarizer, x: torch.Tensor, *, steps: int, lr: float, anchors: int,
-                    neighbours: int, tau: float, seed: int) -> list[float]:
-    """Embedding-to-embedding training on the corpus ``x``; returns the loss curve."""
+                    neighbours: int, tau: float, seed: int, levels: str = "all") -> list[float]:
+    """Embedding-to-embedding training on the corpus ``x``; returns the loss curve.
+
+    ``levels="all"`` sums the loss over every prefix code, ``"last"`` uses the full code only."""
     gen = torch.Generator().manual_seed(seed)
     nbrs = neighbour_lists(x, min(4 * neighbours, len(x) - 1))
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -136,11 +141,12 @@ def train_binarizer(model: RecurrentBinarizer, x: torch.Tensor, *, steps: int, l
     model.train()
     with progress(f"training bebr:{model.recurrences}", total=steps) as bar:
         for _ in range(steps):
-            a = torch.randint(0, len(x), (anchors,), generator=gen)
-            pick = torch.randint(0, nbrs.shape[1], (anchors, neighbours), generator=gen)
+            a = torch.randint(0, len(x), (anchors,), generator=gen).to(x.device)
+            pick = torch.randint(0, nbrs.shape[1], (anchors, neighbours), generator=gen).to(x.device)
             ids = torch.unique(torch.cat([a, torch.gather(nbrs[a], 1, pick).flatten()]))
             xb = x[ids]
-            loss = distill_loss(xb, _levels(model.planes(xb)), tau)
+            codes = _levels(model.planes(xb))
+            loss = distill_loss(xb, codes if levels == "all" else codes[-1:], tau)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -153,14 +159,18 @@ def train_binarizer(model: RecurrentBinarizer, x: torch.Tensor, *, steps: int, l
 
 @COMPRESSORS.register("bebr")
 class BEBR(Compressor):
-    """``bebr:U[,hidden=256,steps=300,lr=2e-3,anchors=128,neighbours=7,tau=0.05,seed=0]``."""
+    """``bebr:U[,hidden=256,steps=300,lr=2e-4,anchors=128,neighbours=7,tau=0.2,seed=0,planes=P]``.
+
+    ``planes=P`` (``1 <= P <= U+1``) stores and searches only the first ``P`` sign
+    planes of the trained ``U``-recurrence network (``P`` bits per dimension).
+    """
 
     name = "bebr"
     needs_fit = True
 
-    def __init__(self, recurrences: int = 1, hidden: int = 256, steps: int = 300, lr: float = 2e-3,
-                 anchors: int = 128, neighbours: int = 7, tau: float = 0.05, seed: int = 0,
-                 max_fit: int = 50_000) -> None:
+    def __init__(self, recurrences: int = 1, hidden: int = 256, steps: int = 300, lr: float = 2e-4,
+                 anchors: int = 128, neighbours: int = 7, tau: float = 0.2, seed: int = 0,
+                 max_fit: int = 50_000, planes: int | None = None) -> None:
         super().__init__()
         if not isinstance(recurrences, int) or not 0 <= recurrences <= 6:
             raise SpecError(f"bebr:U needs 0 <= U <= 6 recurrences (U+1 bits per dimension), got "
@@ -171,11 +181,15 @@ class BEBR(Compressor):
         self.max_fit = int(max_fit)
         self.model: RecurrentBinarizer | None = None
         self.loss_curve: list[float] = []
-        self.use_planes = recurrences + 1  # search with this many leading planes
+        self.use_planes = recurrences + 1 if planes is None else int(planes)
+        if not 1 <= self.use_planes <= recurrences + 1:
+            raise SpecError(f"bebr:{recurrences} has {recurrences + 1} planes; "
+                            f"planes={planes} is out of range")
 
     @property
     def spec(self) -> str:
-        return f"bebr:{self.recurrences}"
+        extra = f",planes={self.use_planes}" if self.use_planes != self.recurrences + 1 else ""
+        return f"bebr:{self.recurrences}{extra}"
 
     @property
     def plane_bytes(self) -> int:
@@ -184,7 +198,7 @@ class BEBR(Compressor):
 
     @property
     def code_bytes(self) -> int:
-        return (self.recurrences + 1) * self.plane_bytes
+        return self.use_planes * self.plane_bytes
 
     def _new_model(self, dim: int) -> RecurrentBinarizer:
         torch.manual_seed(self.seed)
@@ -214,12 +228,20 @@ class BEBR(Compressor):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         x = self._check_input(x, "vectors")
         assert self.model is not None, "fit first"
-        planes = self.model.planes(x)
+        planes = self.model.planes(x)[: self.use_planes]
         return torch.cat([pack_signs(s, self.plane_bytes) for s in planes], 1)
+
+    def prefix(self, planes: int) -> BEBR:
+        """The same trained network, storing only its first ``planes`` sign planes."""
+        out = copy.copy(self)
+        if not 1 <= planes <= self.recurrences + 1:
+            raise SpecError(f"bebr:{self.recurrences} has {self.recurrences + 1} planes, not {planes}")
+        out.use_planes = planes
+        return out
 
     def split_planes(self, codes: torch.Tensor) -> torch.Tensor:
         """``(n, U+1, plane_bytes)`` view of packed codes."""
-        return self._check_codes(codes).view(codes.shape[0], self.recurrences + 1, self.plane_bytes)
+        return self._check_codes(codes).view(codes.shape[0], self.use_planes, self.plane_bytes)
 
     def levels(self, codes: torch.Tensor, planes: int | None = None) -> torch.Tensor:
         """Integer code values ``Σ_i 2^(P-1-i) s_i`` (int8, odd) of the first ``planes`` planes."""

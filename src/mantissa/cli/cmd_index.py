@@ -1,0 +1,151 @@
+"""``mantissa index build|search|eval``: the compressed embedding store."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import click
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from mantissa.errors import ShapeError
+
+
+@click.group("index")
+def command() -> None:
+    """Compressed embedding indexes: build, search, evaluate (see docs/index.md)."""
+
+
+@command.command("build")
+@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
+              help="EMB.npy | EMB.safetensors | TEXTS.txt (one text a line, embedded with MiniLM)")
+@click.option("--spec", default="int8", show_default=True, help="index spec, e.g. 'bebr:3+rescore:4'")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="index folder to create")
+@click.option("--key", default=None, help="tensor name inside a .safetensors input")
+@click.option("--fit-size", default=100_000, show_default=True, help="vectors used to train the compressor")
+@click.option("--chunk", default=16_384, show_default=True, help="vectors encoded per chunk (bounds memory)")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--force", is_flag=True, help="replace an existing index")
+def build(input_path: str, spec: str, out: str, key: str | None, fit_size: int, chunk: int, seed: int,
+          force: bool) -> None:
+    """Build an index folder from vectors or texts, streaming in chunks."""
+    from mantissa.embed.index_file import build_index
+    from mantissa.embed.inputs import iter_vectors, read_texts
+    from mantissa.io import atomic_write
+
+    if Path(out).exists() and not force:
+        raise ShapeError(f"{out} exists; pass --force to replace it")
+    idx = build_index(out, spec, iter_vectors(input_path, chunk, key), fit_size=fit_size, chunk_size=chunk,
+                      seed=seed, overwrite=force)
+    if Path(input_path).suffix.lower() in (".txt", ".text", ".lines"):
+        atomic_write(Path(out) / "texts.txt", "\n".join(read_texts(input_path)) + "\n")
+    click.echo(f"{out}: {idx.count} vectors, dim {idx.dim}, spec {idx.spec}, "
+               f"{idx.bytes_per_vector:g} B/vector in memory, "
+               f"{idx.disk_bytes_per_vector:g} B/vector on disk, "
+               f"{idx.aux_bytes} B auxiliary")
+
+
+@command.command("search")
+@click.argument("index_path", type=click.Path(file_okay=False))
+@click.option("--query", "queries", multiple=True, help="query text (embedded with MiniLM); repeatable")
+@click.option("--query-file", type=click.Path(dir_okay=False), help="query vectors (.npy/.safetensors/.txt)")
+@click.option("-k", "k", default=10, show_default=True)
+@click.option("--no-verify", is_flag=True, help="skip checksum verification when opening")
+def search(index_path: str, queries: tuple[str, ...], query_file: str | None, k: int,
+           no_verify: bool) -> None:
+    """Top-k ids (and texts, for an index built from texts) of each query."""
+    from mantissa.embed.index_file import open_index
+    from mantissa.embed.inputs import read_vectors
+
+    if not queries and not query_file:
+        raise ShapeError("give --query TEXT or --query-file Q.npy")
+    idx = open_index(index_path, verify=not no_verify)
+    labels: list[str] = []
+    vecs = []
+    if queries:
+        from mantissa.data import load_minilm
+
+        vecs.append(load_minilm().encode(list(queries)))
+        labels += list(queries)
+    if query_file:
+        qv = read_vectors(query_file)
+        vecs.append(qv)
+        labels += [f"{query_file}[{i}]" for i in range(len(qv))]
+    scores, ids = idx.search(torch.cat(vecs), k)
+    texts_file = Path(index_path) / "texts.txt"
+    texts = texts_file.read_text(encoding="utf-8").splitlines() if texts_file.is_file() else None
+    for label, srow, irow in zip(labels, scores.tolist(), ids.tolist()):
+        click.echo(f"query: {label}")
+        for rank, (s, i) in enumerate(zip(srow, irow), 1):
+            if i < 0:
+                continue
+            text = f"  {texts[i]}" if texts and i < len(texts) else ""
+            click.echo(f"  {rank:>3}  id={i:<8} score={s:.4f}{text}")
+
+
+@command.command("eval")
+@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
+              help="document vectors or texts (.npy/.safetensors/.txt)")
+@click.option("--spec", "specs", multiple=True, required=True, help="index spec; repeat to compare several")
+@click.option("--queries", "query_path", type=click.Path(dir_okay=False), default=None,
+              help="query vectors; default: hold out --holdout rows of the input")
+@click.option("--holdout", default=1000, show_default=True, help="rows held out as queries (no --queries)")
+@click.option("-k", "k", default=10, show_default=True)
+@click.option("--key", default=None, help="tensor name inside a .safetensors input")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="folder for index_eval.csv and recall_vs_bytes.png")
+@click.option("--seed", default=0, show_default=True)
+def evaluate_cmd(input_path: str, specs: tuple[str, ...], query_path: str | None, holdout: int, k: int,
+                 key: str | None, out_dir: str | None, seed: int) -> None:
+    """Recall@k against exact float search, queries/s and bytes/vector of each spec."""
+    from mantissa.embed.index import IndexSpec
+    from mantissa.embed.inputs import read_vectors
+    from mantissa.embed.recall import evaluate, exact_topk
+
+    for s in specs:
+        IndexSpec.parse(s)  # fail fast on a bad spec, before any work
+    docs = read_vectors(input_path, key=key)
+    if query_path:
+        queries = read_vectors(query_path)
+    else:
+        if not 0 < holdout < len(docs):
+            raise ShapeError(f"--holdout {holdout} must be between 1 and {len(docs) - 1} "
+                             f"for {len(docs)} rows")
+        perm = torch.randperm(len(docs), generator=torch.Generator().manual_seed(seed))
+        queries, docs = docs[perm[:holdout]], docs[perm[holdout:]]
+    if queries.shape[1] != docs.shape[1]:
+        raise ShapeError(f"queries have dimension {queries.shape[1]}, documents {docs.shape[1]}")
+    truth = exact_topk(docs, queries, k)
+    rows = [{"spec": s, **evaluate(s, docs, queries, k, truth, seed)} for s in specs]
+    table = Table(title=f"{len(docs)} documents, {len(queries)} queries, recall@{k} vs exact float search")
+    for col in ("spec", f"recall@{k}", "queries/s", "B/vector", "B/vector disk", "aux B", "build s"):
+        table.add_column(col, justify="left" if col == "spec" else "right")
+    for r in rows:
+        table.add_row(r["spec"], f"{r['recall']:.3f}", f"{r['qps']:.0f}", f"{r['bytes_per_vector']:g}",
+                      f"{r['disk_bytes_per_vector']:g}", f"{r['aux_bytes']:.0f}", f"{r['build_s']:.1f}")
+    Console().print(table)
+    if out_dir:
+        _write_outputs(Path(out_dir), rows, k)
+
+
+def _write_outputs(out: Path, rows: list[dict], k: int) -> None:
+    from mantissa.io import atomic_write
+    from mantissa.plot import figure, save
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write(out / "index_eval.csv", buf.getvalue())
+    fig, ax = figure()
+    for r in rows:
+        ax.scatter(r["bytes_per_vector"], r["recall"])
+        ax.annotate(r["spec"], (r["bytes_per_vector"], r["recall"]), fontsize=7)
+    ax.set_xscale("log")
+    ax.set_xlabel("bytes per vector (searched)")
+    ax.set_ylabel(f"recall@{k}")
+    save(fig, out / "recall_vs_bytes.png")
+    click.echo(f"wrote {out / 'index_eval.csv'} and {out / 'recall_vs_bytes.png'}")
