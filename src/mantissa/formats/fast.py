@@ -67,7 +67,8 @@ def _finish(fmt, x: torch.Tensor, q: torch.Tensor, top: float) -> torch.Tensor:
         q = q + 0.0
     elif fmt.special == "none":
         # ml_dtypes: NaN becomes a zero of the opposite sign (the caller raises first if on_nan='raise')
-        q = torch.where(torch.isnan(q), torch.where(torch.signbit(x), 0.0, -0.0), q)
+        flipped = ((x.view(torch.int32) & -(2 ** 31)) ^ -(2 ** 31)).view(torch.float32)  # ±0, sign flipped
+        q = torch.where(torch.isnan(q), flipped, q)
     return q
 
 
