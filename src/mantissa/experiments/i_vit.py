@@ -36,6 +36,7 @@ class Config:
     calib: int = 512
     res_bits: int = 16
     test_fraction: float = 0.25
+    test_limit: int = 0  # evaluate on at most this many test images (0 = all)
 
 
 def _int_eval(model, data, cfg: Config, res_bits: int) -> dict[str, float]:
@@ -64,13 +65,15 @@ class IViT(Experiment):
     parts = ("arith.shiftmax", "arith.shift_gelu", "arith.i_layernorm", "arith.dyadic_requant",
              "arith.integer_only", "nn.IntViT", "nn.TinyViT", "train.Trainer", "data.sklearn:digits")
     Config = Config
-    scales = {"smoke": {"steps": 20, "seeds": 1, "calib": 64},
+    scales = {"smoke": {"steps": 20, "seeds": 1, "calib": 64, "test_limit": 64},
               "full": {"steps": 6000, "seeds": 5, "d_model": 64}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         rows = []
         for s in range(seed, seed + cfg.seeds):
             data = digits_split(s, cfg.test_fraction)
+            if cfg.test_limit:
+                data = (data[0], (data[1][0][:cfg.test_limit], data[1][1][:cfg.test_limit]))
             model = train_digits_vit(data, s, steps=cfg.steps, d_model=cfg.d_model, n_layer=cfg.n_layer,
                                      desc=f"vit s{s}")
             fp = accuracy(model, *data[1])
