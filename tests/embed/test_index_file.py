@@ -147,3 +147,30 @@ def test_concurrent_readers_see_the_same_results(tmp_path):
                               text=True) for _ in range(2)]
     outs = [p.communicate(timeout=120)[0].strip() for p in procs]
     assert outs == [str(expected)] * 2
+
+
+BIG = """
+import resource, sys, torch
+from mantissa.embed.index_file import build_index, open_index
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def chunks(n=1_000_000, size=20_000, d=128):
+    g = torch.Generator().manual_seed(0)
+    for s in range(0, n, size):
+        yield torch.randn(size, d, generator=g)
+idx = build_index(sys.argv[1], "binary", chunks(), fit_size=20_000, chunk_size=20_000)
+hits = open_index(sys.argv[1]).search(torch.randn(3, 128), 5)[1]
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(idx.count, hits.shape[1], (peak - base) // 1024)
+"""
+
+
+@pytest.mark.slow
+def test_million_vector_build_in_bounded_memory(tmp_path):
+    out = subprocess.run([sys.executable, "-c", BIG, str(tmp_path / "big")], capture_output=True, text=True,
+                         timeout=900)
+    assert out.returncode == 0, out.stderr
+    count, k, grown_mib = map(int, out.stdout.split())
+    assert count == 1_000_000 and k == 5
+    # the vectors are 488 MiB of float32; the build may grow the process by a small multiple of a chunk
+    assert grown_mib < 200, f"peak memory grew by {grown_mib} MiB"
+    assert (tmp_path / "big" / "seg-00000.codes").stat().st_size == 4096 + 1_000_000 * 16
