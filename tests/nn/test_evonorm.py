@@ -7,6 +7,7 @@ import torch
 from mantissa.errors import ConfigError, ShapeError
 from mantissa.nn.evonorm import EvoNormB0, EvoNormS0, NormActCNN
 from mantissa.nn.slots import NORM
+from mantissa.runtime import threads
 
 EPS = 1e-5
 
@@ -91,6 +92,11 @@ def test_group_count_falls_back_to_a_divisor():
 
 
 def test_cnn_learns_a_batch_and_backprops():
+    with threads(1):
+        _learn_a_batch()
+
+
+def _learn_a_batch():
     torch.manual_seed(0)
     for spec in ("evonorm-s0:groups=8", "evonorm-b0", "bn-relu"):
         net = NormActCNN(spec, width=8, depth=2)

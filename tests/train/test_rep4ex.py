@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from mantissa.errors import ConfigError, ShapeError
+from mantissa.runtime import threads
 from mantissa.train.rep4ex import (
     SIGMA_V,
     Rep4Ex,
@@ -50,6 +51,11 @@ def test_closed_form_interventional_mean():
 
 
 def test_two_stage_fit_runs():
+    with threads(1):
+        _two_stage()
+
+
+def _two_stage():
     s = simulate(512, seed=0)
     m = Rep4Ex(Rep4ExConfig(ae_steps=30, cf_steps=30, batch_size=128, hidden=16)).fit(s.x, s.a, s.y)
     pred = m.interventional_mean(torch.tensor([[0.0, 0.0], [2.0, 2.0]]))
