@@ -49,3 +49,19 @@ def test_power_attention_weights_and_polynomial_kernel():
     recip = fit("reciprocal", float(sums.min()) * 0.8, float(sums.max()) * 1.25, 16, newton=3)
     poly = power_attention_kernel(reciprocal=recip)(q, k, v, causal=False)
     assert (poly - full).abs().max() < 1e-3
+
+
+def test_kernels_plug_into_the_transformer_by_spec():
+    from mantissa.nn.transformer import Transformer, TransformerConfig
+
+    torch.manual_seed(0)
+    idx = torch.randint(0, 12, (2, 7))
+    outs = {}
+    for spec in ("softmax", "lmul:mantissa_bits=5", "power:p=4"):
+        model = Transformer(TransformerConfig(vocab_size=12, n_layer=1, d_model=16, n_head=2,
+                                              attention=spec))
+        torch.manual_seed(1)
+        model.apply(lambda m: m.reset_parameters() if hasattr(m, "reset_parameters") else None)
+        outs[spec] = model(idx)
+        assert outs[spec].shape == (2, 7, 12) and torch.isfinite(outs[spec]).all()
+    assert (outs["lmul:mantissa_bits=5"] - outs["softmax"]).abs().max() < 0.5
