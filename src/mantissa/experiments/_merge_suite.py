@@ -184,8 +184,21 @@ def joint_training(base: Body, tasks: list[Task], heads: list[nn.Linear], steps:
     return body
 
 
+_MEMO: dict[str, dict[str, dict[str, float]]] = {}
+
+
 def run_suite(cfg, seed: int, methods: dict[str, str]) -> dict[str, dict[str, float]]:
-    """Accuracy per method and task (plus 'individual', 'base', 'joint')."""
+    """Accuracy per method and task (plus 'individual', 'base', 'joint').
+
+    Deterministic in (cfg, seed, methods), so the three merging experiments share
+    one computation per process (e.g. in ``mantissa run --tour``)."""
+    key = repr((cfg, seed, sorted(methods.items())))
+    if key not in _MEMO:
+        _MEMO[key] = _run_suite(cfg, seed, methods)
+    return {m: dict(row) for m, row in _MEMO[key].items()}
+
+
+def _run_suite(cfg, seed: int, methods: dict[str, str]) -> dict[str, dict[str, float]]:
     sizes = {"train": cfg.n_train, "val": cfg.n_val, "test": cfg.n_test}
     tasks = [build_task(n, sizes, seed) for n in TASK_NAMES[: cfg.n_tasks]]
     dim = featurize(tasks, cfg.encoder)
