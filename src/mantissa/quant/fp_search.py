@@ -10,10 +10,10 @@ Paper: Liu et al., "LLM-FP4: 4-Bit Floating-Point Quantized Transformers"
 * **Joint format and max-value search** (§4.1): for each layer, pick the
   exponent/mantissa split (E1M2, E2M1, E3M0 at 4 bits) and the clipping
   values that minimise the layer's output reconstruction error on calibration
-  data. Weights are searched per output channel with the exact per-row error
-  ``(Δw_i) Hᵀ ...`` through Gram matrices (no extra matmuls), activations per
-  tensor by the output MSE; weights are searched once with full-precision
-  inputs, then again with the chosen quantized inputs.
+  data. Weights are searched per output channel (each channel's output error
+  is independent of the others'), activations per tensor by the output MSE;
+  weights are searched once with full-precision inputs, then again with the
+  chosen quantized inputs.
 * **Pre-shifted exponent bias** (§4.2): the per-channel activation scales
   ``s_j = ρ · 2**-k_j`` split into a tensor-wise real ``ρ`` and an integer
   ``k_j``; activations are multiplied by ``2**k_j`` (quantized per tensor) and
@@ -64,31 +64,26 @@ def preshift(x: torch.Tensor, max_shift: int = MAX_SHIFT) -> torch.Tensor:
     return torch.floor(torch.log2(a.max() / a)).clamp(0, max_shift).to(torch.int64)
 
 
-def _row_errors(w: torch.Tensor, wq: torch.Tensor, gram_xx: torch.Tensor, gram_xq: torch.Tensor,
-                gram_qq: torch.Tensor) -> torch.Tensor:
-    """Per output row ``||X w_i - Xq wq_i||²`` from Gram matrices (X: reference, Xq: quantized)."""
-    return ((w @ gram_xx) * w).sum(1) - 2 * ((w @ gram_xq) * wq).sum(1) + ((wq @ gram_qq) * wq).sum(1)
-
-
 def search_weight(w: torch.Tensor, x: torch.Tensor, xq: torch.Tensor, fmts: Sequence[str],
                   ratios: Sequence[float] = W_RATIOS) -> tuple[str, torch.Tensor, float]:
     """Best format and per-row clip ratio for ``w`` given reference inputs ``x`` and the
-    inputs the quantized layer will see ``xq``; returns (format, clips, summed error)."""
-    x64, xq64, w64 = x.float(), xq.float(), w.float()
-    g_xx, g_xq, g_qq = x64.T @ x64, x64.T @ xq64, xq64.T @ xq64
-    absmax = w64.abs().amax(1).clamp_min(1e-12)
+    inputs the quantized layer will see ``xq``: each output channel's error
+    ``||X w_i - Xq Q(w_i)||²`` is independent, so every row takes its own best ratio.
+    Returns (format, clips, summed error)."""
+    y = x @ w.T
+    absmax = w.abs().amax(1).clamp_min(1e-12)
     best: tuple[str, torch.Tensor, float] | None = None
     for fmt in fmts:
         grid_max = get_grid(fmt).max
-        errs, clips = [], torch.tensor(list(ratios), dtype=torch.float64)
+        clips = torch.tensor(list(ratios), dtype=torch.float32)
+        errs = []
         for r in ratios:
-            scale = (absmax * r / grid_max).unsqueeze(1)
-            errs.append(_row_errors(w64, fake_quant(w64, fmt, scale), g_xx, g_xq, g_qq))
-        err = torch.stack(errs)  # (ratios, out)
-        best_err, idx = err.min(0)
+            wq = fake_quant(w, fmt, (absmax * r / grid_max).unsqueeze(1))
+            errs.append(((y - xq @ wq.T) ** 2).sum(0))
+        best_err, idx = torch.stack(errs).min(0)  # (ratios, out) -> per row
         total = float(best_err.sum())
         if best is None or total < best[2]:
-            best = (fmt, clips[idx].float(), total)
+            best = (fmt, clips[idx], total)
     assert best is not None
     return best
 
