@@ -103,3 +103,16 @@ def test_bad_input(weight):
         lut_matmul(torch.randn(2, 64), bcq_quantize(weight, 2, 32))
     with pytest.raises(ShapeError, match="positive divisor"):
         rtn_quantize(weight, 3, 100)
+
+
+def test_bit_allocation_greedy_knapsack():
+    from mantissa.arith.bit_allocation import allocate_bits
+
+    errors = {"a": {2: 1.0, 3: 0.2}, "b": {2: 0.3, 3: 0.25}, "c": {2: 0.5, 3: 0.1}}
+    sizes = {"a": 10, "b": 10, "c": 20}
+    assert allocate_bits(errors, sizes, 2.0) == {"a": 2, "b": 2, "c": 2}
+    assert allocate_bits(errors, sizes, 2.25) == {"a": 3, "b": 2, "c": 2}  # best gain per bit
+    assert allocate_bits(errors, sizes, 2.75) == {"a": 3, "b": 2, "c": 3}
+    assert allocate_bits(errors, sizes, 3.0) == {"a": 3, "b": 3, "c": 3}
+    with pytest.raises(ConfigError, match="budget"):
+        allocate_bits(errors, sizes, 1.5)

@@ -7,9 +7,11 @@ variants: float scales, power-of-two scales = the shift form, activation-aware
 importance weights) and :func:`mantissa.arith.rtn_quantize` (asymmetric
 min-max, same group size) on the packaged MiniLM's weight matrices, with the
 activations each layer sees on real text; :func:`mantissa.arith.lut_matmul` is
-compared with the dequantized matmul in float64. ShiftAddLLM's full
-column-wise, Hessian-based (GPTQ-style) optimisation and its bit allocation
-are not reproduced: the activation-aware variant is a diagonal stand-in.
+compared with the dequantized matmul in float64; a mixed 2/3-bit allocation at
+an average of 2.5 bits (:func:`mantissa.arith.bit_allocation.allocate_bits`)
+is reported beside the uniform widths. ShiftAddLLM's column-wise, Hessian-based
+(GPTQ-style) optimisation is not reproduced: the activation-aware variant is a
+diagonal stand-in.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import torch
 
 from mantissa import plot
 from mantissa.arith.bcq import bcq_quantize, lut_matmul
+from mantissa.arith.bit_allocation import allocate_bits
 from mantissa.arith.rtn import rtn_quantize
 from mantissa.experiments import Experiment, Result, register
 from mantissa.experiments._cheap_arith import minilm_linear_inputs, rel_error, write_csv
@@ -38,6 +41,7 @@ class Config:
     max_length: int = 64
     layers: str = "0,5"
     lut_tokens: int = 64  # activations per layer pushed through the LUT matmul
+    mixed_budget: float = 2.5  # average bits of the mixed-width allocation
 
 
 def _quantize(method: str, w: torch.Tensor, bits: int, cfg: Config, x: torch.Tensor):
@@ -91,10 +95,23 @@ class ShiftAddLLM(Experiment):
                 metrics[f"w{bits}_{method}_output_err"] = sum(r[4] for r in sel) / len(sel)
             metrics[f"w{bits}_ratio_bcq_rtn"] = (metrics[f"w{bits}_bcq_output_err"]
                                                  / metrics[f"w{bits}_rtn_output_err"])
+        if len(bits_list) > 1:
+            metrics.update(self._mixed(rows, {io.name: io.weight.numel() for io in ios}, bits_list, cfg))
         arts = [write_csv(out_dir / "layers.csv", ["layer", "bits", "method", "weight_rel_error",
                                                    "output_rel_error"], rows),
                 self._plot(metrics, bits_list, out_dir)]
         return Result(metrics, arts)
+
+    @staticmethod
+    def _mixed(rows, sizes, bits_list, cfg: Config) -> dict[str, float]:
+        """Mixed widths (BCQ) at an average of ``cfg.mixed_budget`` bits, chosen from the
+        measured per-layer output errors (squared), as ShiftAddLLM's bit allocation."""
+        err = {(r[0], r[1]): r[4] for r in rows if r[2] == "bcq"}
+        errors = {name: {b: err[(name, b)] ** 2 for b in bits_list} for name in sizes}
+        choice = allocate_bits(errors, sizes, cfg.mixed_budget)
+        total = sum(sizes.values())
+        return {"mixed_avg_bits": sum(sizes[n] * b for n, b in choice.items()) / total,
+                "mixed_bcq_output_err": sum(err[(n, b)] for n, b in choice.items()) / len(choice)}
 
     @staticmethod
     def _lut_diff(x: torch.Tensor, b) -> float:
