@@ -187,15 +187,30 @@ def joint_training(base: Body, tasks: list[Task], heads: list[nn.Linear], steps:
 _MEMO: dict[str, dict[str, dict[str, float]]] = {}
 
 
-def run_suite(cfg, seed: int, methods: dict[str, str]) -> dict[str, dict[str, float]]:
-    """Accuracy per method and task (plus 'individual', 'base', 'joint').
+def run_suite(cfg, seed: int, methods: dict[str, str]) -> list[dict[str, dict[str, float]]]:
+    """One table (accuracy per method and task, plus 'individual', 'base', 'joint')
+    per repetition: seeds ``seed .. seed + cfg.seeds - 1`` resample the task data and
+    re-run pre-training, fine-tuning and merging.
 
     Deterministic in (cfg, seed, methods), so the three merging experiments share
     one computation per process (e.g. in ``mantissa run --tour``)."""
-    key = repr((cfg, seed, sorted(methods.items())))
-    if key not in _MEMO:
-        _MEMO[key] = _run_suite(cfg, seed, methods)
-    return {m: dict(row) for m, row in _MEMO[key].items()}
+    out = []
+    for s in range(seed, seed + cfg.seeds):
+        key = repr((cfg, s, sorted(methods.items())))
+        if key not in _MEMO:
+            _MEMO[key] = _run_suite(cfg, s, methods)
+        out.append({m: dict(row) for m, row in _MEMO[key].items()})
+    return out
+
+
+def mean_table(tables: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    return {m: {c: sum(t[m][c] for t in tables) / len(tables) for c in row} for m, row in tables[0].items()}
+
+
+def gain(tables: list[dict[str, dict[str, float]]], a: str, b: str) -> tuple[float, float]:
+    """Mean and smallest per-repetition gain of method ``a`` over ``b`` (points of mean accuracy)."""
+    gains = [100 * (t[a]["mean"] - t[b]["mean"]) for t in tables]
+    return sum(gains) / len(gains), min(gains)
 
 
 def _run_suite(cfg, seed: int, methods: dict[str, str]) -> dict[str, dict[str, float]]:
@@ -250,11 +265,12 @@ class MergeConfig:
     finetune_steps: int = 300
     joint_steps: int = 600
     merge_steps: int = 150
+    seeds: int = 3  # repetitions (data resample + training); verdicts use the mean
 
 
-SMOKE = {"n_tasks": 3, "n_train": 48, "n_val": 16, "n_test": 32, "encoder": "tfidf", "hidden": 32,
+SMOKE = {"seeds": 1, "n_tasks": 3, "n_train": 48, "n_val": 16, "n_test": 32, "encoder": "tfidf", "hidden": 32,
          "pretrain_steps": 20, "finetune_steps": 30, "joint_steps": 30, "merge_steps": 5}
-FULL = {"n_train": 2000, "n_val": 128, "n_test": 1000, "hidden": 256, "pretrain_steps": 1500,
+FULL = {"seeds": 5, "n_train": 2000, "n_val": 128, "n_test": 1000, "hidden": 256, "pretrain_steps": 1500,
         "finetune_steps": 1500, "joint_steps": 3000, "merge_steps": 500}
 
 
@@ -270,25 +286,32 @@ def method_specs(steps: int) -> dict[str, str]:
     }
 
 
-def write_table(table: dict[str, dict[str, float]], out_dir) -> list[str]:
-    """CSV of the table and a bar plot of mean accuracy per method."""
+def write_table(tables: list[dict[str, dict[str, float]]], out_dir) -> list[str]:
+    """CSV of the mean table (and of every repetition) and a bar plot of mean accuracy."""
     from mantissa.io import atomic_write
     from mantissa.plot import figure, save
 
+    table = mean_table(tables)
     cols = list(next(iter(table.values())))
     lines = ["method," + ",".join(cols)]
     lines += [f"{m}," + ",".join(f"{row[c]:.4f}" for c in cols) for m, row in table.items()]
     atomic_write(out_dir / "merge_table.csv", "\n".join(lines) + "\n")
+    rep = ["repetition,method," + ",".join(cols)]
+    rep += [f"{i},{m}," + ",".join(f"{row[c]:.4f}" for c in cols)
+            for i, t in enumerate(tables) for m, row in t.items()]
+    atomic_write(out_dir / "merge_table_per_seed.csv", "\n".join(rep) + "\n")
     fig, ax = figure(figsize=(7.5, 4.0))
     names = list(table)
-    ax.barh(names, [100 * table[m]["mean"] for m in names], color="tab:blue")
+    means = [100 * table[m]["mean"] for m in names]
+    spread = [[100 * (table[m]["mean"] - min(t[m]["mean"] for t in tables)) for m in names],
+              [100 * (max(t[m]["mean"] for t in tables) - table[m]["mean"]) for m in names]]
+    ax.barh(names, means, xerr=spread, color="tab:blue", capsize=3)
     ax.invert_yaxis()
-    ax.set_xlabel("mean test accuracy over tasks (%)")
-    lo = min(100 * table[m]["mean"] for m in names)
-    ax.set_xlim(max(0.0, lo - 10), 100)
+    ax.set_xlabel(f"mean test accuracy over tasks (%), mean and range of {len(tables)} repetition(s)")
+    ax.set_xlim(max(0.0, min(means) - 12), 100)
     ax.set_title("merging fine-tuned MLP bodies (WordNet gloss tasks)")
     save(fig, out_dir / "merge_methods.png")
-    return ["merge_table.csv", "merge_methods.png"]
+    return ["merge_table.csv", "merge_table_per_seed.csv", "merge_methods.png"]
 
 
 def metrics_from(table: dict[str, dict[str, float]]) -> dict[str, float]:
