@@ -96,3 +96,34 @@ def test_bad_inputs():
         quantize(Tiny(), "int8", include=["nothing*"])
     with pytest.raises(ConfigError, match="list of glob"):
         quantize(Tiny(), "int8", include="fc1")
+
+
+def test_arith_recipes_use_the_arith_kernels():
+    from mantissa.arith import lut_matmul
+
+    m = Tiny()
+    with pytest.warns(UserWarning):
+        quantize(m, "bcq3:group=32")
+    x = torch.randn(5, 32)
+    dense = x @ m.fc1.dequantized_weight().T + m.fc1.bias
+    assert torch.allclose(m.fc1(x), dense, atol=1e-5)
+    assert torch.allclose(lut_matmul(x, m.fc1.bcq()) + m.fc1.bias, m.fc1(x))
+    m2 = Tiny()
+    with pytest.warns(UserWarning):
+        quantize(m2, "nupes4:a=0.5")
+    assert m2.fc1.a == 0.5 and m2.fc1.codes.abs().max() <= 7
+
+
+def test_int8_outlier_keeps_outlier_columns_exact():
+    torch.manual_seed(0)
+    lin = nn.Linear(64, 16)
+    x = torch.randn(10, 64)
+    x[:, 3] = 40.0
+    ref = lin(x).detach()
+    errs = {}
+    for spec in ("int8-outlier", "int8"):
+        m = nn.Sequential(nn.Linear(64, 16))
+        m[0].load_state_dict(lin.state_dict())
+        quantize(m, spec)
+        errs[spec] = float((m(x) - ref).norm() / ref.norm())
+    assert errs["int8-outlier"] < errs["int8"]

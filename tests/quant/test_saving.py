@@ -104,3 +104,20 @@ def test_overwrite_replaces_previous(tmp_path, ids):
     save_quantized(m2, tmp_path / "q")
     assert read_manifest(tmp_path / "q")["recipe"] == "fp8"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["q"]
+
+
+@pytest.mark.parametrize("spec", ["int8-outlier", "nupes4", "bcq3:group=16", "bcq2:group=16,lut=false",
+                                  "lmul:mantissa_bits=3"])
+def test_roundtrip_arith_recipes(tmp_path, ids, spec):
+    m = tiny_bert()
+    with torch.no_grad():
+        fp = m(**ids).last_hidden_state
+    quantize(m, spec)
+    with torch.no_grad():
+        ref = m(**ids).last_hidden_state
+    again = load_quantized(save_quantized(m, tmp_path / "q"))
+    with torch.no_grad():
+        got = again(**ids).last_hidden_state
+    assert torch.equal(ref, got)
+    cos = torch.nn.functional.cosine_similarity(ref.flatten(), fp.flatten(), dim=0)
+    assert cos > (0.9 if spec.startswith("bcq2") else 0.97)

@@ -11,7 +11,10 @@ rebuild it from ``state()`` = (tensors, JSON meta) without pickling code:
 * :class:`FloatLinear` — ExMy floating-point weight codes with a real-valued
   per-channel scale (= a real exponent bias, LLM-FP4 eq. 4) and an optional
   per-input-column power-of-two shift (LLM-FP4's pre-shifted exponent bias),
-  optional float activations.
+  optional float activations;
+* :class:`OutlierInt8Linear` (LLM.int8()), :class:`PowerLinear` (NUPES),
+  :class:`BCQLinear` (ShiftAddLLM, LUT matmul), :class:`LMulLinear` (L-Mul):
+  the kernels themselves live in :mod:`mantissa.arith` / :mod:`mantissa.formats`.
 
 The number formats themselves come from :mod:`mantissa.quant.grid`, the one
 adapter onto :mod:`mantissa.formats`.
@@ -369,6 +372,175 @@ def shifted_weight(weight: torch.Tensor, shift: torch.Tensor | None) -> torch.Te
     """``weight[:, j] * 2**-shift[j]`` (float32): the weight seen by pre-shifted activations."""
     w = weight.detach().float()
     return w if shift is None else w * torch.exp2(-shift.float())
+
+
+@LAYERS.register("int8-outlier")
+class OutlierInt8Linear(IntLinear):
+    """LLM.int8() (Dettmers et al. 2022, §3.2): int8 weights stored per output channel; each
+    call runs :func:`mantissa.arith.int8_matmul_with_outliers` — input columns with any
+    ``|x| >= threshold`` in float, the rest vector-wise int8 × int8 -> int32."""
+
+    kind = "int8-outlier"
+
+    def __init__(self, codes: torch.Tensor, scales: torch.Tensor, bits: int, group: int,
+                 bias: torch.Tensor | None, act: ActQuant | None = None, threshold: float = 6.0) -> None:
+        super().__init__(codes, scales, bits, group, bias, act)
+        self.threshold = float(threshold)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from mantissa.arith import int8_matmul_with_outliers
+
+        y, _ = int8_matmul_with_outliers(x, self._w_cache(), self.threshold, self.bias)
+        return y
+
+    def weight_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        tensors, meta = super().weight_state()
+        return tensors, {**meta, "threshold": self.threshold}
+
+    @classmethod
+    def from_weight_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
+                          bias: torch.Tensor | None, act: ActQuant) -> QuantLinear:
+        layer = super().from_weight_state(tensors, meta, bias, act)
+        layer.threshold = float(meta["threshold"])
+        return layer
+
+
+@LAYERS.register("power")
+class PowerLinear(QuantLinear):
+    """NUPES power-exponent weights (Yvinec et al. 2023): ``w = s_i · sign(k)(|k|/q)^(1/a)``
+    with ``k`` a ``bits``-bit integer, one scale per output channel, the exponent ``a``
+    from :class:`mantissa.formats.PowerFormat`."""
+
+    kind = "power"
+
+    def __init__(self, codes: torch.Tensor, scales: torch.Tensor, bits: int, a: float,
+                 bias: torch.Tensor | None, act: ActQuant | None = None) -> None:
+        out_f, in_f = codes.shape
+        super().__init__(in_f, out_f, bias, act)
+        self.bits, self.a = int(bits), float(a)
+        self.register_buffer("codes", codes.to(torch.int8))
+        self.register_buffer("scales", scales.float().reshape(-1))
+
+    def _fmt(self):
+        from mantissa.formats import PowerFormat
+
+        return PowerFormat(self.bits, self.a)
+
+    @classmethod
+    def from_float(cls, weight: torch.Tensor, bias: torch.Tensor | None, bits: int, a: float) -> PowerLinear:
+        from mantissa.formats import PowerFormat
+
+        w = weight.detach().float()
+        scales = w.abs().amax(1).clamp_min(1e-12)
+        k = PowerFormat(int(bits), float(a)).to_index(w / scales.unsqueeze(1))
+        return cls(k, scales, bits, a, bias)
+
+    def dequantized_weight(self) -> torch.Tensor:
+        return self._fmt().from_index(self.codes.float()) * self.scales.unsqueeze(1)
+
+    def weight_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        packed = pack_bits(self.codes.to(torch.int64) + (1 << (self.bits - 1)), self.bits)
+        return {"codes": packed, "scales": self.scales}, {"bits": self.bits, "a": self.a}
+
+    @classmethod
+    def from_weight_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
+                          bias: torch.Tensor | None, act: ActQuant) -> QuantLinear:
+        bits = int(meta["bits"])
+        k = unpack_bits(tensors["codes"], bits, meta["out"] * meta["in"]) - (1 << (bits - 1))
+        return cls(k.reshape(meta["out"], meta["in"]), tensors["scales"], bits, meta["a"], bias, act)
+
+
+@LAYERS.register("bcq")
+class BCQLinear(QuantLinear):
+    """ShiftAddLLM binary-coding weights ``W ≈ Σ_i α_i b_i`` (b ∈ {±1}, α per group), applied
+    with :func:`mantissa.arith.lut_matmul` (``lut=True``) or the dequantized matmul."""
+
+    kind = "bcq"
+
+    def __init__(self, packed: torch.Tensor, alpha: torch.Tensor, group: int, in_features: int,
+                 bias: torch.Tensor | None, lut: bool = True, act: ActQuant | None = None) -> None:
+        super().__init__(in_features, packed.shape[1], bias, act)
+        self.group, self.lut = int(group), bool(lut)
+        self.register_buffer("packed", packed.to(torch.uint8))  # (q, out, in // 8)
+        self.register_buffer("alpha", alpha.float())  # (q, out, in // group)
+
+    def bcq(self):
+        from mantissa.arith import BCQ
+        from mantissa.arith import unpack_bits as unpack_signs
+
+        return BCQ(unpack_signs(self.packed), self.alpha, self.group)
+
+    @classmethod
+    def from_float(cls, weight: torch.Tensor, bias: torch.Tensor | None, bits: int, group: int,
+                   lut: bool = True) -> BCQLinear:
+        from mantissa.arith import bcq_quantize
+
+        b = bcq_quantize(weight.detach().float(), bits, group)
+        return cls(b.packed(), b.alpha, b.group, weight.shape[1], bias, lut)
+
+    def dequantized_weight(self) -> torch.Tensor:
+        return self.bcq().dequantize().float()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.lut:
+            return super().forward(x)
+        from mantissa.arith import lut_matmul
+
+        b = getattr(self, "_bcq", None)
+        if b is None:
+            b = self.bcq()
+            object.__setattr__(self, "_bcq", b)
+        y = lut_matmul(self.act(x), b)
+        return y if self.bias is None else y + self.bias
+
+    def weight_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        return {"codes": self.packed, "alpha": self.alpha}, {"group": self.group, "lut": self.lut}
+
+    @classmethod
+    def from_weight_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
+                          bias: torch.Tensor | None, act: ActQuant) -> QuantLinear:
+        return cls(tensors["codes"], tensors["alpha"], meta["group"], meta["in"], bias, meta["lut"], act)
+
+
+@LAYERS.register("lmul")
+class LMulLinear(QuantLinear):
+    """Every scalar product by L-Mul (Luo & Sun 2024, eq. 3): ``x @ W.T`` through
+    :func:`mantissa.arith.lmul_matmul` with ``mantissa_bits``-bit operands. The weight is
+    stored rounded to that mantissa in bfloat16 (lossless for ``mantissa_bits <= 7``)."""
+
+    kind = "lmul"
+
+    def __init__(self, weight: torch.Tensor, mantissa_bits: int, bias: torch.Tensor | None) -> None:
+        out_f, in_f = weight.shape
+        super().__init__(in_f, out_f, bias)
+        self.mantissa_bits = int(mantissa_bits)
+        self.register_buffer("weight16", weight.to(torch.bfloat16))
+
+    @classmethod
+    def from_float(cls, weight: torch.Tensor, bias: torch.Tensor | None, mantissa_bits: int) -> LMulLinear:
+        from mantissa.arith import round_to_mantissa
+
+        if not 1 <= int(mantissa_bits) <= 7:
+            raise ConfigError(f"lmul layers store bfloat16 weights: mantissa_bits must be 1..7, "
+                              f"got {mantissa_bits}")
+        return cls(round_to_mantissa(weight.detach().float(), int(mantissa_bits)), mantissa_bits, bias)
+
+    def dequantized_weight(self) -> torch.Tensor:
+        return self.weight16.float()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from mantissa.arith import lmul_matmul
+
+        y = lmul_matmul(x.float(), self._w_cache().T, self.mantissa_bits)
+        return y if self.bias is None else y + self.bias
+
+    def weight_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        return {"weight": self.weight16}, {"mantissa_bits": self.mantissa_bits}
+
+    @classmethod
+    def from_weight_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
+                          bias: torch.Tensor | None, act: ActQuant) -> QuantLinear:
+        return cls(tensors["weight"], meta["mantissa_bits"], bias)
 
 
 def bits_per_weight(module: nn.Module) -> float:

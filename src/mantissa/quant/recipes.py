@@ -23,12 +23,16 @@ from mantissa.errors import SpecError
 from mantissa.quant import fp_search
 from mantissa.quant.grid import int_qmax
 from mantissa.quant.layers import (
+    BCQLinear,
     FloatLinear,
     FloatPerTensor,
     FloatPerToken,
     IntLinear,
     IntPerTensor,
     IntPerToken,
+    LMulLinear,
+    OutlierInt8Linear,
+    PowerLinear,
 )
 from mantissa.registry import Registry, Spec
 
@@ -185,6 +189,83 @@ class W4A4Fp(Recipe):
         act = FloatPerTensor(plan.a_fmt, plan.a_scale, plan.shift)
         return FloatLinear.from_float(linear.weight, _bias(linear), plan.w_fmt, act, plan.shift,
                                       clip=plan.w_clip)
+
+
+@RECIPES.register("int8-outlier")
+@dataclass(frozen=True)
+class Int8Outlier(Recipe):
+    """LLM.int8(): vector-wise int8 with the outlier feature columns (|x| >= threshold) in float."""
+
+    name: ClassVar[str] = "int8-outlier"
+    summary: ClassVar[str] = "LLM.int8(): int8 vector-wise + float outlier columns (|x| >= threshold)"
+    threshold: float = 6.0
+
+    def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
+        w = IntLinear.from_float(linear.weight, None, 8, 0)
+        return OutlierInt8Linear(w.codes, w.scales, 8, 0, _bias(linear), None, self.threshold)
+
+
+@RECIPES.register("nupes4")
+@dataclass(frozen=True)
+class Nupes(Recipe):
+    """NUPES power-exponent weights, weight-only, per-channel scales; the exponent ``a``
+    is chosen per layer from a grid by weight MSE (``a=0`` searches, else fixed)."""
+
+    name: ClassVar[str] = "nupes4"
+    summary: ClassVar[str] = "weight-only 4-bit NUPES power grid sign(x)|x|^a, exponent per layer"
+    bits: int = 4
+    a: float = 0.0
+
+    def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
+        grid = [self.a] if self.a else [0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+        w = linear.weight.detach()
+        return min((PowerLinear.from_float(w, _bias(linear), self.bits, a) for a in grid),
+                   key=lambda layer: float((layer.dequantized_weight() - w).pow(2).sum()))
+
+
+@dataclass(frozen=True)
+class _BCQ(Recipe):
+    name: ClassVar[str] = "bcq"
+    bits: ClassVar[int] = 3
+    group: int = 128
+    lut: bool = True
+
+    def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
+        group = self.group if linear.in_features % self.group == 0 else linear.in_features
+        return BCQLinear.from_float(linear.weight, _bias(linear), self.bits, group, self.lut)
+
+
+@RECIPES.register("bcq3")
+@dataclass(frozen=True)
+class BCQ3(_BCQ):
+    """ShiftAddLLM 3-bit binary-coding weights, LUT query-add matmul."""
+
+    name: ClassVar[str] = "bcq3"
+    summary: ClassVar[str] = "ShiftAddLLM 3-bit binary coding (BCQ), group scales, LUT matmul"
+    bits: ClassVar[int] = 3
+
+
+@RECIPES.register("bcq2")
+@dataclass(frozen=True)
+class BCQ2(_BCQ):
+    """ShiftAddLLM 2-bit binary-coding weights, LUT query-add matmul."""
+
+    name: ClassVar[str] = "bcq2"
+    summary: ClassVar[str] = "ShiftAddLLM 2-bit binary coding (BCQ), group scales, LUT matmul"
+    bits: ClassVar[int] = 2
+
+
+@RECIPES.register("lmul")
+@dataclass(frozen=True)
+class LMul(Recipe):
+    """Every linear-layer product by L-Mul with ``mantissa_bits``-bit operands (slow: emulated)."""
+
+    name: ClassVar[str] = "lmul"
+    summary: ClassVar[str] = "L-Mul: every linear-layer multiplication by mantissa addition (emulated)"
+    mantissa_bits: int = 4
+
+    def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
+        return LMulLinear.from_float(linear.weight, _bias(linear), self.mantissa_bits)
 
 
 def describe_recipes() -> list[tuple[str, str, str]]:
