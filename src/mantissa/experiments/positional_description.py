@@ -4,7 +4,9 @@ Addition trained on up to ``train_max`` digits and tested on ``train_max + 1``
 and ``train_max + 2`` digits, in the usual format (reversed output) versus the
 paper's representation trick: random spaces between the operand digits, which
 stop the model from tying digits to absolute positions (zero-padding is the
-other trick; ``formats`` lists both). Parts: ``tasks.formats:random_space,zero_pad``.
+other trick; ``formats`` lists both). A len(a) × len(b) exact-match grid per model
+shows where extrapolation breaks. Parts: ``tasks.formats:random_space,zero_pad``,
+``probe.length_gen.grid``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from dataclasses import dataclass
 
 from mantissa.experiments import Experiment, Result, register
 from mantissa.experiments._arith_common import Knobs, eval_by_length, lab, pct, single_thread, train
-from mantissa.probe.length_gen import plot_curves, write_csv
+from mantissa.probe.length_gen import grid, plot_curves, plot_grid, write_csv
+from mantissa.tasks import buckets
 from mantissa.train.pipeline import DataConfig
 
 
@@ -24,6 +27,7 @@ class Config(Knobs):
     formats: tuple[str, ...] = ("reverse", "random_space:p=0.3")
     pe: str = "ape"
     steps: int = 3000
+    grid_n: int = 20   # examples per (len a, len b) cell of the accuracy grid
     n_layer: int = 3
 
 
@@ -39,7 +43,8 @@ class PositionalDescription(Experiment):
     parts = ("tasks.formats:random_space,zero_pad,reverse", "nn.positional:ape")
     Config = Config
     scales = {
-        "smoke": {"steps": 10, "d_model": 32, "n_layer": 1, "n_test": 5, "n_train": 200, "train_max": 2},
+        "smoke": {"steps": 10, "d_model": 32, "n_layer": 1, "n_test": 5, "n_train": 200, "train_max": 2,
+                  "grid_n": 2},
         "full": {"train_max": 10, "steps": 10000, "d_model": 256, "n_layer": 6, "batch_size": 64, "lr": 5e-4,
                  "n_train": 120000, "n_test": 200},
     }
@@ -47,6 +52,7 @@ class PositionalDescription(Experiment):
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
         metrics: dict[str, float] = {}
         curves, rows = {}, []
+        artifacts = ["extrapolation.png", "accuracy.csv"]
         n2 = cfg.train_max + 2
         names = ("usual", "trick")
         with single_thread():
@@ -62,10 +68,17 @@ class PositionalDescription(Experiment):
                 metrics[f"{label}_n_plus_2"] = pct(acc.get((n2, n2), float("nan")))
                 metrics[f"{label}_id"] = pct(acc.get((cfg.train_max, cfg.train_max), float("nan")))
                 curves[f"{label} ({fmt})"] = ([k[0] for k in acc], list(acc.values()))
+                if cfg.grid_n:
+                    lens = list(range(1, n2 + 1))
+                    cells = run.task.generate(cfg.grid_n * len(lens) ** 2, buckets(lens, 2), seed + 977)
+                    g = grid(eval_by_length(run, cells), lens, lens)
+                    plot_grid(g, lens, lens, out_dir / f"grid_{label}.png", train_max=(cfg.train_max,) * 2,
+                              title=f"{label} ({fmt}): exact match by operand lengths")
+                    artifacts.append(f"grid_{label}.png")
         plot_curves(curves, out_dir / "extrapolation.png", train_max=cfg.train_max, xlabel="digits",
                     title=f"addition trained on 1-{cfg.train_max} digits")
         write_csv(out_dir / "accuracy.csv", ["variant", "format", "digits", "exact_match_pct"], rows)
-        return Result(metrics, ["extrapolation.png", "accuracy.csv"])
+        return Result(metrics, artifacts)
 
     def checks(self, metrics):
         return [
