@@ -12,7 +12,10 @@ rounded to the format, the exact product rounded back), on
   real text); fp8 operands get a per-tensor power-of-two scale that maps their
   absolute maximum into the format's range, as fp8 pipelines do.
 
-Errors are relative to the exact float64 product of the original operands.
+Errors are relative to the exact float64 product of the original operands. A
+whole MiniLM layer (``x Wᵀ``, first layer's query projection) is also computed with
+L-Mul and fp8 matmuls to show what the per-product error does to dot products
+(reported, not judged).
 Then a TinyViT trained on digits with softmax attention is evaluated with
 ``attention="lmul"`` (QKᵀ and PV by L-Mul, no retraining).
 """
@@ -26,12 +29,14 @@ from pathlib import Path
 import torch
 
 from mantissa import formats, plot
-from mantissa.arith.lmul import lmul, lmul_error_model, round_to_mantissa
+from mantissa.arith.lmul import lmul, lmul_error_model, lmul_matmul, round_to_mantissa
 from mantissa.experiments import Experiment, Result, register
 from mantissa.experiments._cheap_arith import (
     accuracy,
     digits_split,
     minilm_linear_inputs,
+    rel_error,
+    row_cosine,
     train_digits_vit,
     write_csv,
 )
@@ -50,6 +55,7 @@ class Config:
     attention_bits: int = 3  # mantissa width of the attention check
     test_fraction: float = 0.25
     test_limit: int = 0  # evaluate on at most this many test images (0 = all)
+    dot_tokens: int = 32  # rows of the whole-layer (dot product) comparison
 
 
 def _rel(approx: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
@@ -94,23 +100,41 @@ def _random_pairs(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return draw(), draw()
 
 
-def _real_pairs(cfg: Config, seed: int) -> tuple[torch.Tensor, torch.Tensor, list[tuple[int, int]]]:
-    """Weight × activation pairs from MiniLM layers, kept per layer (for per-tensor scales)."""
+def _dot_products(io, tokens: int, widths: list[int]) -> dict[str, float]:
+    """A whole MiniLM layer ``x Wᵀ`` (``tokens`` rows): relative error and row cosine of L-Mul
+    matmuls (fp32 accumulation) and of fp8 matmuls (operands scaled per tensor and rounded,
+    products accumulated in float64) against the float64 product."""
+    x, w = io.x[:tokens], io.weight
+    exact = x.double() @ w.double().t()
+    outs = {f"lmul{m}": lmul_matmul(x, w.t(), m).double() for m in widths}
+    for name in FP8:
+        f = formats.get(name)
+        sx, sw = _pow2_scale(x, f.info.max), _pow2_scale(w, f.info.max)
+        outs[name.replace("float8_", "")] = (f.quantize(x * sx).double() @ f.quantize(w * sw).double().t()
+                                             ) / (sx * sw)
+    res = {}
+    for key, y in outs.items():
+        res[f"dot_{key}_rel_error"] = rel_error(y, exact)
+        res[f"dot_{key}_cosine"] = row_cosine(y, exact)
+    return res
+
+
+def _real_pairs(cfg: Config, seed: int):
+    """Weight × activation pairs from MiniLM layers (and the layers themselves)."""
     layers = [int(v) for v in str(cfg.layers).split(",") if v.strip()]
     ios = minilm_linear_inputs(cfg.n_texts, seed, layers=layers)
     g = torch.Generator().manual_seed(seed)
     per = max(1, cfg.n_pairs // len(ios))
-    xs, ws, spans = [], [], []
+    xs, ws = [], []
     for io in ios:
         t = torch.randint(0, io.x.shape[0], (per,), generator=g)
         k = torch.randint(0, io.x.shape[1], (per,), generator=g)
         o = torch.randint(0, io.weight.shape[0], (per,), generator=g)
         a, b = io.x[t, k], io.weight[o, k]
         keep = (a != 0) & (b != 0)
-        spans.append((sum(len(v) for v in xs), int(keep.sum())))
         xs.append(a[keep])
         ws.append(b[keep])
-    return torch.cat(xs), torch.cat(ws), spans
+    return torch.cat(xs), torch.cat(ws), ios
 
 
 @register
@@ -126,7 +150,8 @@ class LMul(Experiment):
     parts = ("arith.lmul", "arith.lmul_error_model", "nn.attention:lmul", "formats:float8_e4m3fn",
              "formats:float8_e5m2", "nn.TinyViT", "data.minilm", "data.sklearn:digits")
     Config = Config
-    scales = {"smoke": {"n_pairs": 2000, "n_texts": 2, "layers": "0", "vit_steps": 20, "test_limit": 32},
+    scales = {"smoke": {"n_pairs": 2000, "n_texts": 2, "layers": "0", "vit_steps": 20, "test_limit": 32,
+                        "dot_tokens": 2},
               "full": {"n_pairs": 2_000_000, "n_texts": 128, "layers": "0,1,2,3,4,5",
                        "vit_steps": 4000, "vit_seeds": 3}}
 
@@ -135,7 +160,7 @@ class LMul(Experiment):
         metrics: dict[str, float] = {}
         rows = []
         ra, rb = _random_pairs(cfg.n_pairs, seed)
-        xa, wb, _ = _real_pairs(cfg, seed)
+        xa, wb, ios = _real_pairs(cfg, seed)
         for label, (a, b, scale) in {"rand": (ra, rb, False), "real": (xa, wb, True)}.items():
             errs = _errors(a, b, widths, scale)
             for name, e in errs.items():
@@ -152,6 +177,7 @@ class LMul(Experiment):
             metrics[f"{label}_ratio_lmul3_mant2"] = mean["lmul3"] / mean["mant2"]
         for m in widths:
             metrics[f"model_lmul{m}_mean"] = lmul_error_model(m)["mean_rel_error"]
+        metrics.update(_dot_products(ios[0], cfg.dot_tokens, widths))
         metrics.update(self._attention(cfg, seed))
         arts = [write_csv(out_dir / "relative_errors.csv",
                           ["operands", "multiplier", "mean_rel_error", "median", "max", "pairs"], rows),
