@@ -278,10 +278,12 @@ def method_specs(steps: int) -> dict[str, str]:
     return {
         "average": "average",
         "task arithmetic": "task-arithmetic:scale=auto",
+        "task arithmetic (λ=0.3)": "task-arithmetic:scale=0.3",
         "ties": "ties:k=0.2,scale=1.0",
         "aTLAS": f"atlas:steps={steps},lr=0.03",
         "Self Positioning": f"self-positioning:steps={steps},lr=0.05",
         "Concrete TA": f"concrete:steps={steps},lr=0.05,inner=ta",
+        "Concrete TA (λ on val)": f"concrete:steps={steps},lr=0.05,inner=ta,tune=true",
         "Concrete AM": f"concrete:steps={steps},lr=0.05,inner=adamerging",
     }
 
@@ -317,7 +319,8 @@ def write_table(tables: list[dict[str, dict[str, float]]], out_dir) -> list[str]
 def metrics_from(table: dict[str, dict[str, float]]) -> dict[str, float]:
     key = {"individual": "individual", "base + heads": "base", "joint (resampled)": "joint",
            "average": "average", "task arithmetic": "task_arithmetic", "ties": "ties", "aTLAS": "atlas",
-           "Self Positioning": "self_positioning", "Concrete TA": "concrete_ta", "Concrete AM": "concrete_am"}
+           "Self Positioning": "self_positioning", "Concrete TA": "concrete_ta", "Concrete AM": "concrete_am",
+           "task arithmetic (λ=0.3)": "task_arithmetic_03", "Concrete TA (λ on val)": "concrete_ta_tuned"}
     out = {}
     for method, row in table.items():
         out[f"acc_{key.get(method, method)}"] = 100 * row["mean"]

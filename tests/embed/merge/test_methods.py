@@ -99,3 +99,12 @@ def test_merges_any_architecture_state_dict():
     out = merge("ties", base, fts).state
     net.load_state_dict(out)  # keys, shapes and the int64 num_batches_tracked all fit
     assert len(task_vectors(base, fts)[0]) == len([k for k in base if base[k].is_floating_point()])
+
+
+def test_concrete_tune_picks_scale_from_grid():
+    from mantissa.embed.merge.arithmetic import AUTO_GRID
+
+    base, fts, obj = _problem()
+    res = merge("concrete:steps=5,lr=0.1,tune=true", base, fts, obj)
+    assert res.info["scale"][0] in AUTO_GRID and len(set(res.info["scale"])) == 1
+    assert 0 < res.info["mask_density"] <= 1

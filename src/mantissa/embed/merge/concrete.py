@@ -22,6 +22,7 @@ from torch import Tensor
 from mantissa.errors import ConfigError
 from mantissa.progress import progress
 
+from .arithmetic import AUTO_GRID
 from .base import MERGE_METHODS, MergeMethod, MergeResult, Objective
 from .task_vector import StateDict, combine, task_vectors
 
@@ -39,20 +40,25 @@ def apply_mask(tv: dict[str, Tensor], mask: dict[str, Tensor]) -> dict[str, Tens
 
 @MERGE_METHODS.register("concrete")
 class ConcreteMerge(MergeMethod):
-    """``concrete:steps=200,lr=0.05,temperature=0.5,scale=0.3,inner=ta,inner_steps=1``."""
+    """``concrete:steps=200,lr=0.05,temperature=0.5,scale=0.3,inner=ta,inner_steps=1,tune=false``.
+
+    ``tune=true`` (with ``inner=ta``) picks the task-arithmetic scale for the final
+    binary mask on the objective from the same grid as ``task-arithmetic:scale=auto``.
+    """
 
     name = "concrete"
     needs_objective = True
 
     def __init__(self, steps: int = 200, lr: float = 0.05, temperature: float = 0.5, scale: float = 0.3,
-                 inner: str = "ta", inner_steps: int = 1, inner_lr: float = 0.02, seed: int = 0) -> None:
+                 inner: str = "ta", inner_steps: int = 1, inner_lr: float = 0.02, seed: int = 0,
+                 tune: bool = False) -> None:
         if inner not in ("ta", "adamerging"):
             raise ConfigError(f"concrete inner level must be 'ta' or 'adamerging', got {inner!r}")
         if int(steps) < 0 or float(lr) <= 0 or float(temperature) <= 0:
             raise ConfigError("concrete needs steps >= 0, lr > 0 and temperature > 0")
         self.steps, self.lr, self.temperature = int(steps), float(lr), float(temperature)
         self.scale, self.inner, self.inner_steps = float(scale), inner, int(inner_steps)
-        self.inner_lr, self.seed = float(inner_lr), int(seed)
+        self.inner_lr, self.seed, self.tune = float(inner_lr), int(seed), bool(tune)
 
     def _sample(self, logits: dict[str, Tensor], gen: torch.Generator,
                 detach: bool = False) -> dict[str, Tensor]:
@@ -89,6 +95,11 @@ class ConcreteMerge(MergeMethod):
                 bar.advance(1, loss=curve[-1])
         binary = {k: (v.detach() >= 0).float() for k, v in logits.items()}  # p >= 0.5
         final = [apply_mask(tv, binary) for tv in tvs]
-        state = {k: v.detach() for k, v in combine(base, final, lam.detach().tolist()).items()}
+        scales = lam.detach().tolist()
+        if self.tune and self.inner == "ta":
+            with torch.no_grad():
+                losses = {g: float(objective(combine(base, final, [g] * len(tvs)))) for g in AUTO_GRID}
+            scales = [min(losses, key=losses.__getitem__)] * len(tvs)
+        state = {k: v.detach() for k, v in combine(base, final, scales).items()}
         kept = sum(float(m.sum()) for m in binary.values()) / sum(m.numel() for m in binary.values())
-        return MergeResult(state, {"mask_density": kept, "scale": lam.detach().tolist(), "loss_curve": curve})
+        return MergeResult(state, {"mask_density": kept, "scale": scales, "loss_curve": curve})
