@@ -7,7 +7,7 @@
 """
 
 from mantissa.formats.base import FORMATS, ROUNDINGS, Format, FormatInfo, get, parse
-from mantissa.formats.block import DynamicFixedPoint, MXFormat  # noqa: I001 (after its element formats)
+from mantissa.formats.block import DynamicFixedPoint, MXFormat
 from mantissa.formats.float import ML_DTYPES_FORMATS, FloatFormat
 from mantissa.formats.integer import IntFormat
 from mantissa.formats.power import PowerFormat
