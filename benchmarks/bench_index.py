@@ -11,6 +11,10 @@ Peers: FAISS ``IndexFlatIP``, ``IndexBinaryFlat`` (on sentence-transformers'
 int8 (calibrated on the documents, int8 query × int8 documents).
 
     python benchmarks/bench_index.py [--docs 20000] [--queries 1000] [--rounds 3] [--bebr-steps 300]
+                                     [--threads 2] [--npy DIR]
+
+``--npy DIR`` reads ``DIR/docs.npy`` and ``DIR/queries.npy`` (the same embeddings
+exported, for a machine without WordNet).
 
 Timings on a shared machine are noisy: quote ratios with that caveat.
 """
@@ -24,7 +28,6 @@ import time
 import numpy as np
 import torch
 
-from mantissa.embed.compressors import COMPRESSORS
 from mantissa.embed.index import Index
 from mantissa.embed.recall import exact_topk, gloss_benchmark, recall_at_k
 
@@ -45,12 +48,21 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--bebr-steps", type=int, default=300)
     ap.add_argument("--pq-iters", type=int, default=25)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--npy", default=None)
     args = ap.parse_args()
     import faiss
     from sentence_transformers.quantization import quantize_embeddings
 
-    data = gloss_benchmark(args.docs, args.queries)
-    d, q, k = data.docs, data.queries, 10
+    torch.set_num_threads(args.threads)
+    faiss.omp_set_num_threads(args.threads)
+    if args.npy:
+        d = torch.from_numpy(np.load(f"{args.npy}/docs.npy"))[: args.docs]
+        q = torch.from_numpy(np.load(f"{args.npy}/queries.npy"))[: args.queries]
+    else:
+        data = gloss_benchmark(args.docs, args.queries)
+        d, q = data.docs, data.queries
+    k = 10
     dn, qn = d.numpy(), q.numpy()
     truth = exact_topk(d, q, k)
     rows: list[dict] = []
@@ -59,6 +71,8 @@ def main() -> None:
         ids = torch.as_tensor(np.asarray(ids)).long()
         rows.append({"method": method, "who": who, "bytes": bpv, "recall": recall_at_k(ids, truth, k),
                      "qps": len(q) / secs, "peer": peer})
+        print(f"  {method:40s} {who:40s} {bpv:6g} B  recall {rows[-1]['recall']:.3f}  "
+              f"{rows[-1]['qps']:.0f} q/s", flush=True)
 
     # --- peers ---------------------------------------------------------------------
     flat = faiss.IndexFlatIP(d.shape[1])
@@ -104,7 +118,7 @@ def main() -> None:
         (_, ids), s = timed(lambda idx=idx: idx.search(q, k), args.rounds)
         add(method, f"mantissa {spec}", idx.bytes_per_vector, ids, s, peer)
         rows[-1]["build_s"] = build
-    bebr1 = COMPRESSORS.build(f"bebr:3,steps={args.bebr_steps}").fit(d).prefix(1)
+    bebr1 = idx.compressor.prefix(1)  # the last index built is the trained bebr:3
     codes = bebr1.encode(d)
     ids, s = timed(lambda: torch.topk(bebr1.score(q, codes), k).indices, args.rounds)
     add("bebr:3 first plane (1 bit)", "mantissa bebr:3,planes=1", 48, ids, s, "faiss IndexBinaryFlat")
