@@ -1,0 +1,165 @@
+"""``mantissa quantize``: quantize a pretrained encoder, save it, report its fidelity.
+
+    mantissa quantize [MODEL_DIR] --recipe SPEC --out DIR [--eval]
+    mantissa quantize --compare [SPEC ...] [--out DIR]      # all recipes when none are named
+    mantissa quantize --list
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from mantissa.errors import ConfigError, require
+
+#: recipes of ``--compare`` when none are named (``lmul`` is an emulation: fewer texts)
+DEFAULT_COMPARE = ("int8", "int8-outlier", "fp8", "w4-int", "nupes4", "bcq3", "bcq2",
+                   "w4a4-int", "w4a4-fp", "lmul")
+SLOW_TEXTS = {"lmul": 48}
+
+
+def load_model(model_dir: str | None) -> Any:
+    """The packaged MiniLM (no path) or a Hugging Face encoder folder, as a MiniLM wrapper."""
+    from mantissa.data import load_minilm
+    from mantissa.data.minilm import MiniLM
+
+    if not model_dir:
+        return load_minilm()
+    root = Path(model_dir)
+    if not (root / "config.json").is_file():
+        raise ConfigError(f"{root} is not a model folder: no config.json there (expected a Hugging Face "
+                          "/ sentence-transformers model saved with save_pretrained)")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    transformers = require("transformers", "real")
+    try:
+        tok = transformers.AutoTokenizer.from_pretrained(str(root))
+        model = transformers.AutoModel.from_pretrained(str(root)).eval()
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{root} could not be loaded as a transformers model: {exc}") from None
+    return MiniLM(model=model, tokenizer=tok, name=root.name)
+
+
+def calibration_texts(n: int, exclude: set[str], seed: int = 1) -> list[str]:
+    """``n`` WordNet verb glosses (not in the evaluation corpus), for calibration."""
+    from mantissa.data import load_wordnet_glosses
+
+    pool = sorted({s.definition for s in load_wordnet_glosses("v")} - exclude)
+    return random.Random(seed).sample(pool, n)
+
+
+def _report_table(rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title)
+    cols = ("recipe", "bits/w", "size MB", "cosine", "min cos", "recall@10", "syn gap", "latency ms", "texts")
+    for c in cols:
+        table.add_column(c, justify="left" if c == "recipe" else "right")
+    for r in rows:
+        table.add_row(r["recipe"], f"{r['bits_per_weight']:.2f}", f"{r['size_mb']:.1f}",
+                      f"{r['mean_cosine']:.4f}", f"{r['min_cosine']:.3f}", f"{r['recall_at_10']:.3f}",
+                      f"{r['synonym_gap']:.3f} / {r['synonym_gap_original']:.3f}", f"{r['latency_ms']:.0f}",
+                      str(r["n_texts"]))
+    return table
+
+
+def _plot(rows: list[dict[str, Any]], path: Path) -> None:
+    from mantissa import plot
+
+    fig, ax = plot.figure()
+    for key, marker in (("mean_cosine", "o"), ("recall_at_10", "s")):
+        ax.scatter([r["bits_per_weight"] for r in rows], [r[key] for r in rows], marker=marker,
+                   label=key.replace("_", " "))
+    for r in rows:
+        ax.annotate(r["recipe"], (r["bits_per_weight"], r["mean_cosine"]), fontsize=7,
+                    xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel("bits per weight (quantized layers, codes + scales)")
+    ax.set_ylabel("fidelity to the FP32 model")
+    ax.set_title("MiniLM: fidelity vs bits per weight")
+    ax.legend()
+    plot.save(fig, path)
+
+
+def _compare(specs: tuple[str, ...], model_dir: str | None, out: Path, n_texts: int, n_calib: int) -> None:
+    from mantissa.experiments._cheap_arith import write_csv
+    from mantissa.quant import evaluate, parse_recipe, quantize
+    from mantissa.quant.api import collect_inputs, select_layers
+    from mantissa.quant.evaluate import evaluation_corpus
+
+    recipes = [parse_recipe(s) for s in (specs or DEFAULT_COMPARE)]  # fail fast on bad names
+    con = Console(stderr=True)
+    base = load_model(model_dir)
+    inputs = None
+    if any(r.needs_calibration for r in recipes):
+        calib = calibration_texts(n_calib, set(evaluation_corpus(n_texts)))
+        inputs = collect_inputs(base, select_layers(base.model)[0], calib)
+    rows = []
+    for rec in recipes:
+        t0 = time.perf_counter()
+        model = quantize(copy.deepcopy(base), rec, calibration=inputs)
+        report = evaluate(model, base, n_texts=min(n_texts, SLOW_TEXTS.get(rec.name, n_texts)),
+                          n_pairs=0 if rec.name in SLOW_TEXTS else 300)
+        rows.append(report.as_dict())
+        con.print(f"  {rec.spec():<24} cosine {report.mean_cosine:.4f}  recall@10 {report.recall_at_10:.3f}"
+                  f"  ({time.perf_counter() - t0:.0f}s)")
+    out.mkdir(parents=True, exist_ok=True)
+    keys = list(rows[0])
+    write_csv(out / "compare.csv", keys, [[r[k] for k in keys] for r in rows])
+    _plot(rows, out / "compare.png")
+    Console().print(_report_table(rows, f"{base.name}: {len(rows)} recipes (original latency "
+                                        f"{rows[0]['latency_ms_original']:.0f} ms / batch of 32)"))
+    click.echo(f"table: {out / 'compare.csv'}  plot: {out / 'compare.png'}")
+
+
+@click.command("quantize")
+@click.argument("args", nargs=-1)
+@click.option("--recipe", "-r", default=None, help="Recipe spec, e.g. int8, fp8, 'w4-int:group=128'.")
+@click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
+              help="Output folder (the quantized model; with --compare: table and plot).")
+@click.option("--eval", "do_eval", is_flag=True, help="Report fidelity against the original model.")
+@click.option("--compare", is_flag=True, help="Compare recipes (ARGS are specs; none = all).")
+@click.option("--model", "model_opt", default=None,
+              help="Model folder for --compare (default: packaged MiniLM).")
+@click.option("--calibration", "n_calib", type=int, default=64, show_default=True,
+              help="Calibration texts for recipes that need them.")
+@click.option("--texts", "n_texts", type=int, default=400, show_default=True, help="Evaluation texts.")
+@click.option("--include", multiple=True, help="Glob of layer names to quantize (repeatable).")
+@click.option("--exclude", multiple=True, help="Glob of layer names to leave alone (repeatable).")
+@click.option("--list", "list_recipes", is_flag=True, help="List the recipes and their keys.")
+def command(args: tuple[str, ...], recipe: str | None, out: str | None, do_eval: bool, compare: bool,
+            model_opt: str | None, n_calib: int, n_texts: int, include: tuple[str, ...],
+            exclude: tuple[str, ...], list_recipes: bool) -> None:
+    """Quantize MODEL_DIR (default: the packaged MiniLM) with a recipe, or --compare recipes."""
+    if list_recipes:
+        from mantissa.quant.recipes import describe_recipes
+
+        for name, keys, summary in describe_recipes():
+            click.echo(f"{name:<14} {summary}" + (f"  [{keys}]" if keys else ""))
+        return
+    if compare:
+        if recipe:
+            raise ConfigError("with --compare, name the recipes as arguments, not --recipe")
+        _compare(args, model_opt, Path(out or "runs/quantize-compare"), n_texts, n_calib)
+        return
+    if len(args) > 1:
+        raise ConfigError(f"give at most one MODEL_DIR, got {len(args)}: {' '.join(args)}")
+    if not recipe or not out:
+        raise ConfigError("quantize needs --recipe SPEC and --out DIR (see `mantissa quantize --list`)")
+    from mantissa.quant import evaluate, parse_recipe, quantize, save_quantized
+    from mantissa.quant.evaluate import evaluation_corpus
+
+    rec = parse_recipe(recipe)
+    model = load_model(args[0] if args else None)
+    original = copy.deepcopy(model) if do_eval else None
+    calib = calibration_texts(n_calib, set(evaluation_corpus(n_texts))) if rec.needs_calibration else None
+    quantize(model, rec, calibration=calib, include=include or ("*",), exclude=exclude)
+    path = save_quantized(model, out)
+    click.echo(f"saved {rec.spec()} model to {path}")
+    if do_eval:
+        report = evaluate(model, original, n_texts=n_texts)
+        Console().print(_report_table([report.as_dict()], f"{model.name}"))
