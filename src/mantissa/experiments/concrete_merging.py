@@ -48,6 +48,8 @@ class ConcreteMerging(Experiment):
             tables, "Concrete TA (λ on val)", "task arithmetic")
         m["gain_concrete_ta_over_ta_03"], m["gain_concrete_ta_over_ta_03_min"] = gain(
             tables, "Concrete TA", "task arithmetic (λ=0.3)")
+        m["gain_concrete_tta_over_ta_03"], m["gain_concrete_tta_over_ta_03_min"] = gain(
+            tables, "Concrete TA (TTA entropy)", "task arithmetic (λ=0.3)")
         return Result(m, write_table(tables, out_dir))
 
     def checks(self, metrics):
