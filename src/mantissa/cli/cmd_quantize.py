@@ -85,7 +85,8 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
     plot.save(fig, path)
 
 
-def _compare(specs: tuple[str, ...], model_dir: str | None, out: Path, n_texts: int, n_calib: int) -> None:
+def _compare(specs: tuple[str, ...], model_dir: str | None, out: Path, n_texts: int, n_calib: int,
+             n_pairs: int = 300) -> None:
     from mantissa.experiments._cheap_arith import write_csv
     from mantissa.quant import evaluate, parse_recipe, quantize
     from mantissa.quant.api import collect_inputs, select_layers
@@ -103,7 +104,7 @@ def _compare(specs: tuple[str, ...], model_dir: str | None, out: Path, n_texts: 
         t0 = time.perf_counter()
         model = quantize(copy.deepcopy(base), rec, calibration=inputs)
         report = evaluate(model, base, n_texts=min(n_texts, SLOW_TEXTS.get(rec.name, n_texts)),
-                          n_pairs=0 if rec.name in SLOW_TEXTS else 300)
+                          n_pairs=0 if rec.name in SLOW_TEXTS else n_pairs)
         rows.append(report.as_dict())
         con.print(f"  {rec.spec():<24} cosine {report.mean_cosine:.4f}  recall@10 {report.recall_at_10:.3f}"
                   f"  ({time.perf_counter() - t0:.0f}s)")
@@ -128,11 +129,13 @@ def _compare(specs: tuple[str, ...], model_dir: str | None, out: Path, n_texts: 
 @click.option("--calibration", "n_calib", type=int, default=64, show_default=True,
               help="Calibration texts for recipes that need them.")
 @click.option("--texts", "n_texts", type=int, default=400, show_default=True, help="Evaluation texts.")
+@click.option("--pairs", "n_pairs", type=int, default=300, show_default=True,
+              help="WordNet synonym / random pairs for the similarity score.")
 @click.option("--include", multiple=True, help="Glob of layer names to quantize (repeatable).")
 @click.option("--exclude", multiple=True, help="Glob of layer names to leave alone (repeatable).")
 @click.option("--list", "list_recipes", is_flag=True, help="List the recipes and their keys.")
 def command(args: tuple[str, ...], recipe: str | None, out: str | None, do_eval: bool, compare: bool,
-            model_opt: str | None, n_calib: int, n_texts: int, include: tuple[str, ...],
+            model_opt: str | None, n_calib: int, n_texts: int, n_pairs: int, include: tuple[str, ...],
             exclude: tuple[str, ...], list_recipes: bool) -> None:
     """Quantize MODEL_DIR (default: the packaged MiniLM) with a recipe, or --compare recipes."""
     if list_recipes:
@@ -144,7 +147,7 @@ def command(args: tuple[str, ...], recipe: str | None, out: str | None, do_eval:
     if compare:
         if recipe:
             raise ConfigError("with --compare, name the recipes as arguments, not --recipe")
-        _compare(args, model_opt, Path(out or "runs/quantize-compare"), n_texts, n_calib)
+        _compare(args, model_opt, Path(out or "runs/quantize-compare"), n_texts, n_calib, n_pairs)
         return
     if len(args) > 1:
         raise ConfigError(f"give at most one MODEL_DIR, got {len(args)}: {' '.join(args)}")
@@ -161,5 +164,5 @@ def command(args: tuple[str, ...], recipe: str | None, out: str | None, do_eval:
     path = save_quantized(model, out)
     click.echo(f"saved {rec.spec()} model to {path}")
     if do_eval:
-        report = evaluate(model, original, n_texts=n_texts)
+        report = evaluate(model, original, n_texts=n_texts, n_pairs=n_pairs)
         Console().print(_report_table([report.as_dict()], f"{model.name}"))
