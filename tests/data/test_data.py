@@ -74,3 +74,21 @@ def test_minilm_embeddings_and_cache():
     assert sim[0, 1] > sim[0, 2] + 0.3
     again = embed_corpus(texts, model)  # from the verified cache
     assert torch.equal(emb, again)
+
+
+def test_cached_corpus_does_not_load_the_model(monkeypatch):
+    from mantissa.data import minilm
+
+    calls = []
+
+    class Fake:
+        name = minilm.NAME
+
+        def encode(self, texts, batch_size=64, normalize=True):
+            calls.append(len(texts))
+            return torch.ones(len(texts), 3)
+
+    monkeypatch.setattr(minilm, "load_minilm", lambda: Fake())
+    first = embed_corpus(["x", "y"])
+    again = embed_corpus(["x", "y"])
+    assert calls == [2] and torch.equal(first, again)

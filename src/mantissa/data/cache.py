@@ -34,12 +34,11 @@ def embed_corpus(texts: list[str], model: Any = None, *, batch_size: int = 64,
 
     Cached under :func:`cache_dir` keyed on the model name and a hash of the
     texts; a cached file that fails its checksum is recomputed, never used.
+    With ``model=None`` the packaged MiniLM is loaded only on a cache miss.
     """
-    if model is None:
-        from mantissa.data.minilm import load_minilm
+    from mantissa.data.minilm import NAME, load_minilm
 
-        model = load_minilm()
-    name = getattr(model, "name", type(model).__name__)
+    name = NAME if model is None else getattr(model, "name", type(model).__name__)
     path = cache_dir() / "embeddings" / f"{_key(list(texts), name, normalize)}.safetensors"
     if use_cache and path.exists():
         try:
@@ -48,6 +47,8 @@ def embed_corpus(texts: list[str], model: Any = None, *, batch_size: int = 64,
                 return tensors["embeddings"]
         except CorruptFileError:
             pass  # recompute and overwrite below
+    if model is None:
+        model = load_minilm()
     emb = model.encode(list(texts), batch_size=batch_size, normalize=normalize)
     if use_cache:
         save_tensors(path, {"embeddings": emb}, kind=_KIND, meta={"model": name, "n": len(texts)})

@@ -55,23 +55,6 @@ def gloss_texts(n: int, seed: int = 0) -> list[str]:
     return texts[:n]
 
 
-class _LazyMiniLM:
-    """Stands in for the MiniLM so a cached corpus is read without loading the model."""
-
-    def __init__(self) -> None:
-        from mantissa.data.minilm import NAME
-
-        self.name = NAME
-        self._model = None
-
-    def encode(self, texts: list[str], batch_size: int = 64, normalize: bool = True) -> torch.Tensor:
-        if self._model is None:
-            from mantissa.data import load_minilm
-
-            self._model = load_minilm()
-        return self._model.encode(texts, batch_size=batch_size, normalize=normalize)
-
-
 def gloss_benchmark(n_docs: int = 20_000, n_queries: int = 1_000, seed: int = 0,
                     model=None) -> EvalSet:
     """MiniLM embeddings of ``n_docs + n_queries`` WordNet glosses (cached), split.
@@ -82,7 +65,7 @@ def gloss_benchmark(n_docs: int = 20_000, n_queries: int = 1_000, seed: int = 0,
     from mantissa.data import embed_corpus
 
     texts = gloss_texts(n_docs + n_queries, seed)
-    emb = embed_corpus(texts, model if model is not None else _LazyMiniLM())
+    emb = embed_corpus(texts, model)  # loads MiniLM only when the corpus is not cached
     return EvalSet(emb[:n_docs], emb[n_docs:], texts[:n_docs], texts[n_docs:])
 
 
