@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from rich.console import Console
 from rich.table import Table
@@ -18,11 +20,15 @@ def command(runs_dir: str | None) -> None:
     load_all()
     root = runs_root(runs_dir)
     table = Table(title=f"mantissa experiments ({len(EXPERIMENTS)})")
-    for col in ("id", "paper", "last verdict", "scale", "last run"):
-        table.add_column(col)
+    table.add_column("id", no_wrap=True)
+    table.add_column("paper", no_wrap=True, overflow="ellipsis", max_width=44)
+    table.add_column("last verdict", no_wrap=True, min_width=14)
+    table.add_column("scale", no_wrap=True, min_width=5)
+    table.add_column("last run", no_wrap=True, min_width=16)
     for exp_id, exp in EXPERIMENTS.items():
         run = latest(list_runs(root, exp_id))
         verdict = "-" if run is None else (run.verdict if run.status == "ok" else run.status)
         table.add_row(exp_id, f"{exp.paper} {exp.title}".strip(), verdict or "-",
-                      run.scale if run else "-", run.started if run else "-")
-    Console().print(table)
+                      run.scale if run else "-", run.started[:16] if run else "-")
+    # a pipe or file gets a wide table instead of rich's 80-column default
+    Console(width=None if sys.stdout.isatty() else 140).print(table)
