@@ -45,3 +45,12 @@ def test_tensors_verified(tmp_path):
     (tmp_path / "foreign").write_bytes(b"hello world, not tensors")
     with pytest.raises(CorruptFileError):
         load_tensors(tmp_path / "foreign", kind="demo")
+
+
+def test_atomic_write_uses_normal_permissions(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        p = atomic_write(tmp_path / "f.txt", "x")
+    finally:
+        os.umask(umask)
+    assert (p.stat().st_mode & 0o777) == 0o644
