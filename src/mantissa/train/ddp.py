@@ -37,5 +37,11 @@ def is_main() -> bool:
 
 
 def shutdown() -> None:
+    """Wait for every rank (rank 0 may still be evaluating), then tear the group down.
+
+    Without the barrier a rank that finishes first destroys its gloo group while
+    rank 0 still works, and the process can abort at exit.
+    """
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
