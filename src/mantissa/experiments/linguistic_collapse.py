@@ -23,6 +23,7 @@ from mantissa.nn.transformer import Transformer, TransformerConfig
 from mantissa.plot import figure, save
 from mantissa.probe.collapse import collapse_metrics
 from mantissa.runtime import threads
+from mantissa.tasks.charlm import lm_windows
 from mantissa.tasks.tokenizer import CharTokenizer
 from mantissa.train import TrainConfig, Trainer
 
@@ -46,12 +47,6 @@ def corpus(tok: CharTokenizer, n: int) -> torch.Tensor:
     """Ids of the first ``n`` WordNet glosses, lower-cased, unknown characters dropped."""
     text = ". ".join(s.definition.lower() for s in load_wordnet_glosses("n")[:n])
     return torch.tensor(tok.encode("".join(c for c in text if c in tok.stoi and c != "\x00")))
-
-
-def windows(ids: torch.Tensor, n: int, length: int, seed: int) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    start = torch.randint(0, len(ids) - length - 1, (n,), generator=g)
-    return torch.stack([ids[s : s + length + 1] for s in start.tolist()])
 
 
 @torch.no_grad()
@@ -91,9 +86,9 @@ class LinguisticCollapse(Experiment):
         ids = corpus(tok, cfg.n_glosses)
         cut = int(0.9 * len(ids))
         train_ids, val_ids = ids[:cut], ids[cut:]
-        probe = windows(train_ids, cfg.probe_windows, cfg.context, seed + 1)
-        val = windows(val_ids, cfg.probe_windows, cfg.context, seed + 2)
-        data = windows(train_ids, 4096, cfg.context, seed)
+        probe = lm_windows(train_ids, cfg.probe_windows, cfg.context, seed + 1)
+        val = lm_windows(val_ids, cfg.probe_windows, cfg.context, seed + 2)
+        data = lm_windows(train_ids, 4096, cfg.context, seed)
         rows = []
         for width in (int(w) for w in cfg.widths.split(",")):
             torch.manual_seed(seed)
