@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from torch.nn import functional as nn_functional
 
 from mantissa.arith._check import choice, float_tensor, int_in_range
 from mantissa.errors import ShapeError
@@ -165,15 +166,20 @@ def unpack_bits(packed: torch.Tensor) -> torch.Tensor:
 
 
 def _lut_tables(x2: torch.Tensor) -> torch.Tensor:
-    """(T, in) -> (T, in // 8, 256): every ±sum of each chunk of 8 activations."""
+    """(T, in) -> (in // 8 · 256, T): every ±sum of each chunk of 8 activations, one table
+    row per (chunk, sign pattern) so that a look-up reads a contiguous row of T values."""
     signs = ((torch.arange(256)[None, :] >> torch.arange(8)[:, None]) & 1) * 2 - 1  # (8, 256)
-    return x2.reshape(x2.shape[0], -1, 8) @ signs.to(x2.dtype)
+    chunks = x2.reshape(x2.shape[0], -1, 8)
+    return torch.einsum("tci,ij->cjt", chunks, signs.to(x2.dtype)).reshape(-1, x2.shape[0])
 
 
-def lut_matmul(x: torch.Tensor, bcq: BCQ, *, chunk_rows: int = 64) -> torch.Tensor:
+def lut_matmul(x: torch.Tensor, bcq: BCQ, *, chunk_rows: int = 256) -> torch.Tensor:
     """``x @ bcq.dequantize().T`` by table look-ups and adds (any leading batch shape).
 
-    Needs ``group`` divisible by 8 (a table covers 8 inputs of one group).
+    Needs ``group`` divisible by 8 (a table covers 8 inputs of one group). Per bit
+    plane and output, the ``group // 8`` code bytes of a group index their tables and
+    the looked-up sums are added (one ``embedding_bag`` of sums); each group sum is
+    then scaled once by its ``α`` and the groups and bit planes are added.
     """
     x = float_tensor(x, "x")
     out, n_in = bcq.shape
@@ -181,20 +187,18 @@ def lut_matmul(x: torch.Tensor, bcq: BCQ, *, chunk_rows: int = 64) -> torch.Tens
         raise ShapeError(f"x has {x.shape[-1]} features but the weight takes {n_in}")
     if bcq.group % 8:
         raise ShapeError(f"lut_matmul needs a group size divisible by 8, got {bcq.group}")
-    packed = bcq.packed().to(torch.int64)  # (q, out, C)
     n_chunks, per_group = n_in // 8, bcq.group // 8
+    rows_of = bcq.packed().to(torch.int64) + torch.arange(n_chunks) * 256  # (q, out, C) table rows
+    bags = rows_of.reshape(-1, per_group)  # one bag per (bit plane, output, group)
+    alpha = bcq.alpha.to(x.dtype)[..., None]  # (q, out, G, 1)
     x2 = x.reshape(-1, n_in)
-    cols = torch.arange(n_chunks)[None, :]
-    rows = []
+    parts = []
     for t in range(0, x2.shape[0], chunk_rows):
-        table = _lut_tables(x2[t:t + chunk_rows])  # (T, C, 256)
-        acc = torch.zeros(table.shape[0], out, dtype=x.dtype)
-        for i in range(bcq.bits):
-            looked = table[:, cols, packed[i]]  # (T, out, C): query
-            per = looked.reshape(table.shape[0], out, -1, per_group).sum(-1)  # add within group
-            acc = acc + (per * bcq.alpha[i].to(x.dtype)).sum(-1)  # one scale per group
-        rows.append(acc)
-    y = torch.cat(rows) if rows else torch.zeros(0, out, dtype=x.dtype)
+        table = _lut_tables(x2[t:t + chunk_rows])  # (C·256, T)
+        sums = nn_functional.embedding_bag(bags, table, mode="sum")  # query + add within groups
+        sums = sums.reshape(*alpha.shape[:3], -1)  # (q, out, G, T)
+        parts.append((sums * alpha).sum((0, 2)).t())  # one scale per group, then add
+    y = torch.cat(parts) if parts else torch.zeros(0, out, dtype=x.dtype)
     return y.reshape(*x.shape[:-1], out)
 
 
