@@ -55,9 +55,22 @@ class IntLinear:
         w = lin.weight.detach().double()[rows]
         b = lin.bias.detach().double()[rows] if lin.bias is not None else torch.zeros(w.shape[0])
         s_w = (w.abs().amax(dim=1) / _qmax(cfg.weight_bits)).clamp_min(1e-12)
-        self.weight = torch.round(w / s_w[:, None]).to(torch.int64)
+        self._setup(torch.round(w / s_w[:, None]), s_w, b, s_in, s_out, out_bits, cfg.dyadic_bits)
+
+    @classmethod
+    def from_codes(cls, codes: torch.Tensor, s_w: torch.Tensor, bias: torch.Tensor | None,
+                   s_in: float, s_out: float, out_bits: int, dyadic_bits: int = 24) -> IntLinear:
+        """From already quantized integer ``codes`` ``(out, in)`` with per-row scales ``s_w``."""
+        self = cls.__new__(cls)
+        b = torch.zeros(codes.shape[0], dtype=torch.float64) if bias is None else bias.detach().double()
+        self._setup(codes, s_w.detach().double(), b, s_in, s_out, out_bits, dyadic_bits)
+        return self
+
+    def _setup(self, codes: torch.Tensor, s_w: torch.Tensor, b: torch.Tensor, s_in: float,
+               s_out: float, out_bits: int, dyadic_bits: int) -> None:
+        self.weight = codes.to(torch.int64)
         self.bias = torch.round(b / (s_in * s_w)).to(torch.int64)
-        self.m, self.k = dyadic_tensor(s_in * s_w / s_out, cfg.dyadic_bits)
+        self.m, self.k = dyadic_tensor(s_in * s_w / s_out, dyadic_bits)
         self.clamp = (-_qmax(out_bits), _qmax(out_bits))
 
     def __call__(self, q: torch.Tensor) -> torch.Tensor:

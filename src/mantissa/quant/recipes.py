@@ -22,6 +22,7 @@ from torch import nn
 from mantissa.errors import SpecError
 from mantissa.quant import fp_search
 from mantissa.quant.grid import int_qmax
+from mantissa.quant.int_only import StaticIntLinear, install_int_encoder
 from mantissa.quant.layers import (
     BCQLinear,
     FloatLinear,
@@ -266,6 +267,41 @@ class LMul(Recipe):
 
     def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
         return LMulLinear.from_float(linear.weight, _bias(linear), self.mantissa_bits)
+
+
+@RECIPES.register("int-only")
+@dataclass(frozen=True)
+class IntOnly(Recipe):
+    """I-BERT / I-ViT integer-only encoder: int8 weights and static int8 activations, integer
+    Shiftmax, ShiftGELU, I-LayerNorm and dyadic requantization for the whole BERT encoder
+    (:mod:`mantissa.quant.int_only`). Activation scales: the ``clip`` quantile of ``|x|``
+    on the calibration text (1.0 = the maximum)."""
+
+    name: ClassVar[str] = "int-only"
+    summary: ClassVar[str] = "integer-only encoder (I-BERT/I-ViT): int8 matmuls, Shiftmax, ShiftGELU, I-LN"
+    needs_calibration: ClassVar[bool] = True
+    act_bits: int = 8
+    res_bits: int = 16
+    clip: float = 1.0
+
+    def validate(self) -> None:
+        if not (4 <= self.act_bits <= 12 and self.act_bits < self.res_bits <= 24 and 0.9 <= self.clip <= 1):
+            raise SpecError(f"recipe 'int-only': need 4 <= act_bits <= 12, act_bits < res_bits <= 24 and "
+                            f"0.9 <= clip <= 1, got {self.spec()}")
+
+    def _amax(self, x: torch.Tensor) -> float:
+        a = x.detach().abs().flatten().float()
+        return float(a.max() if self.clip == 1 else torch.quantile(a, self.clip))
+
+    def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
+        act = IntPerTensor(self.act_bits, max(self._amax(inputs), 1e-8) / int_qmax(self.act_bits))
+        layer = StaticIntLinear.from_float(linear.weight, _bias(linear), 8, 0, act)
+        with torch.no_grad():
+            layer.out_amax = self._amax(layer(inputs))
+        return layer
+
+    def prepare(self, model: nn.Module) -> None:
+        install_int_encoder(model, self.act_bits, self.res_bits)
 
 
 def describe_recipes() -> list[tuple[str, str, str]]:

@@ -1,0 +1,198 @@
+"""Integer-only BERT-family encoder: the ``int-only`` recipe's whole-encoder pipeline.
+
+Papers: Kim et al., "I-BERT: Integer-only BERT Quantization" (ICML 2021) runs
+every op of a BERT encoder on integers; Li & Gu, "I-ViT" (ICCV 2023) gives the
+shift-based non-linearities used here — Shiftmax (Eq. 8-12), ShiftGELU
+(Eq. 13-14), I-LayerNorm (Sec. 3.5) in :mod:`mantissa.arith.ivit` — and the
+dyadic requantization ``(q·m) >> k`` (Eq. 5, :mod:`mantissa.arith.dyadic`).
+Post-training and static: every activation scale is calibrated on real text
+(I-BERT and I-ViT fine-tune with quantization in the loop; we do not).
+
+One post-LayerNorm BERT layer, integer widths in brackets::
+
+    x [int8, s_x] ─ Q,K,V int8 linears ─ QKᵀ [int32] ─ Shiftmax [uint8] ─ ·V ─ requant [int8]
+      │                                         ─ attention.output.dense ─ requant [int16, s_r1]
+      └─ dyadic to s_r1 ──────────────────────────────────────────────── + ─ I-LayerNorm ─ h [int8]
+    h ─ intermediate.dense [int8] ─ ShiftGELU ─ requant [int8] ─ output.dense [int16, s_r2]
+      └─ dyadic to s_r2 ─────────────────────────────────────────────── + ─ I-LayerNorm ─ next x
+
+The residual scales ``s_r`` are chosen so that the calibrated ranges of both
+addends cannot overflow ``res_bits``. The only float operations are at the
+boundary: quantizing the embedding output once, and dequantizing the last
+layer's output (at 16 bits) for pooling.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from mantissa.arith.dyadic import dyadic_from_scale, dyadic_requant
+from mantissa.arith.ivit import shift_gelu, shiftmax
+from mantissa.errors import ConfigError
+from mantissa.nn import int_vit
+from mantissa.quant.grid import int_qmax
+from mantissa.quant.layers import LAYERS, ActQuant, IntLinear, QuantLinear
+
+OUT_BITS = 16  # width of the encoder's last output, dequantized for pooling
+
+
+@LAYERS.register("int-static")
+class StaticIntLinear(IntLinear):
+    """int8 per-channel weights with a static per-tensor input scale (``act``) and the
+    calibrated absolute maximum of the layer's output (``out_amax``), which fixes the
+    integer pipeline's output scale. Used alone it runs as a fake-quantized linear."""
+
+    kind = "int-static"
+    out_amax: float = 0.0
+
+    def weight_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        tensors, meta = super().weight_state()
+        return tensors, {**meta, "out_amax": self.out_amax}
+
+    @classmethod
+    def from_weight_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
+                          bias: torch.Tensor | None, act: ActQuant) -> QuantLinear:
+        layer = super().from_weight_state(tensors, meta, bias, act)
+        layer.out_amax = float(meta["out_amax"])
+        return layer
+
+    @property
+    def in_scale(self) -> float:
+        return float(self.act.scale)
+
+
+def _int_linear(layer: nn.Module, s_out: float, out_bits: int, dyadic_bits: int) -> int_vit.IntLinear:
+    if not isinstance(layer, StaticIntLinear):
+        raise ConfigError(f"the integer-only encoder needs int-static layers, got {type(layer).__name__}")
+    return int_vit.IntLinear.from_codes(layer.codes, layer.scales.reshape(-1), layer.bias, layer.in_scale,
+                                s_out, out_bits, dyadic_bits)
+
+
+def _int_norm(norm: nn.LayerNorm, s_out: float, bits: int, dyadic_bits: int) -> int_vit.IntLayerNorm:
+    return int_vit.IntLayerNorm(norm, s_out, int_vit.IntViTConfig(act_bits=bits, dyadic_bits=dyadic_bits))
+
+
+class IntBertLayer:
+    """One post-LayerNorm BERT layer on integers (see the module docstring)."""
+
+    def __init__(self, layer: nn.Module, s_x: float, s_next: float, next_bits: int,
+                 act_bits: int, res_bits: int, dyadic_bits: int) -> None:
+        att, ffn_in, ffn_out = layer.attention, layer.intermediate.dense, layer.output
+        q_l, k_l, v_l = att.self.query, att.self.key, att.self.value
+        a = int_qmax(act_bits)
+        s = {n: max(lin.out_amax, 1e-8) / a for n, lin in (("q", q_l), ("k", k_l), ("v", v_l), ("f", ffn_in))}
+        s_ctx, s_h, s_g = att.output.dense.in_scale, ffn_in.in_scale, ffn_out.dense.in_scale
+        self.n_head = att.self.num_attention_heads
+        self.q, self.k, self.v = (_int_linear(lin, s[n], act_bits, dyadic_bits)
+                                  for lin, n in ((q_l, "q"), (k_l, "k"), (v_l, "v")))
+        self.s_score = s["q"] * s["k"] / (q_l.out_features // self.n_head) ** 0.5
+        self.pv = dyadic_from_scale(s["v"] * 2.0 ** -(act_bits - 1) / s_ctx, dyadic_bits)
+        r = int_qmax(res_bits)
+        s_r1 = (a * s_x + att.output.dense.out_amax) / r
+        self.attn_out = _int_linear(att.output.dense, s_r1, res_bits, dyadic_bits)
+        self.res1 = dyadic_from_scale(s_x / s_r1, dyadic_bits)
+        self.ln1 = _int_norm(att.output.LayerNorm, s_h, act_bits, dyadic_bits)
+        self.fc1, self.s_f = _int_linear(ffn_in, s["f"], act_bits, dyadic_bits), s["f"]
+        self.gelu = dyadic_from_scale(s["f"] * 2.0 ** -(act_bits - 1) / s_g, dyadic_bits)
+        s_r2 = (a * s_h + ffn_out.dense.out_amax) / r
+        self.fc2 = _int_linear(ffn_out.dense, s_r2, res_bits, dyadic_bits)
+        self.res2 = dyadic_from_scale(s_h / s_r2, dyadic_bits)
+        self.ln2 = _int_norm(ffn_out.LayerNorm, s_next, next_bits, dyadic_bits)
+        self.act_bits, self.act, self.res = act_bits, (-a, a), (-r, r)
+
+    def __call__(self, x: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
+        b, t, d = x.shape
+        q, k, v = (lin(x).reshape(b, t, self.n_head, -1).transpose(1, 2) for lin in (self.q, self.k, self.v))
+        p, _ = shiftmax(q @ k.transpose(-2, -1), self.s_score, out_bits=self.act_bits, mask=keep)
+        ctx = dyadic_requant(p @ v, *self.pv, clamp=self.act).transpose(1, 2).reshape(b, t, d)
+        r = (self.attn_out(ctx) + dyadic_requant(x, *self.res1)).clamp(*self.res)
+        h = self.ln1(r)
+        g, _ = shift_gelu(self.fc1(h), self.s_f, out_bits=self.act_bits)
+        g = dyadic_requant(g, *self.gelu, clamp=self.act)
+        r = (self.fc2(g) + dyadic_requant(h, *self.res2)).clamp(*self.res)
+        return self.ln2(r)
+
+
+def _bert_layers(module: nn.Module) -> nn.ModuleList:
+    layers = getattr(getattr(module, "encoder", None), "layer", None)
+    needed = ("attention.self.query", "attention.output.dense", "attention.output.LayerNorm",
+              "intermediate.dense", "output.dense", "output.LayerNorm")
+    if not isinstance(layers, nn.ModuleList) or not len(layers) or not all(
+            _has(layers[0], n) for n in needed):
+        raise ConfigError(f"recipe 'int-only' handles BERT-family encoders (encoder.layer[i] with "
+                          f"{', '.join(needed)}); {type(module).__name__} is not one")
+    return layers
+
+
+def _has(module: nn.Module, name: str) -> bool:
+    try:
+        module.get_submodule(name)
+    except AttributeError:
+        return False
+    return True
+
+
+class IntBertEncoder(nn.Module):
+    """Drop-in for a BERT ``encoder``: same ``layer`` modules (same state-dict keys), forward on
+    integers. ``forward`` returns an object with ``last_hidden_state`` like the HF encoder."""
+
+    def __init__(self, layers: nn.ModuleList, act_bits: int = 8, res_bits: int = 16,
+                 dyadic_bits: int = 24) -> None:
+        super().__init__()
+        self.layer = layers
+        scales = [lay.attention.self.query.in_scale for lay in layers]
+        last = layers[-1].output.LayerNorm
+        bound = float(last.weight.detach().abs().max()) * last.weight.numel() ** 0.5 \
+            + float(last.bias.detach().abs().max())  # |LN out| <= max|γ|·sqrt(C) + max|β|
+        self.s_in, self.s_out = scales[0], bound / int_qmax(OUT_BITS)
+        nexts = [*scales[1:], self.s_out]
+        self.blocks = [IntBertLayer(lay, s_x, s_n, OUT_BITS if i == len(layers) - 1 else act_bits,
+                                    act_bits, res_bits, dyadic_bits)
+                       for i, (lay, s_x, s_n) in enumerate(zip(layers, scales, nexts, strict=True))]
+        self.act_bits = act_bits
+
+    def forward_int(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+        """Integer in (int8 at :attr:`s_in`), integer out (int16 at :attr:`s_out`)."""
+        for blk in self.blocks:
+            x = blk(x, keep)
+        return x
+
+    def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                **_: Any) -> Any:
+        a = int_qmax(self.act_bits)
+        x = torch.round(hidden_states / self.s_in).clamp(-a, a).to(torch.int64)
+        y = self.forward_int(x, _keep_mask(attention_mask))
+        from transformers.modeling_outputs import BaseModelOutputWithPastAndCrossAttentions as Output
+
+        return Output(last_hidden_state=y.to(hidden_states.dtype) * self.s_out)
+
+
+def _keep_mask(mask: torch.Tensor | None) -> torch.Tensor | None:
+    """HF's encoder mask (bool keep-mask for sdpa, additive float mask for eager) -> bool keep."""
+    if mask is None:
+        return None
+    if mask.dtype == torch.bool:
+        return mask
+    return mask > torch.finfo(mask.dtype).min / 2
+
+
+def install_int_encoder(module: nn.Module, act_bits: int = 8, res_bits: int = 16,
+                        dyadic_bits: int = 24) -> IntBertEncoder:
+    """Replace ``module.encoder`` by its integer-only twin (its layers must be int-static)."""
+    layers = _bert_layers(module)
+    plain = [n for n, m in layers.named_modules() if isinstance(m, nn.Linear | QuantLinear)
+             and not isinstance(m, StaticIntLinear)]
+    if plain:
+        raise ConfigError(f"the integer-only encoder needs every encoder linear quantized by the "
+                          f"'int-only' recipe; not: encoder.layer.{plain[0]}")
+    for lay in layers:  # Q, K and V read the same integer tensor: one scale for the three
+        qkv = [getattr(lay.attention.self, n) for n in ("query", "key", "value")]
+        s_x = max(lin.in_scale for lin in qkv)
+        for lin in qkv:
+            lin.act.scale.fill_(s_x)
+    enc = IntBertEncoder(layers, act_bits, res_bits, dyadic_bits)
+    module.encoder = enc
+    return enc
