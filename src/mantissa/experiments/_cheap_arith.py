@@ -3,15 +3,18 @@ power-softmax); not an experiment itself.
 
 * a TinyViT trained on scikit-learn digits with the generic Trainer;
 * the inputs of MiniLM's linear layers on real sentences (forward hooks);
-* CSV tables.
+* CSV tables;
+* the whole MiniLM quantized with ``mantissa.quant`` recipes, end to end (embedding fidelity).
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import random
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,9 +22,13 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from mantissa import plot
 from mantissa.data import load_minilm, load_sklearn, load_stdlib_docstrings
+from mantissa.errors import ConfigError
 from mantissa.io import atomic_write
 from mantissa.nn.tiny_vit import TinyViT, TinyViTConfig
+from mantissa.progress import track
+from mantissa.quant import evaluate, quantize
 from mantissa.runtime import threads
 from mantissa.train import TensorBatches, TrainConfig, Trainer
 
@@ -139,3 +146,63 @@ def rel_error(approx: torch.Tensor, exact: torch.Tensor) -> float:
 def row_cosine(approx: torch.Tensor, exact: torch.Tensor) -> float:
     """Mean cosine similarity of corresponding rows (float64)."""
     return float(F.cosine_similarity(approx.double(), exact.double(), dim=-1).mean())
+
+
+# ---------------------------------------------------------------- MiniLM end to end
+E2E_HEADER = ("label", "recipe", "bits_per_weight", "texts", "k", "mean_cosine", "min_cosine",
+              "recall_at_k", "synonym_pairs", "synonym_auc", "synonym_gap", "seconds")
+
+
+def minilm_end_to_end(recipes: Mapping[str, str | None], n_texts: int, n_pairs: int, seed: int, *,
+                      include: str = "*", desc: str = "MiniLM end to end") -> list[dict[str, Any]]:
+    """The whole packaged MiniLM quantized with each recipe (``{label: spec}``; ``None`` = the
+    float model itself) on a fresh copy, and its embedding fidelity against the float model
+    (:func:`mantissa.quant.evaluate`) on ``n_texts`` real texts and ``n_pairs`` WordNet synonym
+    pairs (0: none). ``include``: glob of the linear layers to quantize. Recall is measured at
+    ``k = min(10, n_texts // 4)`` so the neighbours stay a small share of the corpus."""
+    if n_texts < 8:
+        raise ConfigError(f"MiniLM end to end needs at least 8 texts (got {n_texts}); 0 disables it")
+    base = load_minilm()
+    k = min(10, n_texts // 4)
+    rows = []
+    for label, spec in track(list(recipes.items()), desc):
+        t0 = time.perf_counter()
+        model = copy.deepcopy(base)
+        if spec is not None:
+            model = quantize(model, spec, include=[include])
+        rep = evaluate(model, base, n_texts=n_texts, n_pairs=n_pairs, k=k, seed=seed,
+                       measure_size=False, measure_latency=False)
+        rows.append({"label": label, "recipe": spec or "float32", "bits_per_weight": rep.bits_per_weight,
+                     "texts": rep.n_texts, "k": k, "mean_cosine": rep.mean_cosine,
+                     "min_cosine": rep.min_cosine, "recall_at_k": rep.recall_at_10,
+                     "synonym_pairs": n_pairs, "synonym_auc": rep.synonym_auc,
+                     "synonym_gap": rep.synonym_gap, "seconds": time.perf_counter() - t0})
+    return rows
+
+
+def end_to_end_metrics(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """``e2e_<label>_cosine`` / ``_min_cosine`` / ``_recall`` / ``_auc`` for every row."""
+    out: dict[str, float] = {}
+    for r in rows:
+        p = f"e2e_{r['label']}"
+        out.update({f"{p}_cosine": r["mean_cosine"], f"{p}_min_cosine": r["min_cosine"],
+                    f"{p}_recall": r["recall_at_k"], f"{p}_auc": r["synonym_auc"]})
+    return out
+
+
+def write_end_to_end(rows: Sequence[Mapping[str, Any]], out_dir: Path, title: str,
+                     stem: str = "minilm_e2e") -> list[str]:
+    """``<stem>.csv`` (one row per recipe) and ``<stem>.png`` (mean cosine and recall bars)."""
+    names = [write_csv(out_dir / f"{stem}.csv", E2E_HEADER, [[r[h] for h in E2E_HEADER] for r in rows])]
+    fig, ax = plot.figure()
+    xs = range(len(rows))
+    ax.bar([x - 0.2 for x in xs], [r["mean_cosine"] for r in rows], 0.4, label="mean cosine")
+    ax.bar([x + 0.2 for x in xs], [r["recall_at_k"] for r in rows], 0.4,
+           label=f"recall@{rows[0]['k']} vs float" if rows else "recall")
+    ax.set_xticks(list(xs), [r["label"] for r in rows], rotation=20)
+    lo = min([r["recall_at_k"] for r in rows] + [r["mean_cosine"] for r in rows], default=0.0)
+    ax.set_ylim(max(0.0, lo - 0.05), 1.0)
+    ax.set_title(title)
+    ax.legend(loc="lower left")
+    plot.save(fig, out_dir / f"{stem}.png")
+    return names + [f"{stem}.png"]

@@ -8,6 +8,12 @@ decomposition (threshold 6.0) against the float64 product, and the share of
 multiply-adds left in int8. A second test injects large-magnitude feature
 columns (the paper's emergent outliers, |x| ≈ 20-60 in a few dimensions) into a
 real layer input.
+
+End to end (MiniLM section): the whole packaged MiniLM quantized with the
+``mantissa.quant`` recipes ``int8`` (vector-wise W8A8) and ``int8-outlier``
+(LLM.int8 decomposition, threshold 6.0) beside the float model, scored by
+:func:`mantissa.quant.evaluate` on real text (WordNet definitions): mean cosine
+with the float embeddings, recall@10 of the float model's neighbours, synonym AUC.
 """
 
 from __future__ import annotations
@@ -20,7 +26,17 @@ import torch
 from mantissa import plot
 from mantissa.arith.int8 import int8_matmul_with_outliers, vectorwise_int8_linear
 from mantissa.experiments import Experiment, Result, register
-from mantissa.experiments._cheap_arith import minilm_linear_inputs, rel_error, row_cosine, write_csv
+from mantissa.experiments._cheap_arith import (
+    end_to_end_metrics,
+    minilm_end_to_end,
+    minilm_linear_inputs,
+    rel_error,
+    row_cosine,
+    write_csv,
+    write_end_to_end,
+)
+
+E2E = {"float": None, "int8": "int8", "int8_outlier": "int8-outlier"}
 
 
 @dataclass
@@ -31,6 +47,9 @@ class Config:
     threshold: float = 6.0
     inject_columns: int = 4  # outlier feature columns injected
     inject_magnitude: float = 40.0  # their magnitude (paper: up to ~20x the rest at 6.7B)
+    e2e_texts: int = 1000  # MiniLM end to end: evaluation texts (0 disables the section)
+    e2e_pairs: int = 300  # ... WordNet synonym pairs (and as many random pairs)
+    e2e_layers: str = "*"  # ... glob of the linear layers quantized
 
 
 @register
@@ -42,11 +61,13 @@ class LLMInt8(Experiment):
              "outlier feature dimensions (|x| >= 6) keeps matmul outputs intact while >99.9% of "
              "multiply-adds stay in int8; plain int8 degrades when outliers are present.")
     paper_figure = "no degradation up to 175B parameters; >99.9% of values in int8"
-    thresholds = {"min_cosine": 0.999, "min_degradation_ratio": 2.0, "min_int8_fraction": 99.9}
-    parts = ("arith.int8_matmul_with_outliers", "arith.vectorwise_int8_linear", "data.minilm")
+    thresholds = {"min_cosine": 0.999, "min_degradation_ratio": 2.0, "min_int8_fraction": 99.9,
+                  "min_e2e_gain": 0.0}
+    parts = ("arith.int8_matmul_with_outliers", "arith.vectorwise_int8_linear", "data.minilm",
+             "quant.recipes:int8", "quant.recipes:int8-outlier", "quant.evaluate")
     Config = Config
-    scales = {"smoke": {"n_texts": 4, "max_length": 16, "layers": "0"},
-              "full": {"n_texts": 256, "max_length": 128}}
+    scales = {"smoke": {"n_texts": 4, "max_length": 16, "layers": "0", "e2e_texts": 0},
+              "full": {"n_texts": 256, "max_length": 128, "e2e_texts": 4000, "e2e_pairs": 1000}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         layers = [int(v) for v in str(cfg.layers).split(",") if v.strip()]
@@ -76,6 +97,12 @@ class LLMInt8(Experiment):
         header = ["layer", "tokens", "in_features", "outlier_columns", "int8_macs_pct",
                   "plain_rel_error", "dec_rel_error", "plain_cosine", "dec_cosine"]
         arts = [write_csv(out_dir / "layers.csv", header, rows), self._plot(rows, out_dir)]
+        if cfg.e2e_texts:
+            e2e = minilm_end_to_end(E2E, cfg.e2e_texts, cfg.e2e_pairs, seed, include=cfg.e2e_layers)
+            metrics.update(end_to_end_metrics(e2e))
+            metrics["e2e_cosine_gain"] = metrics["e2e_int8_outlier_cosine"] - metrics["e2e_int8_cosine"]
+            metrics["e2e_recall_gain"] = metrics["e2e_int8_outlier_recall"] - metrics["e2e_int8_recall"]
+            arts += write_end_to_end(e2e, out_dir, "MiniLM end to end: int8 vs LLM.int8()")
         return Result(metrics, arts)
 
     def _injected(self, ios, cfg: Config, seed: int) -> dict[str, float]:
@@ -117,4 +144,14 @@ class LLMInt8(Experiment):
                        "real_dec_cosine", ">=", "min_cosine"),
             self.check("real MiniLM: multiply-adds in int8 (%)", metrics,
                        "real_int8_fraction_pct", ">=", "min_int8_fraction"),
+        ] + (self._e2e_checks(metrics) if "e2e_int8_cosine" in metrics else [])
+
+    def _e2e_checks(self, metrics):
+        return [
+            self.check("MiniLM end to end: int8-outlier minus int8 mean cosine", metrics,
+                       "e2e_cosine_gain", ">", "min_e2e_gain"),
+            self.check("MiniLM end to end: int8-outlier minus int8 recall@k (k = 10 from 40 texts)", metrics,
+                       "e2e_recall_gain", ">", "min_e2e_gain"),
+            self.check("MiniLM end to end: int8-outlier mean cosine with the float model", metrics,
+                       "e2e_int8_outlier_cosine", ">=", "min_cosine"),
         ]

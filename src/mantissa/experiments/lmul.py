@@ -18,6 +18,16 @@ L-Mul and fp8 matmuls to show what the per-product error does to dot products
 (reported, not judged).
 Then a TinyViT trained on digits with softmax attention is evaluated with
 ``attention="lmul"`` (QKᵀ and PV by L-Mul, no retraining).
+
+End to end (MiniLM section): the whole packaged MiniLM with every linear-layer
+product by L-Mul (``mantissa.quant`` recipe ``lmul:mantissa_bits=N``) beside the
+``fp8`` recipe (W8A8, per-channel weight / per-token activation scales) in
+e4m3 and in e5m2, scored by :func:`mantissa.quant.evaluate` on real text
+(WordNet definitions): the judged figure is ``(1 - cosine)`` of L-Mul over that
+of the fp8 format the paper compares it with (4-bit vs e4m3, 3-bit vs e5m2).
+``LMulLinear`` emulates every scalar product element-wise (~5 s per text on 2
+shared cores), so this section uses a handful of texts; its recall is reported,
+not judged.
 """
 
 from __future__ import annotations
@@ -30,18 +40,23 @@ import torch
 
 from mantissa import formats, plot
 from mantissa.arith.lmul import lmul, lmul_error_model, lmul_matmul, round_to_mantissa
+from mantissa.errors import ConfigError
 from mantissa.experiments import Experiment, Result, register
 from mantissa.experiments._cheap_arith import (
     accuracy,
     digits_split,
+    end_to_end_metrics,
+    minilm_end_to_end,
     minilm_linear_inputs,
     rel_error,
     row_cosine,
     train_digits_vit,
     write_csv,
+    write_end_to_end,
 )
 
 FP8 = ("float8_e4m3fn", "float8_e5m2")
+E2E_PAIRS = {3: "e5m2", 4: "e4m3"}  # L-Mul width -> the fp8 format the paper compares it with
 
 
 @dataclass
@@ -56,6 +71,10 @@ class Config:
     test_fraction: float = 0.25
     test_limit: int = 0  # evaluate on at most this many test images (0 = all)
     dot_tokens: int = 32  # rows of the whole-layer (dot product) comparison
+    e2e_texts: int = 8  # MiniLM end to end: evaluation texts (0 disables the section; L-Mul is slow)
+    e2e_pairs: int = 0  # ... WordNet synonym pairs (and as many random pairs)
+    e2e_widths: str = "3,4"  # ... L-Mul mantissa widths (3 and/or 4)
+    e2e_layers: str = "*"  # ... glob of the linear layers quantized
 
 
 def _rel(approx: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
@@ -137,6 +156,26 @@ def _real_pairs(cfg: Config, seed: int):
     return torch.cat(xs), torch.cat(ws), ios
 
 
+def end_to_end(cfg: Config, seed: int) -> tuple[list[dict], dict[str, float]]:
+    """MiniLM with L-Mul linear layers vs the fp8 recipes: rows and metrics, among them
+    ``e2e_ratio_lmul<N>_<fmt>`` = (1 - cosine of L-Mul) / (1 - cosine of the fp8 format)."""
+    widths = [int(v) for v in str(cfg.e2e_widths).split(",") if v.strip()]
+    bad = [w for w in widths if w not in E2E_PAIRS]
+    if bad:
+        raise ConfigError(f"e2e_widths: L-Mul end to end compares widths 3 (vs e5m2) and 4 (vs e4m3), "
+                          f"got {bad}")
+    recipes: dict[str, str | None] = {"fp8_e4m3": "fp8", "fp8_e5m2": "fp8:fmt=float8_e5m2"}
+    recipes.update({f"lmul{w}": f"lmul:mantissa_bits={w}" for w in widths})
+    rows = minilm_end_to_end(recipes, cfg.e2e_texts, cfg.e2e_pairs, seed, include=cfg.e2e_layers,
+                             desc="MiniLM end to end (L-Mul emulated: slow)")
+    metrics = end_to_end_metrics(rows)
+    for w in widths:
+        fmt = E2E_PAIRS[w]
+        metrics[f"e2e_ratio_lmul{w}_{fmt}"] = ((1 - metrics[f"e2e_lmul{w}_cosine"])
+                                              / max(1 - metrics[f"e2e_fp8_{fmt}_cosine"], 1e-12))
+    return rows, metrics
+
+
 @register
 class LMul(Experiment):
     id = "lmul"
@@ -151,9 +190,9 @@ class LMul(Experiment):
              "formats:float8_e5m2", "nn.TinyViT", "data.minilm", "data.sklearn:digits")
     Config = Config
     scales = {"smoke": {"n_pairs": 2000, "n_texts": 2, "layers": "0", "vit_steps": 20, "test_limit": 32,
-                        "dot_tokens": 2},
+                        "dot_tokens": 2, "e2e_texts": 0},
               "full": {"n_pairs": 2_000_000, "n_texts": 128, "layers": "0,1,2,3,4,5",
-                       "vit_steps": 4000, "vit_seeds": 3}}
+                       "vit_steps": 4000, "vit_seeds": 3, "e2e_texts": 64, "e2e_pairs": 100}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         widths = [int(v) for v in str(cfg.widths).split(",")]
@@ -182,6 +221,10 @@ class LMul(Experiment):
         arts = [write_csv(out_dir / "relative_errors.csv",
                           ["operands", "multiplier", "mean_rel_error", "median", "max", "pairs"], rows),
                 self._plot(metrics, widths, out_dir)]
+        if cfg.e2e_texts:
+            e2e, e2e_metrics = end_to_end(cfg, seed)
+            metrics.update(e2e_metrics)
+            arts += write_end_to_end(e2e, out_dir, "MiniLM end to end: L-Mul vs fp8 (W8A8)")
         return Result(metrics, arts)
 
     def _attention(self, cfg: Config, seed: int) -> dict[str, float]:
@@ -233,4 +276,6 @@ class LMul(Experiment):
                        "real_ratio_lmul3_e5m2", "<=", "max_error_ratio"),
             self.check("digits ViT: accuracy drop with L-Mul attention (points)", metrics,
                        "attn_acc_drop", "<=", "max_acc_drop"),
-        ]
+        ] + [self.check(f"MiniLM end to end: (1 - cosine) of L-Mul {w}-bit / of fp8 {fmt}", metrics,
+                        f"e2e_ratio_lmul{w}_{fmt}", "<=", "max_error_ratio")
+             for w, fmt in sorted(E2E_PAIRS.items()) if f"e2e_ratio_lmul{w}_{fmt}" in metrics]

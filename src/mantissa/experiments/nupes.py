@@ -7,6 +7,14 @@ data-free on the weight error and (d) NUPES with the exponent then learned by
 gradient descent on the layer-output error over calibration activations (WordNet
 glosses). Weight MSE and layer-output error are measured, the latter on held-out
 glosses.
+
+End to end (MiniLM section): the whole packaged MiniLM quantized with the
+``mantissa.quant`` recipes ``nupes4`` (per-channel 4-bit power grid, exponent
+searched per layer data-free — the learned exponent is not part of the recipe)
+and ``w4-int:group=0`` (per-channel symmetric int4 round-to-nearest), both
+weight-only, scored by :func:`mantissa.quant.evaluate` on real text (WordNet
+definitions): mean cosine with the float embeddings and recall@10 of the float
+model's neighbours.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from torch import nn
 from mantissa import plot
 from mantissa.data import load_minilm
 from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments._cheap_arith import end_to_end_metrics, minilm_end_to_end, write_end_to_end
 from mantissa.experiments.quant_survey import glosses, write_csv
 from mantissa.progress import track
 from mantissa.quant import parse_quantizer
@@ -27,6 +36,7 @@ from mantissa.quant.nupes import learn_exponent, output_error, power_fake_quant,
 from mantissa.runtime import threads
 
 METHODS = ("uniform", "uniform_mse", "nupes_search", "nupes_learned")
+E2E = {"nupes4": "nupes4", "int4_rtn": "w4-int:group=0"}
 
 
 @dataclass
@@ -37,6 +47,9 @@ class Config:
     bits: int = 4
     learn_steps: int = 30
     learn_rows: int = 256
+    e2e_texts: int = 1000  # MiniLM end to end: evaluation texts (0 disables the section)
+    e2e_pairs: int = 300  # ... WordNet synonym pairs (and as many random pairs)
+    e2e_layers: str = "*"  # ... glob of the linear layers quantized
 
 
 @torch.no_grad()
@@ -82,11 +95,14 @@ class NUPES(Experiment):
     paper = "#29"
     claim = "4-bit power-exponent quantization has lower weight and layer-output error than uniform int4."
     paper_figure = "SOTA data-free and data-driven compression"
-    thresholds = {"max_weight_ratio": 1.0, "max_output_ratio": 1.0}
-    parts = ("formats.power", "quant.nupes", "quant.uniform")
+    thresholds = {"max_weight_ratio": 1.0, "max_output_ratio": 1.0, "min_e2e_gain": 0.0}
+    parts = ("formats.power", "quant.nupes", "quant.uniform", "quant.recipes:nupes4",
+             "quant.recipes:w4-int", "quant.evaluate")
     Config = Config
-    scales = {"smoke": {"layers": 1, "texts": 8, "max_length": 16, "learn_steps": 3, "learn_rows": 64},
-              "full": {"texts": 512, "learn_steps": 100, "learn_rows": 1536}}
+    scales = {"smoke": {"layers": 1, "texts": 8, "max_length": 16, "learn_steps": 3, "learn_rows": 64,
+                        "e2e_texts": 0},
+              "full": {"texts": 512, "learn_steps": 100, "learn_rows": 1536, "e2e_texts": 4000,
+                       "e2e_pairs": 1000}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         with threads(1):
@@ -121,7 +137,14 @@ class NUPES(Experiment):
                                                / len(rows))
         m["mean_a_search"], m["mean_a_learned"] = mean("a_search"), mean("a_learned")
         m["layers"] = len(rows)
-        return Result(m, ["errors.png", "layers.csv"])
+        arts = ["errors.png", "layers.csv"]
+        if cfg.e2e_texts:
+            e2e = minilm_end_to_end(E2E, cfg.e2e_texts, cfg.e2e_pairs, seed, include=cfg.e2e_layers)
+            m.update(end_to_end_metrics(e2e))
+            m["e2e_cosine_gain"] = m["e2e_nupes4_cosine"] - m["e2e_int4_rtn_cosine"]
+            m["e2e_recall_gain"] = m["e2e_nupes4_recall"] - m["e2e_int4_rtn_recall"]
+            arts += write_end_to_end(e2e, out_dir, "MiniLM end to end, 4-bit weights per channel")
+        return Result(m, arts)
 
     def _plot(self, rows: list[dict], out_dir: Path) -> None:
         fig, axes = plot.figure(1, 2, figsize=(10, 4))
@@ -139,4 +162,12 @@ class NUPES(Experiment):
                        "<", "max_weight_ratio"),
             self.check("NUPES / uniform int4 layer-output error (held-out glosses)", metrics, "output_ratio",
                        "<", "max_output_ratio"),
+        ] + (self._e2e_checks(metrics) if "e2e_nupes4_cosine" in metrics else [])
+
+    def _e2e_checks(self, metrics):
+        return [
+            self.check("MiniLM end to end: nupes4 minus per-channel int4 RTN mean cosine", metrics,
+                       "e2e_cosine_gain", ">", "min_e2e_gain"),
+            self.check("MiniLM end to end: nupes4 minus per-channel int4 RTN recall@k (k = 10 from 40 texts)",
+                       metrics, "e2e_recall_gain", ">", "min_e2e_gain"),
         ]
