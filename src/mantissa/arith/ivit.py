@@ -140,8 +140,10 @@ def i_layernorm(q: torch.Tensor, *, gamma_m: torch.Tensor | None = None, gamma_k
     Without affine constants returns the normalised ``y`` at scale
     ``sqrt(C) / 2^30`` (``(q - mean) / sqrt(Σ(q-mean)²) · 2^30``). With
     ``gamma_m``/``gamma_k``/``beta_q`` (from :func:`layernorm_constants`,
-    folded offline) returns ``dyadic(y) + beta_q`` at the chosen output scale
-    (the returned scale is then 0.0: the caller knows it).
+    folded offline) returns ``(y · gamma_m + beta_q + 2^(k-1)) >> k`` at the
+    chosen output scale: ``beta_q`` is held at ``out_scale · 2^-k`` so that the
+    affine output is rounded once (the returned scale is then 0.0: the caller
+    knows it).
     """
     q = int_tensor(q, "q").to(torch.int64)
     c = q.shape[-1]
@@ -152,9 +154,10 @@ def i_layernorm(q: torch.Tensor, *, gamma_m: torch.Tensor | None = None, gamma_k
     y = (y * factor) >> 1
     if gamma_m is None:
         return y, math.sqrt(c) / 2**30
-    y = dyadic_requant(y, gamma_m, gamma_k)
+    y = y * int_tensor(gamma_m, "gamma_m").to(torch.int64)
     if beta_q is not None:
         y = y + int_tensor(beta_q, "beta_q").to(torch.int64)
+    y = dyadic_requant(y, 1, gamma_k)
     if clamp is not None:
         y = y.clamp(*clamp)
     return y, 0.0
@@ -164,7 +167,8 @@ def layernorm_constants(weight: torch.Tensor, bias: torch.Tensor, out_scale: flo
                         bits: int = 24) -> tuple[torch.Tensor, int, torch.Tensor]:
     """Offline: fold LayerNorm's affine and the output scale into ``(gamma_m, gamma_k, beta_q)``.
 
-    Negative ``weight`` entries are kept by sign: ``gamma_m`` is signed.
+    Negative ``weight`` entries are kept by sign: ``gamma_m`` is signed. ``beta_q`` is the
+    bias at the pre-shift scale ``out_scale · 2^-gamma_k``.
     """
     from mantissa.arith.dyadic import dyadic_tensor
 
@@ -173,5 +177,5 @@ def layernorm_constants(weight: torch.Tensor, bias: torch.Tensor, out_scale: flo
     m, k = dyadic_tensor(ratio.abs().clamp_min(1e-30), bits)
     m = torch.where(ratio < 0, -m, m)
     m = torch.where(ratio == 0, torch.zeros_like(m), m)
-    beta = torch.round(bias.detach().double() / out_scale).to(torch.int64)
+    beta = torch.round(bias.detach().double() / out_scale * 2.0**k).to(torch.int64)
     return m, k, beta

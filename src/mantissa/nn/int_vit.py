@@ -69,13 +69,23 @@ class IntLinear:
     def _setup(self, codes: torch.Tensor, s_w: torch.Tensor, b: torch.Tensor, s_in: float,
                s_out: float, out_bits: int, dyadic_bits: int) -> None:
         self.weight = codes.to(torch.int64)
+        fits = bool(codes.numel()) and int(codes.abs().max()) <= 127
+        self.weight8 = codes.to(torch.int8).t().contiguous() if fits else None
         self.bias = torch.round(b / (s_in * s_w)).to(torch.int64)
         self.m, self.k = dyadic_tensor(s_in * s_w / s_out, dyadic_bits)
         self.clamp = (-_qmax(out_bits), _qmax(out_bits))
 
     def __call__(self, q: torch.Tensor) -> torch.Tensor:
-        acc = q @ self.weight.t() + self.bias
-        return dyadic_requant(acc, self.m, self.k, clamp=self.clamp)
+        return dyadic_requant(self.matmul(q) + self.bias, self.m, self.k, clamp=self.clamp)
+
+    def matmul(self, q: torch.Tensor) -> torch.Tensor:
+        """``q @ Wᵀ`` exactly, in int64. int8 × int8 inputs go through ``torch._int_mm`` (int32
+        accumulation: exact while ``in_features · 127² < 2^31``, i.e. up to 133k inputs)."""
+        lo, hi = q.aminmax() if q.numel() else (q.new_zeros(()), q.new_zeros(()))
+        if self.weight8 is None or int(lo) < -128 or int(hi) > 127 or q.shape[-1] * 127**2 >= 2**31:
+            return q @ self.weight.t()
+        flat = q.reshape(-1, q.shape[-1]).to(torch.int8)
+        return torch._int_mm(flat, self.weight8).to(torch.int64).reshape(*q.shape[:-1], -1)
 
 
 class IntLayerNorm:

@@ -36,8 +36,6 @@ from mantissa.nn import int_vit
 from mantissa.quant.grid import int_qmax
 from mantissa.quant.layers import LAYERS, ActQuant, IntLinear, QuantLinear
 
-OUT_BITS = 16  # width of the encoder's last output, dequantized for pooling
-
 
 @LAYERS.register("int-static")
 class StaticIntLinear(IntLinear):
@@ -75,42 +73,63 @@ def _int_norm(norm: nn.LayerNorm, s_out: float, bits: int, dyadic_bits: int) -> 
     return int_vit.IntLayerNorm(norm, s_out, int_vit.IntViTConfig(act_bits=bits, dyadic_bits=dyadic_bits))
 
 
-class IntBertLayer:
-    """One post-LayerNorm BERT layer on integers (see the module docstring)."""
+def _ln_scale(norm: nn.LayerNorm, bits: int) -> float:
+    """Scale at which a LayerNorm's output cannot overflow ``bits``: ``|y| <= max|γ|·sqrt(C) + max|β|``."""
+    bound = float(norm.weight.detach().abs().max()) * norm.weight.numel() ** 0.5
+    if norm.bias is not None:
+        bound += float(norm.bias.detach().abs().max())
+    return bound / int_qmax(bits)
 
-    def __init__(self, layer: nn.Module, s_x: float, s_next: float, next_bits: int,
-                 act_bits: int, res_bits: int, dyadic_bits: int) -> None:
+
+class IntBertLayer:
+    """One post-LayerNorm BERT layer on integers (see the module docstring).
+
+    ``x`` comes in at ``res_bits`` and scale ``s_x``; the layer's output leaves at
+    ``res_bits`` and :attr:`s_out`. Matmul inputs are requantized to ``act_bits`` at the
+    calibrated scales of the layers that read them.
+    """
+
+    def __init__(self, layer: nn.Module, s_x: float, act_bits: int, res_bits: int,
+                 dyadic_bits: int) -> None:
         att, ffn_in, ffn_out = layer.attention, layer.intermediate.dense, layer.output
-        q_l, k_l, v_l = att.self.query, att.self.key, att.self.value
-        a = int_qmax(act_bits)
-        s = {n: max(lin.out_amax, 1e-8) / a for n, lin in (("q", q_l), ("k", k_l), ("v", v_l), ("f", ffn_in))}
-        s_ctx, s_h, s_g = att.output.dense.in_scale, ffn_in.in_scale, ffn_out.dense.in_scale
+        qkv = (att.self.query, att.self.key, att.self.value)
+        a, r = int_qmax(act_bits), int_qmax(res_bits)
+        self.act_bits, self.act, self.res = act_bits, (-a, a), (-r, r)
+        self.x8 = dyadic_from_scale(s_x / qkv[0].in_scale, dyadic_bits)
+        s_q, s_k, s_v = (max(lin.out_amax, 1e-8) / a for lin in qkv)
+        self.q, self.k, self.v = (_int_linear(lin, s_o, act_bits, dyadic_bits)
+                                  for lin, s_o in zip(qkv, (s_q, s_k, s_v), strict=True))
         self.n_head = att.self.num_attention_heads
-        self.q, self.k, self.v = (_int_linear(lin, s[n], act_bits, dyadic_bits)
-                                  for lin, n in ((q_l, "q"), (k_l, "k"), (v_l, "v")))
-        self.s_score = s["q"] * s["k"] / (q_l.out_features // self.n_head) ** 0.5
-        self.pv = dyadic_from_scale(s["v"] * 2.0 ** -(act_bits - 1) / s_ctx, dyadic_bits)
-        r = int_qmax(res_bits)
-        s_r1 = (a * s_x + att.output.dense.out_amax) / r
-        self.attn_out = _int_linear(att.output.dense, s_r1, res_bits, dyadic_bits)
+        self.s_score = s_q * s_k / (qkv[0].out_features // self.n_head) ** 0.5
+        dense = att.output.dense
+        self.pv = dyadic_from_scale(s_v * 2.0 ** -(act_bits - 1) / dense.in_scale, dyadic_bits)
+        s_r1 = s_x + dense.out_amax / r  # both addends' calibrated ranges fit res_bits
+        self.attn_out = _int_linear(dense, s_r1, res_bits, dyadic_bits)
         self.res1 = dyadic_from_scale(s_x / s_r1, dyadic_bits)
-        self.ln1 = _int_norm(att.output.LayerNorm, s_h, act_bits, dyadic_bits)
-        self.fc1, self.s_f = _int_linear(ffn_in, s["f"], act_bits, dyadic_bits), s["f"]
-        self.gelu = dyadic_from_scale(s["f"] * 2.0 ** -(act_bits - 1) / s_g, dyadic_bits)
-        s_r2 = (a * s_h + ffn_out.dense.out_amax) / r
+        s_h = _ln_scale(att.output.LayerNorm, res_bits)
+        self.ln1 = _int_norm(att.output.LayerNorm, s_h, res_bits, dyadic_bits)
+        self.h8 = dyadic_from_scale(s_h / ffn_in.in_scale, dyadic_bits)
+        # GELU reads the FFN accumulator at res_bits (I-BERT's i-GELU takes the wide input)
+        self.s_f = max(ffn_in.out_amax, 1e-8) / r
+        self.fc1 = _int_linear(ffn_in, self.s_f, res_bits, dyadic_bits)
+        self.gelu = dyadic_from_scale(self.s_f * 2.0 ** -(act_bits - 1) / ffn_out.dense.in_scale,
+                                      dyadic_bits)
+        s_r2 = s_h + ffn_out.dense.out_amax / r
         self.fc2 = _int_linear(ffn_out.dense, s_r2, res_bits, dyadic_bits)
         self.res2 = dyadic_from_scale(s_h / s_r2, dyadic_bits)
-        self.ln2 = _int_norm(ffn_out.LayerNorm, s_next, next_bits, dyadic_bits)
-        self.act_bits, self.act, self.res = act_bits, (-a, a), (-r, r)
+        self.s_out = _ln_scale(ffn_out.LayerNorm, res_bits)
+        self.ln2 = _int_norm(ffn_out.LayerNorm, self.s_out, res_bits, dyadic_bits)
 
     def __call__(self, x: torch.Tensor, keep: torch.Tensor | None) -> torch.Tensor:
         b, t, d = x.shape
-        q, k, v = (lin(x).reshape(b, t, self.n_head, -1).transpose(1, 2) for lin in (self.q, self.k, self.v))
+        x8 = dyadic_requant(x, *self.x8, clamp=self.act)
+        q, k, v = (lin(x8).reshape(b, t, self.n_head, -1).transpose(1, 2) for lin in (self.q, self.k, self.v))
         p, _ = shiftmax(q @ k.transpose(-2, -1), self.s_score, out_bits=self.act_bits, mask=keep)
         ctx = dyadic_requant(p @ v, *self.pv, clamp=self.act).transpose(1, 2).reshape(b, t, d)
         r = (self.attn_out(ctx) + dyadic_requant(x, *self.res1)).clamp(*self.res)
         h = self.ln1(r)
-        g, _ = shift_gelu(self.fc1(h), self.s_f, out_bits=self.act_bits)
+        g, _ = shift_gelu(self.fc1(dyadic_requant(h, *self.h8, clamp=self.act)), self.s_f,
+                          out_bits=self.act_bits)
         g = dyadic_requant(g, *self.gelu, clamp=self.act)
         r = (self.fc2(g) + dyadic_requant(h, *self.res2)).clamp(*self.res)
         return self.ln2(r)
@@ -139,31 +158,27 @@ class IntBertEncoder(nn.Module):
     """Drop-in for a BERT ``encoder``: same ``layer`` modules (same state-dict keys), forward on
     integers. ``forward`` returns an object with ``last_hidden_state`` like the HF encoder."""
 
-    def __init__(self, layers: nn.ModuleList, act_bits: int = 8, res_bits: int = 16,
+    def __init__(self, layers: nn.ModuleList, s_in: float, act_bits: int = 8, res_bits: int = 16,
                  dyadic_bits: int = 24) -> None:
         super().__init__()
         self.layer = layers
-        scales = [lay.attention.self.query.in_scale for lay in layers]
-        last = layers[-1].output.LayerNorm
-        bound = float(last.weight.detach().abs().max()) * last.weight.numel() ** 0.5 \
-            + float(last.bias.detach().abs().max())  # |LN out| <= max|γ|·sqrt(C) + max|β|
-        self.s_in, self.s_out = scales[0], bound / int_qmax(OUT_BITS)
-        nexts = [*scales[1:], self.s_out]
-        self.blocks = [IntBertLayer(lay, s_x, s_n, OUT_BITS if i == len(layers) - 1 else act_bits,
-                                    act_bits, res_bits, dyadic_bits)
-                       for i, (lay, s_x, s_n) in enumerate(zip(layers, scales, nexts, strict=True))]
-        self.act_bits = act_bits
+        self.s_in, self.res_bits = s_in, res_bits
+        self.blocks = []
+        for lay in layers:
+            self.blocks.append(IntBertLayer(lay, s_in, act_bits, res_bits, dyadic_bits))
+            s_in = self.blocks[-1].s_out
+        self.s_out = s_in
 
     def forward_int(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
-        """Integer in (int8 at :attr:`s_in`), integer out (int16 at :attr:`s_out`)."""
+        """Integer in (``res_bits`` at :attr:`s_in`), integer out (``res_bits`` at :attr:`s_out`)."""
         for blk in self.blocks:
             x = blk(x, keep)
         return x
 
     def forward(self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 **_: Any) -> Any:
-        a = int_qmax(self.act_bits)
-        x = torch.round(hidden_states / self.s_in).clamp(-a, a).to(torch.int64)
+        r = int_qmax(self.res_bits)
+        x = torch.round(hidden_states / self.s_in).clamp(-r, r).to(torch.int64)
         y = self.forward_int(x, _keep_mask(attention_mask))
         from transformers.modeling_outputs import BaseModelOutputWithPastAndCrossAttentions as Output
 
@@ -193,6 +208,9 @@ def install_int_encoder(module: nn.Module, act_bits: int = 8, res_bits: int = 16
         s_x = max(lin.in_scale for lin in qkv)
         for lin in qkv:
             lin.act.scale.fill_(s_x)
-    enc = IntBertEncoder(layers, act_bits, res_bits, dyadic_bits)
+    entry = getattr(getattr(module, "embeddings", None), "LayerNorm", None)
+    s_in = (_ln_scale(entry, res_bits) if isinstance(entry, nn.LayerNorm)
+            else 2 * layers[0].attention.self.query.in_scale * int_qmax(act_bits) / int_qmax(res_bits))
+    enc = IntBertEncoder(layers, s_in, act_bits, res_bits, dyadic_bits)
     module.encoder = enc
     return enc
