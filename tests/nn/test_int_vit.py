@@ -71,3 +71,16 @@ def test_lmul_attention_swaps_in(trained):
         out = model(x.float() / 16)
         model.set_attention("softmax")
     assert not torch.equal(out, ref) and (out - ref).abs().max() < 0.5 * ref.abs().max()
+
+
+def test_int8_matmul_fast_path_is_exact():
+    from mantissa.nn.int_vit import IntLinear
+
+    torch.manual_seed(0)
+    codes = torch.randint(-127, 128, (24, 40))
+    lin = IntLinear.from_codes(codes, torch.rand(24) + 0.1, None, 0.05, 0.1, 16)
+    q = torch.randint(-128, 128, (3, 5, 40))
+    assert lin.weight8 is not None
+    assert torch.equal(lin.matmul(q), q @ codes.t())
+    wide = q * 300  # outside int8: the int64 path
+    assert torch.equal(lin.matmul(wide), wide @ codes.t())

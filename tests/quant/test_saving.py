@@ -26,7 +26,7 @@ def ids():
     return {"input_ids": torch.randint(0, 50, (3, 7)), "attention_mask": torch.ones(3, 7, dtype=torch.long)}
 
 
-@pytest.mark.parametrize("spec", ["int8", "fp8", "w4-int:group=16", "w4a4-fp"])
+@pytest.mark.parametrize("spec", ["int8", "fp8", "w4-int:group=16", "w4a4-fp", "int-only"])
 def test_roundtrip_identical_outputs(tmp_path, ids, spec):
     m = tiny_bert()
     quantize(m, spec, calibration=[ids])
