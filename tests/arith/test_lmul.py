@@ -79,6 +79,26 @@ def test_lmul_matmul_is_sum_of_lmuls(accumulate):
     assert torch.allclose(out.double(), ref, rtol=1e-6, atol=1e-6)
 
 
+@pytest.mark.parametrize("carry", ["exponent", "literal"])
+@pytest.mark.parametrize("m", [1, 2, 3, 4, 5, 7])
+def test_decomposed_matmul_equals_elementwise(m, carry):
+    """The sum-of-matmuls form gives the element-wise L-Mul products' sum (summation order aside)."""
+    torch.manual_seed(m)
+    a, b = torch.randn(3, 6, 40), torch.randn(40, 9) * 3
+    a[0, 0, :5] = 0  # zeros stay exact zeros
+    fast = lmul_matmul(a, b, m, carry=carry, accumulate="fp64")
+    slow = lmul_matmul(a, b, m, carry=carry, accumulate="fp64", decompose=False)
+    assert torch.allclose(fast, slow, rtol=1e-12, atol=1e-12)
+
+
+def test_decomposed_falls_back_where_products_underflow():
+    a = torch.tensor([[1e-30, 1.0]])
+    b = torch.tensor([[1e-15], [2.0]])
+    out = lmul_matmul(a, b, 3, accumulate="fp64")  # 1e-30 · 1e-15 underflows: flushed to zero
+    ref = lmul(a[0], b[:, 0], 3).double().sum()
+    assert float(out) == float(ref)
+
+
 def test_lmul_matmul_ste_gradient():
     a = torch.randn(3, 4, requires_grad=True)
     b = torch.randn(4, 2)

@@ -133,21 +133,85 @@ def lmul(a: torch.Tensor, b: torch.Tensor, mantissa_bits: int = 3, *,
     return _combine(*_prepare(a, m), *_prepare(b, m), m, carry)
 
 
+def _split(x: torch.Tensor, m: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(X rounded to ``m`` bits, E = sign·2^e of X, the mantissa code i of X: X = E·(1 + i/2^m))."""
+    sign, mag = _prepare(x, m)
+    value = ((sign | mag).to(torch.int64))
+    value = torch.where(value >= 2**31, value - 2**32, value).to(torch.int32).view(torch.float32)
+    power = (sign | (mag & _EXP_MASK)).to(torch.int64)
+    power = torch.where(power >= 2**31, power - 2**32, power).to(torch.int32).view(torch.float32)
+    code = (mag & _FRAC) >> (MANT - m)
+    return value, power, code
+
+
+def _decomposable(pa: torch.Tensor, pb: torch.Tensor) -> bool:
+    """True when no product can underflow or overflow float32's exponent range (then the
+    element-wise flushes never fire and the L-Mul matmul is a sum of ordinary matmuls)."""
+    def rng(p: torch.Tensor) -> tuple[int, int] | None:
+        e = torch.frexp(p[p != 0].abs())[1] - 1
+        return None if e.numel() == 0 else (int(e.min()), int(e.max()))
+    ra, rb = rng(pa), rng(pb)
+    if ra is None or rb is None:
+        return True
+    return ra[0] + rb[0] >= 2 - BIAS and ra[1] + rb[1] <= BIAS - 2
+
+
+def _lmul_matmul_decomposed(a: torch.Tensor, b: torch.Tensor, m: int, carry: str,
+                            acc: torch.dtype) -> torch.Tensor | None:
+    """L-Mul matmul as at most ``2^m + 3`` dense matmuls, or None when not applicable.
+
+    With ``X = E(1 + x_m)``, ``Y = F(1 + y_m)`` (E, F signed powers of two) and ``δ = 2^-l``,
+    ``E·F·(1 + x_m + y_m + δ) = X·F + E·Y − (1 − δ)·E·F`` — three matmuls (``carry="literal"``).
+    The exponent carry (bit patterns added) makes the value ``E·F·g(s)``, ``s = x_m + y_m + δ``,
+    with ``g(s) = 1 + s + max(0, s − 1) + 2·max(0, s − 2)`` (``s`` reaches 2 when ``m >= 5``:
+    the mantissa field then carries twice); grouping the rows of ``a`` by their mantissa code
+    ``i`` turns the correction into one matmul per code:
+    ``Σ_i (E·[x_m = i/2^m]) @ (F·(g(i/2^m + y_m + δ) − 1 − i/2^m − y_m − δ))``.
+    Every term is an exact product; only the summation order differs from the element-wise form.
+    """
+    if m > (22 if carry == "literal" else 7):  # literal m=23 truncates; 2^m matmuls for the carry
+        return None
+    xa, ea, ca = _split(a, m)
+    xb, eb, cb = _split(b, m)
+    if not (torch.isfinite(xa).all() and torch.isfinite(xb).all() and _decomposable(ea, eb)):
+        return None
+    xa, ea, xb, eb = xa.to(acc), ea.to(acc), xb.to(acc), eb.to(acc)
+    delta = 2.0 ** -offset_bits(m)
+    out = xa @ eb + ea @ xb - (1 - delta) * (ea @ eb)
+    if carry == "exponent":
+        frac_b = cb.to(acc) / 2**m
+        for i in range(2**m):
+            rows = ea * (ca == i)
+            base = frac_b + (i / 2**m + delta)
+            extra = (base - 1).clamp_min(0) + 2 * (base - 2).clamp_min(0)  # carries of 1 and 2
+            if bool((extra > 0).any()) and bool((ca == i).any()):
+                out = out + rows @ (eb * extra)
+    return out
+
+
 def lmul_matmul(a: torch.Tensor, b: torch.Tensor, mantissa_bits: int = 3, *,
                 carry: str = "exponent", accumulate: str = "fp32",
-                chunk_elems: int = 1 << 22, ste: bool = False) -> torch.Tensor:
+                chunk_elems: int = 1 << 22, ste: bool = False, decompose: bool = True) -> torch.Tensor:
     """``a @ b`` with every scalar product an L-Mul, summed in ``accumulate`` precision.
 
-    ``a``: ``(..., M, K)``, ``b``: ``(..., K, N)`` (batch dims broadcast). The
-    products are formed as an ``(M_chunk, K, N)`` block in chunks of at most
-    ``chunk_elems`` elements. ``ste=True`` adds a straight-through gradient
-    (that of the exact matmul) so a model can be fine-tuned through it.
+    ``a``: ``(..., M, K)``, ``b``: ``(..., K, N)`` (batch dims broadcast). When every
+    operand is finite and no product can leave float32's exponent range, the sum of
+    L-Mul products is computed as at most ``2^m + 3`` ordinary matmuls of exact terms
+    (:func:`_lmul_matmul_decomposed`; same values up to summation order). Otherwise
+    (or ``decompose=False``) the products are formed element-wise as an
+    ``(M_chunk, K, N)`` block in chunks of at most ``chunk_elems`` elements.
+    ``ste=True`` adds a straight-through gradient (that of the exact matmul) so a
+    model can be fine-tuned through it.
     """
     a, b = float_tensor(a, "a"), float_tensor(b, "b")
     matmul_shapes(a, b, "a", "b")
     m = int_in_range(mantissa_bits, "mantissa_bits", 1, MANT)
     carry = choice(carry, "carry", CARRIES)
     acc = torch.float64 if choice(accumulate, "accumulate", ACCUMULATE) == "fp64" else torch.float32
+    fast_out = _lmul_matmul_decomposed(a.detach(), b.detach(), m, carry, acc) if decompose else None
+    if fast_out is not None:
+        out = fast_out.to(torch.promote_types(a.dtype, b.dtype)) if acc == torch.float32 else fast_out
+        return _with_ste(out, a, b) if ste else out
     batch = torch.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     A = a.detach().expand(*batch, *a.shape[-2:])
     B = b.detach().expand(*batch, *b.shape[-2:])
@@ -170,10 +234,15 @@ def lmul_matmul(a: torch.Tensor, b: torch.Tensor, mantissa_bits: int = 3, *,
         rows.append(prod.to(acc).sum(dim=-2))
     out = torch.cat(rows, dim=-2) if rows else torch.zeros(*batch, 0, N, dtype=acc)
     out = out.to(torch.promote_types(a.dtype, b.dtype)) if acc == torch.float32 else out
-    if ste and (a.requires_grad or b.requires_grad):
-        exact = a @ b
-        out = exact + (out.to(exact.dtype) - exact).detach()
-    return out
+    return _with_ste(out, a, b) if ste else out
+
+
+def _with_ste(out: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``out`` in the forward pass, the exact matmul's gradient in the backward pass."""
+    if not (a.requires_grad or b.requires_grad):
+        return out
+    exact = a @ b
+    return exact + (out.to(exact.dtype) - exact).detach()
 
 
 def lmul_reference(x: float, y: float, mantissa_bits: int, carry: str = "exponent") -> float:
