@@ -52,3 +52,10 @@ def test_quantize_tiny_model_folder_with_eval(tmp_path):
     assert read_manifest(tmp_path / "q")["recipe"] == "w4-int:group=16"
     loaded = load_quantized(tmp_path / "q")
     assert loaded.encode(["a small test"]).shape == (1, 32)
+
+
+def test_compare_defaults_cover_every_recipe():
+    from mantissa.cli.cmd_quantize import DEFAULT_COMPARE
+    from mantissa.quant import RECIPES
+
+    assert sorted(DEFAULT_COMPARE) == sorted(name for name, _ in RECIPES.items())

@@ -20,11 +20,9 @@ from rich.table import Table
 
 from mantissa.errors import ConfigError, require
 
-#: recipes of ``--compare`` when none are named; ``lmul`` (an element-wise emulation, minutes per
-#: text on 2 cores) only when named, and then on ``SLOW_TEXTS`` texts
+#: recipes of ``--compare`` when none are named: every registered recipe at its defaults
 DEFAULT_COMPARE = ("int8", "int8-outlier", "fp8", "w4-int", "nupes4", "bcq3", "bcq2",
-                   "w4a4-int", "w4a4-fp")
-SLOW_TEXTS = {"lmul": 48}
+                   "w4a4-int", "w4a4-fp", "lmul", "int-only")
 
 
 def load_model(model_dir: str | None) -> Any:
@@ -104,8 +102,7 @@ def _compare(specs: tuple[str, ...], model_dir: str | None, out: Path, n_texts: 
     for rec in recipes:
         t0 = time.perf_counter()
         model = quantize(copy.deepcopy(base), rec, calibration=inputs)
-        report = evaluate(model, base, n_texts=min(n_texts, SLOW_TEXTS.get(rec.name, n_texts)),
-                          n_pairs=0 if rec.name in SLOW_TEXTS else n_pairs)
+        report = evaluate(model, base, n_texts=n_texts, n_pairs=n_pairs)
         rows.append(report.as_dict())
         con.print(f"  {rec.spec():<24} cosine {report.mean_cosine:.4f}  recall@10 {report.recall_at_10:.3f}"
                   f"  ({time.perf_counter() - t0:.0f}s)")
