@@ -5,9 +5,11 @@ Registry slots (see :mod:`mantissa.nn.slots`): ``ATTENTION``, ``POSITIONAL``,
 """
 
 from mantissa.nn import combiner as _combiner  # noqa: F401  (registers attention "combiner")
+from mantissa.nn import ecoformer as _ecoformer  # noqa: F401  (registers attention "ecoformer")
 from mantissa.nn import evonorm as _evonorm  # noqa: F401  (registers EvoNorm-B0/S0, bn-relu, gn-relu)
 from mantissa.nn import lmul_attention as _lmul  # noqa: F401  (registers attention "lmul")
 from mantissa.nn import power_softmax as _power  # noqa: F401  (registers attention "power")
+from mantissa.nn import rope_scaling as _rope_scaling  # noqa: F401  (registers rope-pi, rope-ntk, clex)
 from mantissa.nn.mlp import ModMLP, ModMLPConfig
 from mantissa.nn.slots import ATTENTION, FFN, NORM, POSITIONAL, masked_scores, softmax_attention
 from mantissa.nn.tiny_vit import TinyViT, TinyViTConfig

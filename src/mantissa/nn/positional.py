@@ -182,18 +182,23 @@ class RoPE(PositionalEncoding):
         inv = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)
         self.register_buffer("inv_freq", inv, persistent=False)
 
-    def _rot(self, x: torch.Tensor, offset: int) -> torch.Tensor:
-        t = x.shape[-2]
-        pos = torch.arange(offset, offset + t, device=x.device, dtype=torch.float32)
-        ang = pos[:, None] * self.inv_freq.to(x.device)[None, :]
-        cos, sin = ang.cos().to(x.dtype), ang.sin().to(x.dtype)
-        x1, x2 = x[..., 0::2], x[..., 1::2]
-        out = torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1)
-        return out.flatten(-2)
+    def angles(self, t: int, device: torch.device) -> torch.Tensor:
+        """Rotation angles ``pos · θ_i`` of positions ``0..t-1``, shape ``(t, head_dim/2)``
+        (the hook that RoPE-scaling variants in :mod:`mantissa.nn.rope_scaling` override)."""
+        pos = torch.arange(t, device=device, dtype=torch.float32)
+        return pos[:, None] * self.inv_freq.to(device)[None, :]
 
     def rotate(self, q: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         t_k = k.shape[-2]
-        return self._rot(q, t_k - q.shape[-2]), self._rot(k, 0)
+        ang = self.angles(t_k, k.device)
+        return rotary(q, ang[t_k - q.shape[-2]:]), rotary(k, ang)
+
+
+def rotary(x: torch.Tensor, ang: torch.Tensor) -> torch.Tensor:
+    """Rotate the pairs ``(x_{2i}, x_{2i+1})`` of ``x (..., t, d)`` by ``ang (t, d/2)``."""
+    cos, sin = ang.cos().to(x.dtype), ang.sin().to(x.dtype)
+    x1, x2 = x[..., 0::2], x[..., 1::2]
+    return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)
 
 
 def digit_positions(idx: torch.Tensor, digit_mask: torch.Tensor) -> torch.Tensor:
