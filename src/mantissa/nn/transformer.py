@@ -68,6 +68,8 @@ def attention_kernel(spec: str) -> Callable[..., torch.Tensor]:
     kernel = ATTENTION.get(parsed.name)
     if parsed.args:
         raise ConfigError(f"attention spec {spec!r}: give kernel arguments as key=value")
+    if isinstance(kernel, type):  # stateful kernel (an nn.Module class): one instance per layer
+        return kernel(**parsed.kwargs)
     return functools.partial(kernel, **parsed.kwargs) if parsed.kwargs else kernel
 
 
