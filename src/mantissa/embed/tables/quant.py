@@ -1,0 +1,95 @@
+"""Post-training uniform quantization of an embedding table (Guan et al. 2019,
+"Post-Training 4-bit Quantization on Embedding Tables", NeurIPS workshop on
+Energy Efficient ML; Sec. 2: row-wise affine quantization with a float scale
+and bias per row; the INT8/INT16 baseline of Zhang et al. 2024 uses one scale
+for the whole table).
+
+The table trains as a plain float table; :meth:`finalize` quantizes it once with
+:mod:`mantissa.quant`'s affine quantizer ``Q(w) = clamp(round(w/S) + Z, 0, 2^b - 1)``,
+``ŵ = S (Q(w) - Z)`` (Gholami et al., Eq. 2-5), one ``(S, Z)`` per row
+(``per=row``) or per table (``per=tensor``), and serves ``ŵ`` from then on.
+Memory ``n·ceil(dim·b/8)`` bytes of packed codes + 8 bytes (float32 ``S`` and
+``Z``) per row or per table. ``quant:bits=4`` (row-wise), ``quant:bits=8,per=tensor``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from mantissa.embed.tables.base import TABLES, EmbeddingTable, need_int, too_small
+from mantissa.errors import ShapeError, SpecError
+from mantissa.quant import parse_quantizer
+
+PER = ("row", "tensor")
+
+
+@TABLES.register("quant")
+class QuantizedTable(EmbeddingTable):
+    """``quant:bits=b[,per=row|tensor]`` — float while training, ``b``-bit codes after ``finalize``."""
+
+    name = "quant"
+
+    def __init__(self, n: int, dim: int, bits: int = 8, per: str = "row", std: float = 0.1,
+                 seed: int = 0) -> None:
+        super().__init__(n, dim)
+        self.bits = need_int(bits, "bits", f"quant:bits={bits}")
+        if self.bits > 16:
+            raise SpecError(f"quant: bits={bits}; accepted 1..16 (float32 needs no quantizer)")
+        if per not in PER:
+            raise SpecError(f"quant: per={per!r}; accepted: per=row | per=tensor")
+        self.per = per
+        self.quantizer = parse_quantizer(f"uint:{self.bits}" + (",channel" if per == "row" else "")
+                                         + ",sym=false")
+        g = torch.Generator().manual_seed(seed)
+        self.weight = nn.Parameter(torch.randn(self.n, self.dim, generator=g) * std)
+        self.quantized = False
+
+    def load_weights(self, weight: torch.Tensor) -> QuantizedTable:
+        """Start from a trained float table (post-training quantization of ``full``)."""
+        if tuple(weight.shape) != (self.n, self.dim):
+            raise ShapeError(f"{self.spec}: weights of shape {tuple(weight.shape)}, expected "
+                             f"({self.n}, {self.dim})")
+        with torch.no_grad():
+            self.weight.copy_(weight)
+        self.quantized = False
+        return self
+
+    def finalize(self) -> None:
+        with torch.no_grad():
+            self.weight.copy_(self.quantizer.fake(self.weight.detach()))
+        self.weight.requires_grad_(False)
+        self.quantized = True
+
+    def codes(self) -> torch.Tensor:
+        """The integer codes ``Q(w)`` in ``[0, 2^bits)`` (what is stored)."""
+        return self.quantizer.quantize(self.weight.detach()).q.to(torch.int32)
+
+    def lookup(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.weight[ids]
+
+    @staticmethod
+    def bytes_for(n: int, dim: int, bits: int, per: str) -> int:
+        return n * math.ceil(dim * bits / 8) + 8 * (n if per == "row" else 1)
+
+    def memory_bytes(self) -> int:
+        return self.bytes_for(self.n, self.dim, self.bits, self.per)
+
+    @property
+    def spec(self) -> str:
+        return f"quant:bits={self.bits}" + (",per=tensor" if self.per == "tensor" else "")
+
+    @classmethod
+    def for_budget(cls, n: int, dim: int, budget_bytes: float, counts: torch.Tensor | None = None) -> str:
+        """Most bits that fit; row-wise scales when they cost no bit, else one scale per table."""
+        best: tuple[int, int, str] | None = None
+        for bits in range(1, 17):
+            for rank, per in enumerate(("tensor", "row")):
+                if cls.bytes_for(n, dim, bits, per) <= budget_bytes:
+                    best = max(best or (bits, rank, per), (bits, rank, per))
+        if best is None:
+            raise too_small("quant", budget_bytes, cls.bytes_for(n, dim, 1, "tensor"))
+        bits, _, per = best
+        return f"quant:bits={bits}" + (",per=tensor" if per == "tensor" else "")
