@@ -165,21 +165,23 @@ def unpack_bits(packed: torch.Tensor) -> torch.Tensor:
     return (bits * 2 - 1).to(torch.int8).reshape(*packed.shape[:-1], -1)
 
 
+_SIGNS = ((torch.arange(256)[:, None] >> torch.arange(8)[None, :]) & 1) * 2 - 1  # (256, 8): pattern -> ±1
+
+
 def _lut_tables(x2: torch.Tensor) -> torch.Tensor:
     """(T, in) -> (in // 8 · 256, T): every ±sum of each chunk of 8 activations, one table
     row per (chunk, sign pattern) so that a look-up reads a contiguous row of T values."""
-    signs = ((torch.arange(256)[None, :] >> torch.arange(8)[:, None]) & 1) * 2 - 1  # (8, 256)
-    chunks = x2.reshape(x2.shape[0], -1, 8)
-    return torch.einsum("tci,ij->cjt", chunks, signs.to(x2.dtype)).reshape(-1, x2.shape[0])
+    chunks = x2.t().reshape(-1, 8, x2.shape[0])  # (C, 8, T)
+    return torch.matmul(_SIGNS.to(x2.dtype), chunks).reshape(-1, x2.shape[0])  # (C, 256, T)
 
 
 def lut_matmul(x: torch.Tensor, bcq: BCQ, *, chunk_rows: int = 256) -> torch.Tensor:
     """``x @ bcq.dequantize().T`` by table look-ups and adds (any leading batch shape).
 
-    Needs ``group`` divisible by 8 (a table covers 8 inputs of one group). Per bit
-    plane and output, the ``group // 8`` code bytes of a group index their tables and
-    the looked-up sums are added (one ``embedding_bag`` of sums); each group sum is
-    then scaled once by its ``α`` and the groups and bit planes are added.
+    Needs ``group`` divisible by 8 (a table covers 8 inputs of one group). Per output,
+    bit plane and group, the ``group // 8`` code bytes index their tables and the
+    looked-up sums are added (one ``embedding_bag`` of sums); each group sum is then
+    scaled once by its ``α`` and the groups and bit planes are added.
     """
     x = float_tensor(x, "x")
     out, n_in = bcq.shape
@@ -189,15 +191,15 @@ def lut_matmul(x: torch.Tensor, bcq: BCQ, *, chunk_rows: int = 256) -> torch.Ten
         raise ShapeError(f"lut_matmul needs a group size divisible by 8, got {bcq.group}")
     n_chunks, per_group = n_in // 8, bcq.group // 8
     rows_of = bcq.packed().to(torch.int64) + torch.arange(n_chunks) * 256  # (q, out, C) table rows
-    bags = rows_of.reshape(-1, per_group)  # one bag per (bit plane, output, group)
-    alpha = bcq.alpha.to(x.dtype)[..., None]  # (q, out, G, 1)
+    bags = rows_of.transpose(0, 1).reshape(-1, per_group)  # one bag per (output, bit plane, group)
+    alpha = bcq.alpha.to(x.dtype).transpose(0, 1).reshape(out, 1, -1)  # (out, 1, q·G)
     x2 = x.reshape(-1, n_in)
     parts = []
     for t in range(0, x2.shape[0], chunk_rows):
         table = _lut_tables(x2[t:t + chunk_rows])  # (C·256, T)
         sums = nn_functional.embedding_bag(bags, table, mode="sum")  # query + add within groups
-        sums = sums.reshape(*alpha.shape[:3], -1)  # (q, out, G, T)
-        parts.append((sums * alpha).sum((0, 2)).t())  # one scale per group, then add
+        y = torch.bmm(alpha, sums.reshape(out, alpha.shape[-1], -1))  # one scale per group, add
+        parts.append(y.reshape(out, -1).t())
     y = torch.cat(parts) if parts else torch.zeros(0, out, dtype=x.dtype)
     return y.reshape(*x.shape[:-1], out)
 
