@@ -82,10 +82,12 @@ def _signs(q: int, dtype: torch.dtype) -> torch.Tensor:
 
 
 def _fit_codes(w: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    """Per element, the ±1 combination whose value Σ α_i b_i is closest to w."""
+    """Per element, the ±1 combination whose value Σ α_i b_i is closest to w (by binary
+    search among the row's sorted 2^q values)."""
     combos = _signs(alpha.shape[-1], w.dtype)  # (C, q)
-    values = alpha @ combos.t()  # (N, C)
-    best = (w[:, :, None] - values[:, None, :]).abs().argmin(-1)  # (N, g)
+    values, order = (alpha @ combos.t()).sort(-1)  # (N, C)
+    mids = (values[:, 1:] + values[:, :-1]) / 2
+    best = order.gather(1, torch.searchsorted(mids, w.contiguous()))  # (N, g)
     return combos[best]  # (N, g, q)
 
 
