@@ -43,6 +43,23 @@ def test_decomposition_is_exact_int_path_plus_outliers():
     assert torch.allclose(y.double(), ref, rtol=1e-5, atol=1e-5)
 
 
+def test_prequantized_weight_path_is_exact_int_part_plus_outliers():
+    """bitsandbytes-style: weight codes stored once (per output channel over all columns)."""
+    torch.manual_seed(0)
+    x, w = torch.randn(2, 8, 64), torch.randn(16, 64) * 0.1
+    x[..., [3, 40]] *= 20
+    wq, cw = quantize_absmax(w, 1)
+    y, st = int8_matmul_with_outliers(x, None, 6.0, weight_int8=(wq, cw.reshape(-1)))
+    assert st.outlier_columns.tolist() == [3, 40] and y.shape == (2, 8, 16)
+    x2 = x.reshape(-1, 64).double()
+    keep = torch.ones(64, dtype=torch.bool)
+    keep[[3, 40]] = False
+    xq, cx = quantize_absmax(x2[:, keep], 1)
+    int_part = (xq.long() @ wq[:, keep].long().t()).double() * (cx.double() * cw.double().t())
+    ref = int_part + x2[:, ~keep] @ (wq[:, ~keep].double() * cw.double()).t()
+    assert torch.allclose(y.reshape(-1, 16).double(), ref, rtol=1e-5, atol=1e-5)
+
+
 def test_decomposition_beats_plain_int8_with_outliers():
     torch.manual_seed(1)
     x, w = torch.randn(32, 256), torch.randn(128, 256) * 0.05

@@ -90,35 +90,54 @@ def outlier_columns(x2d: torch.Tensor, threshold: float | None) -> torch.Tensor:
     return torch.nonzero((x2d.abs() >= threshold).any(dim=0)).flatten()
 
 
-def int8_matmul_with_outliers(x: torch.Tensor, weight: torch.Tensor, threshold: float | None = 6.0,
+def int8_matmul_with_outliers(x: torch.Tensor, weight: torch.Tensor | None, threshold: float | None = 6.0,
                               bias: torch.Tensor | None = None, *,
-                              outlier_dtype: torch.dtype | None = None
+                              outlier_dtype: torch.dtype | None = None,
+                              weight_int8: tuple[torch.Tensor, torch.Tensor] | None = None,
                               ) -> tuple[torch.Tensor, Int8Stats]:
     """``F.linear(x, weight, bias)`` computed the LLM.int8() way; returns ``(y, stats)``.
 
     ``threshold=None`` gives plain vector-wise int8 (no decomposition).
     ``outlier_dtype`` is the precision of the outlier part (default: x's dtype;
-    the paper uses float16).
+    the paper uses float16). ``weight_int8=(codes, scales)``: a weight already
+    quantized per output channel (int8 ``(out, in)``, float ``(out,)``; pass
+    ``weight=None``), as bitsandbytes stores it — the int8 part then zeroes the
+    outlier columns of ``x`` instead of re-quantizing the weight on every call, and
+    the outlier part uses the dequantized columns.
     """
-    x, weight = float_tensor(x, "x"), float_tensor(weight, "weight")
-    if weight.dim() != 2 or x.shape[-1] != weight.shape[1]:
+    x = float_tensor(x, "x")
+    if weight_int8 is not None:
+        codes, w_scale = weight_int8
+        w_scale = w_scale.reshape(-1, 1)
+    else:
+        weight = float_tensor(weight, "weight")
+        if weight.dim() != 2:
+            raise ShapeError(f"weight must be 2-D (out_features, in_features), got {tuple(weight.shape)}")
+        codes = weight  # for the shapes only
+    out_features, in_features = codes.shape
+    if x.shape[-1] != in_features:
         raise ShapeError(f"weight must be (out_features, in_features={x.shape[-1]}) for x "
-                         f"{tuple(x.shape)}, got {tuple(weight.shape)}")
+                         f"{tuple(x.shape)}, got {(out_features, in_features)}")
     x2 = x.reshape(-1, x.shape[-1])
     cols = outlier_columns(x2, threshold)
-    keep = torch.ones(x2.shape[1], dtype=torch.bool)
-    keep[cols] = False
-    xq, cx = quantize_absmax(x2[:, keep], dim=1)  # per row of activations
-    wq, cw = quantize_absmax(weight[:, keep], dim=1)  # per output channel
-    acc = int8_matmul(xq, wq.t())
-    y = acc.float() * (cx * cw.t())
+    if weight_int8 is not None:
+        xq, cx = quantize_absmax(x2.index_fill(1, cols, 0.0), dim=1)  # per row, outliers zeroed
+        acc = int8_matmul(xq, codes.t())
+        y = acc.float() * (cx * w_scale.t().float())
+    else:
+        keep = torch.ones(x2.shape[1], dtype=torch.bool)
+        keep[cols] = False
+        xq, cx = quantize_absmax(x2[:, keep], dim=1)  # per row of activations
+        wq, cw = quantize_absmax(weight[:, keep], dim=1)  # per output channel
+        y = int8_matmul(xq, wq.t()).float() * (cx * cw.t())
     if cols.numel():
         hp = outlier_dtype or x.dtype
-        y = y + (x2[:, cols].to(hp) @ weight[:, cols].to(hp).t()).float()
+        w_cols = weight[:, cols] if weight_int8 is None else codes[:, cols].to(hp) * w_scale.to(hp)
+        y = y + (x2[:, cols].to(hp) @ w_cols.to(hp).t()).float()
     if bias is not None:
         y = y + bias.float()
-    stats = Int8Stats(cols, x2.shape[1], x2.shape[0], weight.shape[0])
-    return y.to(x.dtype).reshape(*x.shape[:-1], weight.shape[0]), stats
+    stats = Int8Stats(cols, x2.shape[1], x2.shape[0], out_features)
+    return y.to(x.dtype).reshape(*x.shape[:-1], out_features), stats
 
 
 def vectorwise_int8_linear(x: torch.Tensor, weight: torch.Tensor,

@@ -376,9 +376,10 @@ def shifted_weight(weight: torch.Tensor, shift: torch.Tensor | None) -> torch.Te
 
 @LAYERS.register("int8-outlier")
 class OutlierInt8Linear(IntLinear):
-    """LLM.int8() (Dettmers et al. 2022, §3.2): int8 weights stored per output channel; each
-    call runs :func:`mantissa.arith.int8_matmul_with_outliers` — input columns with any
-    ``|x| >= threshold`` in float, the rest vector-wise int8 × int8 -> int32."""
+    """LLM.int8() (Dettmers et al. 2022, §3.2): int8 weights stored per output channel (as
+    bitsandbytes stores them); each call runs :func:`mantissa.arith.int8_matmul_with_outliers`
+    on the stored codes — input columns with any ``|x| >= threshold`` in float (dequantized
+    weight columns), the rest vector-wise int8 × int8 -> int32."""
 
     kind = "int8-outlier"
 
@@ -390,7 +391,8 @@ class OutlierInt8Linear(IntLinear):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         from mantissa.arith import int8_matmul_with_outliers
 
-        y, _ = int8_matmul_with_outliers(x, self._w_cache(), self.threshold, self.bias)
+        y, _ = int8_matmul_with_outliers(x, None, self.threshold, self.bias,
+                                         weight_int8=(self.codes, self.scales.reshape(-1)))
         return y
 
     def weight_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
