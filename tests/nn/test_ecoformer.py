@@ -68,13 +68,14 @@ def test_sign_is_pm1_at_zero_and_straight_through_clipped():
     assert x.grad.tolist() == [0.0, 1.0, 1.0, 1.0, 0.0]
 
 
-@pytest.mark.parametrize("tq, tk", [(9, 9), (1, 9), (6, 6)])
+@pytest.mark.parametrize("tq, tk", [(9, 9), (1, 9), (6, 6), (4, 9), (9, 6)])
 @pytest.mark.parametrize("causal", [False, True])
-def test_linear_form_equals_quadratic_form(tq, tk, causal):
+@pytest.mark.parametrize("chunk", [64, 4, 1])
+def test_linear_form_equals_quadratic_form(tq, tk, causal, chunk):
     bits = 6
     hq, hk = codes(2, 2, tq, bits, seed=1), codes(2, 2, tk, bits, seed=2)
     v = torch.randn(2, 2, tk, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
-    out = binary_linear_attention(hq, hk, v, offset=bits + 1, causal=causal)
+    out = binary_linear_attention(hq, hk, v, offset=bits + 1, causal=causal, chunk=chunk)
     assert torch.allclose(out, quadratic(hq, hk, v, bits + 1, causal), atol=1e-12, rtol=0)
 
 
@@ -84,7 +85,7 @@ def test_key_padding_mask_matches_quadratic_form(causal):
     hq, hk = codes(2, 1, 7, bits, seed=4), codes(2, 1, 7, bits, seed=5)
     v = torch.randn(2, 1, 7, 3, dtype=torch.float64)
     mask = torch.tensor([[1, 1, 1, 1, 1, 0, 0], [0, 1, 1, 1, 1, 1, 1]], dtype=torch.bool)
-    out = binary_linear_attention(hq, hk, v, offset=bits + 1, causal=causal, key_padding_mask=mask)
+    out = binary_linear_attention(hq, hk, v, offset=bits + 1, causal=causal, key_padding_mask=mask, chunk=3)
     assert torch.allclose(out, quadratic(hq, hk, v, bits + 1, causal, mask), atol=1e-12, rtol=0)
     if causal:  # query 0 of the second row sees only a padded key: output 0
         assert torch.equal(out[1, 0, 0], torch.zeros(3, dtype=torch.float64))

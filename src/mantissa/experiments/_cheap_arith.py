@@ -60,12 +60,15 @@ def _ce(model, batch):
 
 def train_digits_vit(data: Split, seed: int, *, steps: int, lr: float = 3e-3, batch_size: int = 64,
                      attention: str = "softmax", d_model: int = 32, n_layer: int = 2,
-                     desc: str = "vit") -> TinyViT:
-    """A TinyViT trained on ``pixels / 16`` (one thread: tiny models share a busy machine best)."""
+                     desc: str = "vit", model: TinyViT | None = None) -> TinyViT:
+    """A TinyViT trained on ``pixels / 16`` (one thread: tiny models share a busy machine best).
+    ``model``: continue training that model (fine-tuning; ``attention``/sizes then unused)."""
     (xtr, ytr), _ = data
     torch.manual_seed(seed)
-    model = TinyViT(TinyViTConfig(d_model=d_model, n_head=2, n_layer=n_layer, d_ff=2 * d_model,
-                                  attention=attention))
+    if model is None:
+        model = TinyViT(TinyViTConfig(d_model=d_model, n_head=2, n_layer=n_layer, d_ff=2 * d_model,
+                                      attention=attention))
+    model.train()
     tcfg = TrainConfig(steps=steps, batch_size=batch_size, lr=lr, warmup=max(1, steps // 20),
                        weight_decay=0.01, log_every=0, seed=seed)
     batches = TensorBatches({"x": xtr, "y": ytr}, batch_size, seed=seed, trim_key=None)

@@ -49,6 +49,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from mantissa.errors import ConfigError, ShapeError
@@ -61,7 +62,7 @@ class _ClippedSign(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
         ctx.save_for_backward(x)
-        return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+        return (x >= 0).to(x.dtype) * 2 - 1
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # noqa: D102
@@ -212,32 +213,58 @@ class KernelizedHash(nn.Module):
 
 
 def binary_linear_attention(hq: torch.Tensor, hk: torch.Tensor, v: torch.Tensor, *, offset: float,
-                            causal: bool = False,
-                            key_padding_mask: torch.Tensor | None = None) -> torch.Tensor:
+                            causal: bool = False, key_padding_mask: torch.Tensor | None = None,
+                            chunk: int = 64) -> torch.Tensor:
     """``Σ_j (hq_i·hk_j + offset) v_j / Σ_j (hq_i·hk_j + offset)`` in O(T·b·D) (associativity).
 
     ``hq (B, H, Tq, b)``, ``hk (B, H, Tk, b)``, ``v (B, H, Tk, D)``. Causal: query ``i``
-    sees keys ``j ≤ i + Tk − Tq``. Queries that see no key get 0.
+    sees keys ``j ≤ i + Tk − Tq``, computed chunk by chunk (``chunk`` keys: a small
+    ``chunk × chunk`` block inside, running sums ``Σ hk_j v_jᵀ`` across), so no
+    intermediate grows faster than T. Queries that see no key get 0.
     """
     ones = torch.ones_like(v[..., :1])
     if key_padding_mask is not None:
         keep = key_padding_mask[:, None, :, None].to(v.dtype)
         hk, v, ones = hk * keep, v * keep, ones * keep
-    if not causal:
-        ctx = hk.transpose(-1, -2) @ v  # (B, H, b, D)
-        num = hq @ ctx + offset * v.sum(-2, keepdim=True)
-        den = hq @ hk.sum(-2).unsqueeze(-1) + offset * ones.sum(-2, keepdim=True)
-    else:
-        t_q, t_k = hq.shape[-2], hk.shape[-2]
-        ctx = (hk.unsqueeze(-1) * v.unsqueeze(-2)).cumsum(2)  # (B, H, Tk, b, D): linear in T
-        vs, ks, ns = v.cumsum(2), hk.cumsum(2), ones.cumsum(2)
-        idx = torch.arange(t_q, device=v.device) + (t_k - t_q)
-        seen = idx >= 0
-        idx = idx.clamp_min(0)
-        num = (hq.unsqueeze(-2) @ ctx[:, :, idx]).squeeze(-2) + offset * vs[:, :, idx]
-        den = (hq.unsqueeze(-2) @ ks[:, :, idx].unsqueeze(-1)).squeeze(-1) + offset * ns[:, :, idx]
-        den = den * seen[:, None].to(den.dtype)
-    return torch.where(den > 0, num / den.clamp_min(1e-30), torch.zeros_like(num))
+    if causal:
+        return _causal(hq, hk, v, ones, offset, chunk)
+    num = hq @ (hk.transpose(-1, -2) @ v) + offset * v.sum(-2, keepdim=True)
+    den = hq @ hk.sum(-2).unsqueeze(-1) + offset * ones.sum(-2, keepdim=True)
+    return _safe_div(num, den)
+
+
+def _safe_div(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
+    """``num / den`` where ``den > 0`` (weights are >= 1 per visible key), else 0."""
+    seen = den > 0
+    return num / torch.where(seen, den, 1.0) * seen
+
+
+def _causal(hq: torch.Tensor, hk: torch.Tensor, v: torch.Tensor, ones: torch.Tensor, offset: float,
+            chunk: int) -> torch.Tensor:
+    b, h, t_q, n_bits = hq.shape
+    t_k, d = v.shape[-2:]
+    shift = t_k - t_q  # query i sees keys j <= i + shift: align query rows with key positions
+    aligned = F.pad(hq, (0, 0, shift, 0)) if shift >= 0 else hq[:, :, -shift:]
+    c = max(1, min(chunk, t_k))
+    n = -(-t_k // c)
+    pad = n * c - t_k
+    qc, kc, vc, oc = (F.pad(x, (0, 0, 0, pad)).view(b, h, n, c, x.shape[-1]) for x in (aligned, hk, v, ones))
+    kvo = torch.cat([vc, oc], -1)  # values with a ones column: numerator and denominator together
+    # across chunks: exclusive prefix sums of Σ hk_j [v_j, 1]ᵀ and Σ [v_j, 1]
+    per_chunk = kc.transpose(-1, -2) @ kvo  # (B, H, n, b, D+1)
+    state = per_chunk.cumsum(2) - per_chunk
+    total = kvo.sum(-2, keepdim=True)
+    before = total.cumsum(2) - total  # (B, H, n, 1, D+1)
+    tri = torch.ones(c, c, dtype=torch.bool, device=v.device).tril()
+    w = (qc @ kc.transpose(-1, -2) + offset * oc.transpose(-1, -2)) * tri  # inside the chunk
+    nd = w @ kvo + qc @ state + offset * before
+    nd = nd.view(b, h, n * c, d + 1)[:, :, :t_k]
+    if shift > 0:
+        nd = nd[:, :, shift:]
+    elif shift < 0:  # the first -shift queries see no key
+        nd = F.pad(nd, (0, 0, -shift, 0))
+    num, den = nd[..., :d], nd[..., d:]
+    return _safe_div(num, den)
 
 
 _SPEC_KEYS = ("bits", "anchors", "topk", "iters", "lr", "refit")

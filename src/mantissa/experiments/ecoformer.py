@@ -1,0 +1,188 @@
+"""EcoFormer (#50): kernelized-hash binary codes make attention linear in length at
+little accuracy cost.
+
+Follows the paper's protocol (ziplab/EcoFormer README): a TinyViT with softmax
+attention is trained on scikit-learn digits, then fine-tuned with its attention
+swapped for :class:`mantissa.nn.ecoformer.EcoFormerAttention` (the hash is fitted
+once on the first fine-tuning batch, then the network adapts through the
+straight-through sign). The softmax model gets the same fine-tuning steps, so the
+comparison is like for like. Two controls show what the numbers mean: the same
+fine-tuning with a *random* (unlearned, ``iters=0``) hash, and with *uniform*
+attention (every token gets the mean of the values: what attention-free mixing
+reaches on this task).
+
+Cost: forward time of one causal attention call (1 batch × 4 heads × 16 dims,
+one thread) against sequence length; the exponent of a log-log fit (the
+Combiner experiment's helpers) should be ≈1 for EcoFormer and ≈2 for softmax.
+Counted multiplies (:func:`mantissa.nn.ecoformer.attention_macs`) are tabulated
+beside the times.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from mantissa import plot, runtime
+from mantissa.experiments._cheap_arith import accuracy, digits_split, train_digits_vit, write_csv
+from mantissa.experiments.base import Check, Experiment, Result, register
+from mantissa.experiments.combiner import _slope, _timed
+from mantissa.nn import ATTENTION
+from mantissa.nn.ecoformer import EcoFormerAttention, attention_macs
+from mantissa.nn.tiny_vit import TinyViT
+from mantissa.progress import track
+
+ARMS = ("softmax", "ecoformer", "random_hash", "uniform")
+
+
+@dataclass
+class Config:
+    seeds: int = 3
+    steps: int = 800  # softmax pre-training
+    finetune_steps: int = 400
+    finetune_lr: float = 1e-3
+    bits: int = 16
+    anchors: int = 20
+    topk: int = 0  # 0: T // 8 (2 of the 16 patch tokens)
+    hash_iters: int = 100
+    hash_lr: float = 1.0
+    test_fraction: float = 0.25
+    time_lengths: tuple[int, ...] = (256, 512, 1024, 2048, 4096)
+
+
+def _uniform(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, **_) -> torch.Tensor:
+    """Control: every query gets the mean value (attention without any similarity)."""
+    return v.mean(-2, keepdim=True).expand(*q.shape[:-1], v.shape[-1])
+
+
+def _eco_spec(cfg: Config, iters: int) -> str:
+    return (f"ecoformer:bits={cfg.bits},anchors={cfg.anchors},topk={cfg.topk},iters={iters},"
+            f"lr={cfg.hash_lr}")
+
+
+def _finetune(base: TinyViT, arm: str, cfg: Config, data, seed: int) -> TinyViT:
+    model = copy.deepcopy(base)
+    if arm == "ecoformer":
+        model.set_attention(_eco_spec(cfg, cfg.hash_iters))
+    elif arm == "random_hash":
+        model.set_attention(_eco_spec(cfg, 0))
+    elif arm == "uniform":
+        for blk in model.blocks:
+            blk.kernel = _uniform
+    return train_digits_vit(data, seed + 1, steps=cfg.finetune_steps, lr=cfg.finetune_lr, model=model,
+                            desc=f"ecoformer: fine-tune {arm} s{seed}")
+
+
+def _hash_losses(model: TinyViT) -> tuple[float, float]:
+    fits = [blk.kernel.hash.last_fit for blk in model.blocks]
+    return (sum(f.loss_initial for f in fits) / len(fits), sum(f.loss_learned for f in fits) / len(fits))
+
+
+def _cost(cfg: Config, seed: int) -> dict[str, list[float]]:
+    torch.manual_seed(seed)
+    eco = EcoFormerAttention(bits=cfg.bits, anchors=cfg.anchors, iters=min(cfg.hash_iters, 20)).eval()
+    short = torch.randn(1, 4, 64, 16)
+    eco.fit(short, short, causal=True)  # fitted on a short batch; the long calls only hash
+    kernels = {"softmax": ATTENTION.get("softmax"), "ecoformer": eco}
+    times: dict[str, list[float]] = {name: [] for name in kernels}
+    with torch.no_grad():
+        for t in track(cfg.time_lengths, "ecoformer: attention time vs length"):
+            for name, kernel in kernels.items():
+                times[name].append(_timed(kernel, t))
+    return times
+
+
+@register
+class EcoFormer(Experiment):
+    id = "ecoformer"
+    title = "EcoFormer: Energy-Saving Attention with Linear Complexity"
+    paper = "#50"
+    claim = ("Queries and keys mapped to b-bit binary codes by learned kernelized hash functions give a "
+             "linear-complexity attention (multiplications replaced by accumulations) that keeps the "
+             "accuracy of softmax attention.")
+    paper_figure = "PVTv2-B0 ImageNet: 73 % on-chip energy cut, −0.33 % top-1"
+    thresholds = {"max_acc_drop_pts": 2.0, "max_eco_time_exponent": 1.2, "min_softmax_time_exponent": 1.5}
+    parts = ("nn.ecoformer.EcoFormerAttention", "nn.ecoformer.KernelizedHash", "nn.TinyViT",
+             "train.Trainer", "data.sklearn:digits")
+    Config = Config
+    scales = {
+        "smoke": {"seeds": 1, "steps": 10, "finetune_steps": 4, "hash_iters": 3, "bits": 8, "anchors": 8,
+                  "time_lengths": (32, 64, 128)},
+        "full": {"seeds": 5, "steps": 3000, "finetune_steps": 1500,
+                 "time_lengths": (256, 512, 1024, 2048, 4096, 8192)},
+    }
+
+    def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
+        rows = []
+        for s in range(seed, seed + cfg.seeds):
+            data = digits_split(s, cfg.test_fraction)
+            base = train_digits_vit(data, s, steps=cfg.steps, desc=f"ecoformer: softmax s{s}")
+            accs, models = {}, {}
+            for arm in ARMS:
+                models[arm] = _finetune(base, arm, cfg, data, s)
+                accs[arm] = accuracy(models[arm], *data[1])
+            h0, h1 = _hash_losses(models["ecoformer"])
+            rows.append([s, accuracy(base, *data[1]), *[accs[a] for a in ARMS], h0, h1])
+        mean = [sum(r[i] for r in rows) / len(rows) for i in range(len(rows[0]))]
+        metrics = {"acc_pretrained_softmax": mean[1],
+                   **{f"acc_{a}": mean[2 + i] for i, a in enumerate(ARMS)},
+                   "hash_objective_random": mean[6], "hash_objective_learned": mean[7]}
+        metrics["acc_drop_pts"] = metrics["acc_softmax"] - metrics["acc_ecoformer"]
+        metrics["acc_drop_random_hash_pts"] = metrics["acc_softmax"] - metrics["acc_random_hash"]
+        metrics["acc_drop_uniform_pts"] = metrics["acc_softmax"] - metrics["acc_uniform"]
+        with runtime.threads(1):
+            times = _cost(cfg, seed)
+        for name, ts in times.items():
+            metrics[f"{name}_time_exponent"] = _slope(cfg.time_lengths, ts)
+        metrics["time_ratio_softmax_over_eco_at_max_len"] = times["softmax"][-1] / times["ecoformer"][-1]
+        header = ["seed", "acc_pretrained_softmax", *[f"acc_{a}" for a in ARMS],
+                  "hash_objective_random", "hash_objective_learned"]
+        arts = [write_csv(out_dir / "accuracy.csv", header, rows), *self._cost_artifacts(cfg, times, out_dir),
+                self._plot(rows, cfg, times, out_dir)]
+        return Result(metrics, arts)
+
+    @staticmethod
+    def _cost_artifacts(cfg: Config, times: dict[str, list[float]], out_dir: Path) -> list[str]:
+        rows = []
+        for i, t in enumerate(cfg.time_lengths):
+            macs = attention_macs(t, 16, bits=cfg.bits, anchors=cfg.anchors)
+            rows.append([t, 1000 * times["softmax"][i], 1000 * times["ecoformer"][i],
+                         4 * macs["softmax_mults"], 4 * macs["ecoformer_mults"], 4 * macs["ecoformer_adds"]])
+        return [write_csv(out_dir / "cost_vs_length.csv",
+                          ["length", "softmax_ms", "ecoformer_ms", "softmax_mults", "ecoformer_mults",
+                           "ecoformer_adds"], rows)]
+
+    @staticmethod
+    def _plot(rows, cfg: Config, times: dict[str, list[float]], out_dir: Path) -> str:
+        fig, (ax, bx) = plot.figure(ncols=2, figsize=(11, 4))
+        labels = ["softmax", f"EcoFormer\n({cfg.bits}-bit)", "random hash", "uniform\n(control)"]
+        for i in range(len(ARMS)):
+            vals = [r[2 + i] for r in rows]
+            ax.bar(i, sum(vals) / len(vals), alpha=0.5)
+            ax.scatter([i] * len(vals), vals, color="k", s=12)
+        ax.set_xticks(range(len(ARMS)), labels)
+        lo = min(min(r[2:6]) for r in rows)
+        ax.set_ylim(max(0, lo - 5), 100)
+        ax.set_ylabel("digits test accuracy (%)")
+        ax.set_title("TinyViT fine-tuned with each attention")
+        for name, ts in times.items():
+            bx.loglog(cfg.time_lengths, ts, "o-", label=f"{name} (slope {_slope(cfg.time_lengths, ts):.2f})")
+        bx.set_xlabel("sequence length T")
+        bx.set_ylabel("causal attention forward time (s)")
+        bx.set_title("cost vs length (1×4 heads×16 dims, 1 thread)")
+        bx.legend()
+        plot.save(fig, out_dir / "ecoformer.png")
+        return "ecoformer.png"
+
+    def checks(self, m) -> list[Check]:
+        return [
+            self.check("accuracy drop of EcoFormer vs softmax attention (points)", m, "acc_drop_pts", "<=",
+                       "max_acc_drop_pts"),
+            self.check("log-log slope of EcoFormer attention time vs length", m, "ecoformer_time_exponent",
+                       "<=", "max_eco_time_exponent"),
+            self.check("log-log slope of softmax attention time vs length (the timing sees quadratic cost)",
+                       m, "softmax_time_exponent", ">=", "min_softmax_time_exponent"),
+        ]
