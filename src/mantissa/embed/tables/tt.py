@@ -9,8 +9,8 @@ The ``n x dim`` table is viewed as a 3-way tensor with row factors
 ``E(i)[j] = G_1[i1, :, j1, :] · G_2[i2, :, j2, :] · G_3[i3, :, j3, :]``
 
 with ``i = i1 + n1·(i2 + n2·i3)`` and ``j = (j1·d2 + j2)·d3 + j3`` (the index
-split of TT-Rec's reference lookup). A lookup is two batched matrix products,
-never the full table. Memory ``4·(n1·d1·R + n2·R·d2·R + n3·R·d3)`` bytes.
+split of TT-Rec's reference lookup). A batch contracts the first two cores once
+(one GEMM), then makes one small product per distinct id; never the full table. Memory ``4·(n1·d1·R + n2·R·d2·R + n3·R·d3)`` bytes.
 Cores start ``N(0, σ²)`` with ``R²σ⁶ = std²`` so entries start at ``full``'s scale
 (TT-Rec's sampled-Gaussian idea). ``tt:rank=8``.
 """
@@ -71,13 +71,15 @@ class TTTable(EmbeddingTable):
     def lookup(self, ids: torch.Tensor) -> torch.Tensor:
         n1, n2, _ = self.rows3
         d1, d2, d3 = self.dims3
-        i1, rest = ids % n1, torch.div(ids, n1, rounding_mode="floor")
-        i2, i3 = rest % n2, torch.div(rest, n2, rounding_mode="floor")
-        m, r = len(ids), self.rank
-        acc = self.cores[0][i1].reshape(m, d1, r)  # (m, d1, R)
-        acc = acc @ self.cores[1][i2].reshape(m, r, d2 * r)  # (m, d1, d2·R)
-        acc = acc.reshape(m, d1 * d2, r) @ self.cores[2][i3].reshape(m, r, d3)  # (m, d1·d2, d3)
-        return acc.reshape(m, self.dim)
+        r = self.rank
+        uniq, inverse = torch.unique(ids, return_inverse=True)  # each distinct id contracted once
+        i12, i3 = uniq % (n1 * n2), torch.div(uniq, n1 * n2, rounding_mode="floor")
+        # the first two cores contracted once per batch for every (i1, i2): one GEMM
+        # (n1·d1, R) x (R, n2·d2·R), reused by all lookups (TT-Rec reuses partial products)
+        g12 = self.cores[0].reshape(n1 * d1, r) @ self.cores[1].permute(1, 0, 2, 3).reshape(r, n2 * d2 * r)
+        g12 = g12.reshape(n1, d1, n2, d2, r).permute(2, 0, 1, 3, 4).reshape(n1 * n2, d1 * d2, r)
+        out = torch.bmm(g12[i12], self.cores[2][i3].reshape(len(uniq), r, d3))  # (u, d1·d2, d3)
+        return out.reshape(len(uniq), self.dim)[inverse]
 
     def memory_bytes(self) -> int:
         return 4 * sum(c.numel() for c in self.cores)
