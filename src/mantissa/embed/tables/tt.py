@@ -10,7 +10,8 @@ The ``n x dim`` table is viewed as a 3-way tensor with row factors
 
 with ``i = i1 + n1·(i2 + n2·i3)`` and ``j = (j1·d2 + j2)·d3 + j3`` (the index
 split of TT-Rec's reference lookup). A batch contracts the first two cores once
-(one GEMM), then makes one small product per distinct id; never the full table. Memory ``4·(n1·d1·R + n2·R·d2·R + n3·R·d3)`` bytes.
+(one GEMM), then makes one small product per distinct id; never the full table.
+Memory ``4·(n1·d1·R + n2·R·d2·R + n3·R·d3)`` bytes.
 Cores start ``N(0, σ²)`` with ``R²σ⁶ = std²`` so entries start at ``full``'s scale
 (TT-Rec's sampled-Gaussian idea). ``tt:rank=8``.
 """
