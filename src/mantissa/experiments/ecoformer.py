@@ -91,7 +91,7 @@ def _cost(cfg: Config, seed: int) -> dict[str, list[float]]:
     with torch.no_grad():
         for t in track(cfg.time_lengths, "ecoformer: attention time vs length"):
             for name, kernel in kernels.items():
-                times[name].append(_timed(kernel, t))
+                times[name].append(_timed(kernel, t, repeats=5))
     return times
 
 

@@ -214,7 +214,7 @@ class KernelizedHash(nn.Module):
 
 def binary_linear_attention(hq: torch.Tensor, hk: torch.Tensor, v: torch.Tensor, *, offset: float,
                             causal: bool = False, key_padding_mask: torch.Tensor | None = None,
-                            chunk: int = 64) -> torch.Tensor:
+                            chunk: int = 32) -> torch.Tensor:
     """``Σ_j (hq_i·hk_j + offset) v_j / Σ_j (hq_i·hk_j + offset)`` in O(T·b·D) (associativity).
 
     ``hq (B, H, Tq, b)``, ``hk (B, H, Tk, b)``, ``v (B, H, Tk, D)``. Causal: query ``i``
