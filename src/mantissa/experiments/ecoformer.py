@@ -15,7 +15,10 @@ Cost: forward time of one causal attention call (1 batch × 4 heads × 16 dims,
 one thread) against sequence length; the exponent of a log-log fit (the
 Combiner experiment's helpers) should be ≈1 for EcoFormer and ≈2 for softmax.
 Counted multiplies (:func:`mantissa.nn.ecoformer.attention_macs`) are tabulated
-beside the times.
+beside the times; the hashing itself costs ~T·m·(D+b) multiplies, so EcoFormer
+needs fewer multiplies than softmax only beyond a break-even length (≈41 tokens
+at m=20, b=16, D=16; the ViT here has 16), which is reported too. Energy is not
+measured (no hardware model): the paper's 73 % figure is not tested.
 """
 
 from __future__ import annotations
@@ -95,6 +98,18 @@ def _cost(cfg: Config, seed: int) -> dict[str, list[float]]:
     return times
 
 
+def _mults(cfg: Config, head_dim: int = 16) -> dict[str, float]:
+    """Counted multiplies, EcoFormer over softmax, at the ViT's 16 tokens and the longest timed
+    length, and the shortest length where EcoFormer needs fewer (hashing costs ~ T·m·(D+b))."""
+    def ratio(t: int) -> float:
+        m = attention_macs(t, head_dim, bits=cfg.bits, anchors=cfg.anchors)
+        return m["ecoformer_mults"] / m["softmax_mults"]
+    even = next(t for t in range(1, 1 << 20) if ratio(t) < 1)
+    return {"mults_ratio_eco_over_softmax_at_16_tokens": ratio(16),
+            "mults_ratio_eco_over_softmax_at_max_len": ratio(cfg.time_lengths[-1]),
+            "mults_break_even_length": float(even)}
+
+
 @register
 class EcoFormer(Experiment):
     id = "ecoformer"
@@ -138,6 +153,7 @@ class EcoFormer(Experiment):
         for name, ts in times.items():
             metrics[f"{name}_time_exponent"] = _slope(cfg.time_lengths, ts)
         metrics["time_ratio_softmax_over_eco_at_max_len"] = times["softmax"][-1] / times["ecoformer"][-1]
+        metrics.update(_mults(cfg))
         header = ["seed", "acc_pretrained_softmax", *[f"acc_{a}" for a in ARMS],
                   "hash_objective_random", "hash_objective_learned"]
         arts = [write_csv(out_dir / "accuracy.csv", header, rows), *self._cost_artifacts(cfg, times, out_dir),

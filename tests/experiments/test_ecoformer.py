@@ -1,0 +1,18 @@
+from mantissa.experiments.base import Verdict
+from mantissa.experiments.ecoformer import Config, EcoFormer, _mults
+
+
+def test_checks_can_fail():
+    exp = EcoFormer()
+    good = {"acc_drop_pts": 0.5, "ecoformer_time_exponent": 1.05, "softmax_time_exponent": 1.9}
+    assert exp.verdict(good) == Verdict.REPRODUCED
+    assert exp.verdict({**good, "acc_drop_pts": 2.5}) == Verdict.PARTIAL
+    assert exp.verdict({**good, "ecoformer_time_exponent": 1.8}) == Verdict.PARTIAL
+    assert exp.verdict({**good, "softmax_time_exponent": 1.1}) == Verdict.PARTIAL  # timing too noisy
+
+
+def test_multiply_counts_break_even():
+    m = _mults(Config(bits=16, anchors=20))
+    # 2·T²·D = 2·T·m·(D+b) + T·D  ->  T = m(D+b)/D + 1/2 = 40.5 at D=16
+    assert m["mults_break_even_length"] == 41
+    assert m["mults_ratio_eco_over_softmax_at_16_tokens"] > 1 > m["mults_ratio_eco_over_softmax_at_max_len"]
