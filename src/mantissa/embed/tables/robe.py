@@ -42,8 +42,9 @@ class RobeTable(EmbeddingTable):
         return pos, sign
 
     def lookup(self, ids: torch.Tensor) -> torch.Tensor:
-        pos, sign = self.slots(ids)
-        return self.array[pos] * sign
+        uniq, inverse = torch.unique(ids, return_inverse=True)  # hash each distinct id once
+        pos, sign = self.slots(uniq)
+        return (self.array[pos] * sign)[inverse]
 
     def memory_bytes(self) -> int:
         return 4 * self.size
