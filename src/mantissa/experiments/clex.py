@@ -1,0 +1,194 @@
+"""CLEX (#51): continuous RoPE scaling by a neural ODE vs PI and NTK, char LM beyond the training length.
+
+The paper's protocol at toy scale: a small char LM is pretrained on WordNet
+glosses at length ``L`` with plain RoPE; then two copies continue training at
+length ``L`` for the same number of steps, one unchanged (RoPE) and one with
+CLEX (a factor ``t`` drawn per step, positions spread over ``[0, tL)``, the ODE
+learned). Both are evaluated at ``L, 2L, 4L`` (bits per char over the whole
+window): the RoPE model as is, and with Position Interpolation and NTK-aware
+scaling applied at inference with factor = length ratio; CLEX with ``t`` =
+length ratio (and, as a diagnostic, unscaled at ``t = 1``).
+``finetune_steps=0`` trains both models from scratch instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from mantissa import plot, runtime
+from mantissa.experiments.base import Check, Experiment, Result, register
+from mantissa.io import atomic_write
+from mantissa.nn import POSITIONAL, Transformer, TransformerConfig
+from mantissa.tasks import CharTokenizer
+from mantissa.tasks.charlm import char_corpus, lm_windows
+from mantissa.train import TensorBatches, TrainConfig, Trainer
+
+#: evaluated methods: the RoPE model with three inference-time encodings, the CLEX model at t = ratio
+#: and (diagnostic) at t = 1
+METHODS = ("rope", "pi", "ntk", "clex", "clex_t1")
+ROPE_AT_INFERENCE = {"rope": "rope", "pi": "rope-pi:factor={r}", "ntk": "rope-ntk:factor={r}"}
+
+
+@dataclass
+class Config:
+    steps: int = 800  # RoPE pretraining steps
+    finetune_steps: int = 400  # then RoPE and CLEX each continue this long (0: both from scratch)
+    finetune_lr: float = 1e-3
+    seq_len: int = 64  # training length L
+    ratios: tuple[int, ...] = (1, 2, 4)  # evaluation lengths as multiples of L
+    max_factor: int = 8  # CLEX: largest factor drawn in training
+    time_dt: float = 0.1  # CLEX: RK4 step over t
+    d_model: int = 64
+    n_layer: int = 2
+    n_head: int = 2
+    batch_size: int = 32
+    lr: float = 3e-3
+    n_chars: int = 400_000
+    n_val: int = 96
+
+
+def position_bits(model: Transformer, windows: torch.Tensor, batch: int = 16) -> torch.Tensor:
+    """Mean next-char loss (bits) at every position of ``windows (n, T+1)``: shape ``(T,)``."""
+    total = torch.zeros(windows.shape[1] - 1)
+    with torch.no_grad():
+        for s in range(0, len(windows), batch):
+            w = windows[s:s + batch]
+            nll = F.cross_entropy(model(w[:, :-1]).transpose(1, 2), w[:, 1:], reduction="none")
+            total += nll.sum(0)
+    return total / len(windows) / math.log(2)
+
+
+@register
+class CLEXExperiment(Experiment):
+    id = "clex"
+    title = "CLEX: Continuous Length Extrapolation for Large Language Models"
+    paper = "#51"
+    claim = ("Modelling RoPE frequency scaling as a neural ODE over the length factor, trained with sampled "
+             "factors, extends the context 4x-8x beyond the training length without loss, beating PI and "
+             "NTK scaling.")
+    paper_figure = "4x–8x extension without loss; lower PPL than PI/NTK beyond the training length"
+    thresholds = {"max_gap_at_L_bits": 0.05}
+    parts = ("nn.rope_scaling:clex", "nn.rope_scaling:rope-pi", "nn.rope_scaling:rope-ntk", "nn.Transformer",
+             "train.Trainer", "tasks.charlm")
+    Config = Config
+    scales = {
+        "smoke": {"steps": 3, "finetune_steps": 2, "seq_len": 16, "d_model": 16, "n_layer": 1,
+                  "n_chars": 20_000, "n_val": 4, "max_factor": 4},
+        "full": {"steps": 4000, "finetune_steps": 2000, "seq_len": 128, "d_model": 128, "n_layer": 4,
+                 "n_head": 4, "n_chars": 2_000_000, "n_val": 256},
+    }
+
+    def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
+        with runtime.threads(1):  # tiny models: one thread is fastest and leaves the other core free
+            return self._run(cfg, seed, out_dir)
+
+    @staticmethod
+    def _model(cfg: Config, tok: CharTokenizer, pe: str) -> Transformer:
+        shape = {"n_layer": cfg.n_layer, "n_head": cfg.n_head, "d_model": cfg.d_model}
+        return Transformer(TransformerConfig(vocab_size=tok.vocab_size, max_len=cfg.seq_len, pe=pe, **shape))
+
+    @staticmethod
+    def _fit(model: Transformer, cfg: Config, train: torch.Tensor, steps: int, lr: float, seed: int,
+             desc: str) -> Transformer:
+        batches = TensorBatches({"idx": train, "mask": torch.ones_like(train, dtype=torch.bool)},
+                                cfg.batch_size, seed=seed)
+        Trainer(model, TrainConfig(steps=steps, batch_size=cfg.batch_size, lr=lr, warmup=20, seed=seed),
+                batches, progress_desc=f"clex: {desc}").fit()
+        return model.eval()
+
+    def _models(self, cfg: Config, tok: CharTokenizer, train: torch.Tensor,
+                seed: int) -> tuple[Transformer, Transformer]:
+        """The RoPE model and the CLEX model. With ``finetune_steps`` (the paper's protocol: CLEX
+        fine-tunes a pretrained RoPE LLM) both continue from one RoPE model for the same steps."""
+        clex_pe = f"clex:max_factor={cfg.max_factor},time_dt={cfg.time_dt}"
+        torch.manual_seed(seed)
+        rope = self._fit(self._model(cfg, tok, "rope"), cfg, train, cfg.steps, cfg.lr, seed, "rope")
+        torch.manual_seed(seed)
+        clex = self._model(cfg, tok, clex_pe)
+        if not cfg.finetune_steps:
+            return rope, self._fit(clex, cfg, train, cfg.steps, cfg.lr, seed, "clex")
+        missing, unexpected = clex.load_state_dict(rope.state_dict(), strict=False)
+        if unexpected or not all(k.startswith("pe.field.") for k in missing):  # only the ODE is new
+            raise RuntimeError(f"RoPE -> CLEX weights: missing {missing}, unexpected {unexpected}")
+        rope = self._fit(rope.train(), cfg, train, cfg.finetune_steps, cfg.finetune_lr, seed + 1, "rope (ft)")
+        clex = self._fit(clex, cfg, train, cfg.finetune_steps, cfg.finetune_lr, seed + 1, "clex (ft)")
+        return rope, clex
+
+    def _run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
+        tok = CharTokenizer()
+        ids = char_corpus(tok, "wordnet", cfg.n_chars)
+        split = int(len(ids) * 0.9)
+        n_train = max((cfg.steps + cfg.finetune_steps) * cfg.batch_size // 4, cfg.batch_size)
+        train = lm_windows(ids[:split], n_train, cfg.seq_len, seed)
+        val = lm_windows(ids[split:], cfg.n_val, cfg.seq_len * max(cfg.ratios), seed + 1)
+        rope, clex = self._models(cfg, tok, train, seed)
+        curves: dict[str, dict[int, torch.Tensor]] = {m: {} for m in METHODS}
+        for r in cfg.ratios:
+            windows = val[:, : r * cfg.seq_len + 1]
+            for method, spec in ROPE_AT_INFERENCE.items():
+                rope.pe = POSITIONAL.build(spec.format(r=r), d_model=cfg.d_model, n_head=cfg.n_head)
+                curves[method][r] = position_bits(rope, windows)
+            for method, t in (("clex", r), ("clex_t1", 1)):
+                clex.pe.t = float(t)
+                curves[method][r] = position_bits(clex, windows)
+        metrics = {f"{m}_bits_{r}L": float(c[r].mean()) for m, c in curves.items() for r in cfg.ratios}
+        top = max(cfg.ratios)
+        metrics["clex_gap_at_L_bits"] = metrics["clex_bits_1L"] - metrics["rope_bits_1L"]
+        metrics["clex_minus_pi_at_max_bits"] = metrics[f"clex_bits_{top}L"] - metrics[f"pi_bits_{top}L"]
+        metrics["clex_minus_ntk_at_max_bits"] = metrics[f"clex_bits_{top}L"] - metrics[f"ntk_bits_{top}L"]
+        metrics["max_ratio"] = float(top)
+        self._artifacts(cfg, metrics, curves, out_dir)
+        return Result(metrics, ["bits_vs_length.png", "bits_by_position.png", "bits_vs_length.csv"])
+
+    @staticmethod
+    def _artifacts(cfg: Config, metrics: dict[str, float], curves: dict[str, dict[int, torch.Tensor]],
+                   out_dir: Path) -> None:
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["eval_length", "ratio", *[f"{m}_bits_per_char" for m in METHODS]])
+        for r in cfg.ratios:
+            w.writerow([r * cfg.seq_len, r, *[f"{metrics[f'{m}_bits_{r}L']:.4f}" for m in METHODS]])
+        atomic_write(out_dir / "bits_vs_length.csv", buf.getvalue())
+        lengths = [r * cfg.seq_len for r in cfg.ratios]
+        fig, ax = plot.figure()
+        for m in METHODS:
+            style = "o--" if m == "clex_t1" else "o-"
+            ax.plot(lengths, [metrics[f"{m}_bits_{r}L"] for r in cfg.ratios], style, label=m)
+        ax.axvline(cfg.seq_len, color="grey", ls=":", lw=1)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel(f"evaluation length (training length L = {cfg.seq_len})")
+        ax.set_ylabel("bits per char (whole window)")
+        ax.set_title("char LM beyond the training length: RoPE, PI, NTK, CLEX")
+        ax.legend()
+        plot.save(fig, out_dir / "bits_vs_length.png")
+        top = max(cfg.ratios)
+        fig, ax = plot.figure()
+        for m in METHODS:
+            c = curves[m][top]
+            k = max(1, len(c) // 64)  # smooth: mean over blocks of k positions
+            n = len(c) // k * k
+            ax.plot(torch.arange(n).view(-1, k).float().mean(1), c[:n].view(-1, k).mean(1), label=m,
+                    ls="--" if m == "clex_t1" else "-")
+        ax.axvline(cfg.seq_len, color="grey", ls=":", lw=1)
+        ax.set_xlabel(f"position in a {top * cfg.seq_len}-char window")
+        ax.set_ylabel("bits per char")
+        ax.set_title(f"loss by position at {top}L")
+        ax.legend()
+        plot.save(fig, out_dir / "bits_by_position.png")
+
+    def checks(self, m: dict[str, float]) -> list[Check]:
+        return [
+            self.check("CLEX minus PI, bits/char at the longest length (4L at quick)", m,
+                       "clex_minus_pi_at_max_bits", "<", 0.0),
+            self.check("CLEX minus NTK, bits/char at the longest length (4L at quick)", m,
+                       "clex_minus_ntk_at_max_bits", "<", 0.0),
+            self.check("CLEX minus plain RoPE, bits/char at the training length L", m,
+                       "clex_gap_at_L_bits", "<=", "max_gap_at_L_bits"),
+        ]

@@ -1,0 +1,32 @@
+import math
+
+import torch
+
+from mantissa.experiments.base import Verdict
+from mantissa.experiments.clex import CLEXExperiment, position_bits
+from mantissa.nn import Transformer, TransformerConfig
+from mantissa.train import lm_loss
+
+
+def _metrics(clex_4l, gap):
+    return {"clex_minus_pi_at_max_bits": clex_4l - 3.0, "clex_minus_ntk_at_max_bits": clex_4l - 2.5,
+            "clex_gap_at_L_bits": gap}
+
+
+def test_verdict_follows_the_measured_gaps():
+    exp = CLEXExperiment()
+    assert exp.verdict(_metrics(2.4, 0.01)) == Verdict.REPRODUCED
+    assert exp.verdict(_metrics(2.7, 0.01)) == Verdict.PARTIAL  # beats PI, not NTK
+    assert exp.verdict(_metrics(3.1, 0.2)) == Verdict.NOT_REPRODUCED
+    assert exp.verdict({}) == Verdict.NOT_REPRODUCED  # missing metrics fail
+
+
+def test_position_bits_matches_lm_loss():
+    torch.manual_seed(0)
+    model = Transformer(TransformerConfig(vocab_size=11, n_layer=1, n_head=2, d_model=16, pe="rope")).eval()
+    windows = torch.randint(0, 11, (5, 13))
+    bits = position_bits(model, windows, batch=2)
+    with torch.no_grad():
+        loss, _ = lm_loss(model, {"idx": windows, "mask": torch.ones_like(windows, dtype=torch.bool)})
+    assert bits.shape == (12,)
+    assert math.isclose(float(bits.mean()), float(loss) / math.log(2), rel_tol=1e-5)
