@@ -70,12 +70,13 @@ def test_sign_is_pm1_at_zero_and_straight_through_clipped():
 
 @pytest.mark.parametrize("tq, tk", [(9, 9), (1, 9), (6, 6), (4, 9), (9, 6)])
 @pytest.mark.parametrize("causal", [False, True])
-@pytest.mark.parametrize("chunk", [64, 4, 1])
-def test_linear_form_equals_quadratic_form(tq, tk, causal, chunk):
+@pytest.mark.parametrize("chunk, segment", [(64, 1024), (4, 1024), (1, 1), (2, 4), (3, 5)])
+def test_linear_form_equals_quadratic_form(tq, tk, causal, chunk, segment):
     bits = 6
     hq, hk = codes(2, 2, tq, bits, seed=1), codes(2, 2, tk, bits, seed=2)
     v = torch.randn(2, 2, tk, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
-    out = binary_linear_attention(hq, hk, v, offset=bits + 1, causal=causal, chunk=chunk)
+    out = binary_linear_attention(hq, hk, v, offset=bits + 1, causal=causal, chunk=chunk,
+                                  segment=segment)
     assert torch.allclose(out, quadratic(hq, hk, v, bits + 1, causal), atol=1e-12, rtol=0)
 
 
@@ -85,7 +86,8 @@ def test_key_padding_mask_matches_quadratic_form(causal):
     hq, hk = codes(2, 1, 7, bits, seed=4), codes(2, 1, 7, bits, seed=5)
     v = torch.randn(2, 1, 7, 3, dtype=torch.float64)
     mask = torch.tensor([[1, 1, 1, 1, 1, 0, 0], [0, 1, 1, 1, 1, 1, 1]], dtype=torch.bool)
-    out = binary_linear_attention(hq, hk, v, offset=bits + 1, causal=causal, key_padding_mask=mask, chunk=3)
+    out = binary_linear_attention(hq, hk, v, offset=bits + 1, causal=causal, key_padding_mask=mask, chunk=2,
+                                  segment=4)
     assert torch.allclose(out, quadratic(hq, hk, v, bits + 1, causal, mask), atol=1e-12, rtol=0)
     if causal:  # query 0 of the second row sees only a padded key: output 0
         assert torch.equal(out[1, 0, 0], torch.zeros(3, dtype=torch.float64))

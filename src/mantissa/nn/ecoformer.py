@@ -214,20 +214,21 @@ class KernelizedHash(nn.Module):
 
 def binary_linear_attention(hq: torch.Tensor, hk: torch.Tensor, v: torch.Tensor, *, offset: float,
                             causal: bool = False, key_padding_mask: torch.Tensor | None = None,
-                            chunk: int = 32) -> torch.Tensor:
+                            chunk: int = 32, segment: int = 1024) -> torch.Tensor:
     """``Σ_j (hq_i·hk_j + offset) v_j / Σ_j (hq_i·hk_j + offset)`` in O(T·b·D) (associativity).
 
     ``hq (B, H, Tq, b)``, ``hk (B, H, Tk, b)``, ``v (B, H, Tk, D)``. Causal: query ``i``
     sees keys ``j ≤ i + Tk − Tq``, computed chunk by chunk (``chunk`` keys: a small
-    ``chunk × chunk`` block inside, running sums ``Σ hk_j v_jᵀ`` across), so no
-    intermediate grows faster than T. Queries that see no key get 0.
+    ``chunk × chunk`` block inside, running sums ``Σ hk_j v_jᵀ`` across), ``segment``
+    positions at a time (the running sums carried over, so the working set stays in
+    cache); no intermediate grows faster than T. Queries that see no key get 0.
     """
     ones = torch.ones_like(v[..., :1])
     if key_padding_mask is not None:
         keep = key_padding_mask[:, None, :, None].to(v.dtype)
         hk, v, ones = hk * keep, v * keep, ones * keep
     if causal:
-        return _causal(hq, hk, v, ones, offset, chunk)
+        return _causal(hq, hk, torch.cat([v, ones], -1), offset, chunk, segment)
     num = hq @ (hk.transpose(-1, -2) @ v) + offset * v.sum(-2, keepdim=True)
     den = hq @ hk.sum(-2).unsqueeze(-1) + offset * ones.sum(-2, keepdim=True)
     return _safe_div(num, den)
@@ -239,32 +240,46 @@ def _safe_div(num: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
     return num / torch.where(seen, den, 1.0) * seen
 
 
-def _causal(hq: torch.Tensor, hk: torch.Tensor, v: torch.Tensor, ones: torch.Tensor, offset: float,
-            chunk: int) -> torch.Tensor:
+def _causal(hq: torch.Tensor, hk: torch.Tensor, kvo: torch.Tensor, offset: float, chunk: int,
+            segment: int) -> torch.Tensor:
+    """``kvo``: values with a ones column (0 for padded keys): numerator and denominator together."""
     b, h, t_q, n_bits = hq.shape
-    t_k, d = v.shape[-2:]
+    t_k = kvo.shape[-2]
     shift = t_k - t_q  # query i sees keys j <= i + shift: align query rows with key positions
     aligned = F.pad(hq, (0, 0, shift, 0)) if shift >= 0 else hq[:, :, -shift:]
-    c = max(1, min(chunk, t_k))
-    n = -(-t_k // c)
-    pad = n * c - t_k
-    qc, kc, vc, oc = (F.pad(x, (0, 0, 0, pad)).view(b, h, n, c, x.shape[-1]) for x in (aligned, hk, v, ones))
-    kvo = torch.cat([vc, oc], -1)  # values with a ones column: numerator and denominator together
-    # across chunks: exclusive prefix sums of Σ hk_j [v_j, 1]ᵀ and Σ [v_j, 1]
-    per_chunk = kc.transpose(-1, -2) @ kvo  # (B, H, n, b, D+1)
-    state = per_chunk.cumsum(2) - per_chunk
-    total = kvo.sum(-2, keepdim=True)
-    before = total.cumsum(2) - total  # (B, H, n, 1, D+1)
-    tri = torch.ones(c, c, dtype=torch.bool, device=v.device).tril()
-    w = (qc @ kc.transpose(-1, -2) + offset * oc.transpose(-1, -2)) * tri  # inside the chunk
-    nd = w @ kvo + qc @ state + offset * before
-    nd = nd.view(b, h, n * c, d + 1)[:, :, :t_k]
+    chunk = max(1, chunk)
+    seg = max(chunk, segment // chunk * chunk)
+    state = kvo.new_zeros(b, h, n_bits, kvo.shape[-1])  # Σ hk_j [v_j, 1]ᵀ over earlier segments
+    before = kvo.new_zeros(b, h, 1, kvo.shape[-1])  # Σ [v_j, 1]
+    parts = []
+    for s in range(0, t_k, seg):
+        qs, ks, xs = aligned[:, :, s:s + seg], hk[:, :, s:s + seg], kvo[:, :, s:s + seg]
+        parts.append(_causal_segment(qs, ks, xs, state, before, offset, chunk))
+        state = state + ks.transpose(-1, -2) @ xs
+        before = before + xs.sum(-2, keepdim=True)
+    nd = torch.cat(parts, 2)
     if shift > 0:
         nd = nd[:, :, shift:]
     elif shift < 0:  # the first -shift queries see no key
         nd = F.pad(nd, (0, 0, -shift, 0))
-    num, den = nd[..., :d], nd[..., d:]
-    return _safe_div(num, den)
+    return _safe_div(nd[..., :-1], nd[..., -1:])
+
+
+def _causal_segment(q: torch.Tensor, k: torch.Tensor, x: torch.Tensor, state: torch.Tensor,
+                    before: torch.Tensor, offset: float, chunk: int) -> torch.Tensor:
+    b, h, t, e = x.shape
+    c = min(chunk, t)
+    n = -(-t // c)
+    pad = n * c - t
+    qc, kc, xc = (F.pad(z, (0, 0, 0, pad)).view(b, h, n, c, z.shape[-1]) for z in (q, k, x))
+    per_chunk = kc.transpose(-1, -2) @ xc  # (B, H, n, b, D+1)
+    st = per_chunk.cumsum(2) - per_chunk + state[:, :, None]  # exclusive prefix sums
+    tot = xc.sum(-2, keepdim=True)
+    bef = tot.cumsum(2) - tot + before[:, :, None]
+    tri = torch.ones(c, c, dtype=torch.bool, device=x.device).tril()
+    w = (qc @ kc.transpose(-1, -2) + offset * xc[..., -1:].transpose(-1, -2)) * tri  # inside a chunk
+    nd = w @ xc + qc @ st + offset * bef
+    return nd.view(b, h, n * c, e)[:, :, :t]
 
 
 _SPEC_KEYS = ("bits", "anchors", "topk", "iters", "lr", "refit")
