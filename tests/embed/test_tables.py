@@ -19,7 +19,7 @@ from mantissa.errors import ConfigError, DTypeError, ShapeError, SpecError, Unkn
 N, D = 1000, 16
 ALL = ("full", "hashing:buckets=100", "qr:collisions=7", "qr:collisions=5,op=add", "tt:rank=3",
        "mixed-dim:dims=16/8/4", "pruning:keep=0.3", "quant:bits=4", "quant:bits=3,per=tensor",
-       "robe:size=777")
+       "robe:size=777", "pq:m=4,bits=4")
 
 
 def _all_ids(t):
@@ -169,6 +169,27 @@ def test_quant_load_weights():
     torch.testing.assert_close(q.dense(), full.dense(), atol=1e-5, rtol=0)
     with pytest.raises(ShapeError):
         q.load_weights(torch.zeros(3, 3))
+    with pytest.raises(ConfigError, match="finalize"):
+        build_table("quant:bits=4", N, D).codes()
+
+
+def test_pq_rows_are_centroid_concatenations():
+    t = build_table("pq:m=4,bits=3", N, D, seed=11)
+    w = t.weight.detach().double().clone()
+    t.finalize()
+    e, books, codes = _all_ids(t), t.codec.codebooks.double(), t._codes.long()
+    assert books.shape == (4, 8, D // 4) and codes.shape == (N, 4) and codes.max() < 8
+    want = torch.cat([books[j][codes[:, j]] for j in range(4)], 1)
+    torch.testing.assert_close(e, want, rtol=0, atol=1e-6)
+    # each sub-vector went to its nearest centroid (float64 brute force)
+    for j in range(4):
+        sub = w[:, j * 4:(j + 1) * 4]
+        nearest = torch.cdist(sub, books[j]).argmin(1)
+        d_got = (sub - books[j][codes[:, j]]).norm(dim=1)
+        d_best = (sub - books[j][nearest]).norm(dim=1)
+        assert (d_got <= d_best + 1e-5).all()
+    assert t.memory_bytes() == N * 4 + 8 * D * 4
+    assert not t(torch.arange(3)).requires_grad  # frozen after compression
 
 
 def test_robe_windows_and_signs():
@@ -183,7 +204,7 @@ def test_robe_windows_and_signs():
     assert t.memory_bytes() == 4 * m
 
 
-@pytest.mark.parametrize("method", ["hashing", "qr", "mixed-dim", "tt", "pruning", "quant", "robe"])
+@pytest.mark.parametrize("method", ["hashing", "qr", "mixed-dim", "tt", "pruning", "quant", "robe", "pq"])
 @pytest.mark.parametrize("fraction", [0.5, 0.25, 0.1])
 def test_budgets_are_met(method, fraction):
     t = table_for_budget(method, N, D, fraction)
@@ -197,7 +218,8 @@ def test_spec_errors():
         build_table("hash:buckets=3", N, D)
     for bad in ("hashing:buckets=0", "qr:collisions=x", "qr:collisions=2,op=div", "tt:rank=0",
                 "pruning:keep=0", "pruning:keep=1.5", "quant:bits=0", "quant:bits=20",
-                "quant:bits=4,per=col", "mixed-dim:dims=64/8", "mixed-dim:dims=a/b", "robe:size=-1",
+                "quant:bits=4,per=col", "mixed-dim:dims=64/8", "pq:m=3", "pq:m=4,bits=9",
+                "mixed-dim:dims=a/b", "robe:size=-1",
                 "hashing:wrong=3"):
         with pytest.raises(SpecError):
             build_table(bad, N, D)

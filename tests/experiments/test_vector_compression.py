@@ -11,7 +11,8 @@ from mantissa.experiments.vector_compression import (
     PAD,
     BagClassifier,
     VectorCompression,
-    _post_training_quant,
+    _post_training,
+    shuffle_ids,
     synthetic_bags,
 )
 
@@ -23,6 +24,16 @@ def test_synthetic_bags_are_frequency_ranked():
     assert (d.counts[:-1] >= d.counts[1:]).all()
 
 
+def test_shuffled_ids_keep_the_words():
+    d = synthetic_bags(300, 100, seed=4)
+    d.x[0, 5:] = PAD
+    d.counts = torch.bincount(d.x[d.x != PAD], minlength=100).double()
+    s = shuffle_ids(d, seed=0)
+    assert torch.equal(s.x == PAD, d.x == PAD)
+    assert torch.equal(s.counts, torch.bincount(s.x[s.x != PAD], minlength=100).double())
+    assert not torch.equal(s.x, d.x)
+
+
 def test_bag_classifier_is_mean_then_linear():
     table = build_table("full", 20, 4, seed=0)
     model = BagClassifier(table, 3)
@@ -32,10 +43,10 @@ def test_bag_classifier_is_mean_then_linear():
     torch.testing.assert_close(model(x).detach(), model.head(pooled).detach())
 
 
-def test_post_training_quant_reuses_trained_model():
+def test_post_training_reuses_trained_model():
     d = synthetic_bags(200, 50, seed=2)
     full = BagClassifier(build_table("full", 50, 8, seed=3), d.n_classes)
-    q = _post_training_quant("quant:bits=16", full, d)
+    q = _post_training("quant:bits=16", full, d)
     torch.testing.assert_close(q(d.x).detach(), full(d.x).detach(), atol=1e-4, rtol=0)
     assert q.table.memory_bytes() == 50 * 16 + 50 * 8
 

@@ -35,6 +35,8 @@ class EmbeddingTable(nn.Module):
     """Base class: ``n`` ids, ``dim`` columns; subclasses set ``name``."""
 
     name: str = ""
+    #: trained as a float table, compressed after training (can start from a trained ``full``)
+    post_training: bool = False
 
     def __init__(self, n: int, dim: int) -> None:
         super().__init__()
@@ -93,6 +95,42 @@ class EmbeddingTable(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.spec}, n={self.n}, dim={self.dim}, bytes={self.memory_bytes()}"
+
+
+class PostTrainingTable(EmbeddingTable):
+    """A float table that trains like ``full`` and is compressed once in :meth:`finalize`;
+    :meth:`load_weights` starts it from an already trained full table instead."""
+
+    post_training = True
+
+    def __init__(self, n: int, dim: int, std: float = 0.1, seed: int = 0) -> None:
+        super().__init__(n, dim)
+        g = torch.Generator().manual_seed(seed)
+        self.weight = nn.Parameter(torch.randn(self.n, self.dim, generator=g) * std)
+        self.compressed = False
+
+    def lookup(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.weight[ids]
+
+    def load_weights(self, weight: torch.Tensor) -> PostTrainingTable:
+        if tuple(weight.shape) != (self.n, self.dim):
+            raise ShapeError(f"{self.spec}: weights of shape {tuple(weight.shape)}, expected "
+                             f"({self.n}, {self.dim})")
+        with torch.no_grad():
+            self.weight.copy_(weight)
+        self.compressed = False
+        return self
+
+    def compress(self, weight: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """The reconstruction ``Ŵ`` that the compressed storage serves."""
+        raise NotImplementedError
+
+    def finalize(self) -> None:
+        if not self.compressed:
+            with torch.no_grad():
+                self.weight.copy_(self.compress(self.weight.detach()))
+            self.weight.requires_grad_(False)
+            self.compressed = True
 
 
 def param_bytes(*tensors: torch.Tensor) -> int:

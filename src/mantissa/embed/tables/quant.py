@@ -17,24 +17,23 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
 
-from mantissa.embed.tables.base import TABLES, EmbeddingTable, need_int, too_small
-from mantissa.errors import ShapeError, SpecError
+from mantissa.embed.tables.base import TABLES, PostTrainingTable, need_int, too_small
+from mantissa.errors import ConfigError, SpecError
 from mantissa.quant import parse_quantizer
 
 PER = ("row", "tensor")
 
 
 @TABLES.register("quant")
-class QuantizedTable(EmbeddingTable):
+class QuantizedTable(PostTrainingTable):
     """``quant:bits=b[,per=row|tensor]`` — float while training, ``b``-bit codes after ``finalize``."""
 
     name = "quant"
 
     def __init__(self, n: int, dim: int, bits: int = 8, per: str = "row", std: float = 0.1,
                  seed: int = 0) -> None:
-        super().__init__(n, dim)
+        super().__init__(n, dim, std, seed)
         self.bits = need_int(bits, "bits", f"quant:bits={bits}")
         if self.bits > 16:
             raise SpecError(f"quant: bits={bits}; accepted 1..16 (float32 needs no quantizer)")
@@ -43,32 +42,17 @@ class QuantizedTable(EmbeddingTable):
         self.per = per
         self.quantizer = parse_quantizer(f"uint:{self.bits}" + (",channel" if per == "row" else "")
                                          + ",sym=false")
-        g = torch.Generator().manual_seed(seed)
-        self.weight = nn.Parameter(torch.randn(self.n, self.dim, generator=g) * std)
-        self.quantized = False
 
-    def load_weights(self, weight: torch.Tensor) -> QuantizedTable:
-        """Start from a trained float table (post-training quantization of ``full``)."""
-        if tuple(weight.shape) != (self.n, self.dim):
-            raise ShapeError(f"{self.spec}: weights of shape {tuple(weight.shape)}, expected "
-                             f"({self.n}, {self.dim})")
-        with torch.no_grad():
-            self.weight.copy_(weight)
-        self.quantized = False
-        return self
-
-    def finalize(self) -> None:
-        with torch.no_grad():
-            self.weight.copy_(self.quantizer.fake(self.weight.detach()))
-        self.weight.requires_grad_(False)
-        self.quantized = True
+    def compress(self, weight: torch.Tensor) -> torch.Tensor:
+        qt = self.quantizer.quantize(weight)
+        self._codes = qt.q.to(torch.int32)
+        return qt.dequantize()
 
     def codes(self) -> torch.Tensor:
-        """The integer codes ``Q(w)`` in ``[0, 2^bits)`` (what is stored)."""
-        return self.quantizer.quantize(self.weight.detach()).q.to(torch.int32)
-
-    def lookup(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.weight[ids]
+        """The integer codes ``Q(w)`` in ``[0, 2^bits)`` that are stored (after :meth:`finalize`)."""
+        if not self.compressed:
+            raise ConfigError(f"{self.spec}: call finalize() before codes()")
+        return self._codes
 
     @staticmethod
     def bytes_for(n: int, dim: int, bits: int, per: str) -> int:
