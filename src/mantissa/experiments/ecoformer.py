@@ -203,6 +203,8 @@ class EcoFormer(Experiment):
         ax.set_title("TinyViT fine-tuned with each attention")
         for name, ts in times.items():
             bx.loglog(cfg.time_lengths, ts, "o-", label=f"{name} (slope {_slope(cfg.time_lengths, ts):.2f})")
+        bx.set_xticks(cfg.time_lengths, [str(t) for t in cfg.time_lengths])
+        bx.set_xticks([], minor=True)
         bx.set_xlabel("sequence length T")
         bx.set_ylabel("causal attention forward, thread CPU time (s)")
         bx.set_title("cost vs length (1×4 heads×16 dims, 1 thread)")
