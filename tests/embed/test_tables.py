@@ -19,7 +19,7 @@ from mantissa.errors import ConfigError, DTypeError, ShapeError, SpecError, Unkn
 N, D = 1000, 16
 ALL = ("full", "hashing:buckets=100", "qr:collisions=7", "qr:collisions=5,op=add", "tt:rank=3",
        "mixed-dim:dims=16/8/4", "pruning:keep=0.3", "quant:bits=4", "quant:bits=3,per=tensor",
-       "robe:size=777", "pq:m=4,bits=4")
+       "robe:size=777", "pq:m=4,bits=4", "qat:bits=3")
 
 
 def _all_ids(t):
@@ -173,6 +173,22 @@ def test_quant_load_weights():
         build_table("quant:bits=4", N, D).codes()
 
 
+def test_qat_is_learned_step_fake_quantization():
+    t = build_table("qat:bits=3", N, D, seed=12)
+    w = t.weight.detach().double()
+    s = float(t.lsq.step.detach())
+    assert s == pytest.approx(2 * float(w.abs().mean()) / math.sqrt(3), rel=1e-5)  # LSQ init, Qp = 3
+    want = torch.clamp(torch.round(w / s), -4, 3) * s  # clamp then round: same for integer bounds
+    torch.testing.assert_close(_all_ids(t), want, rtol=0, atol=1e-6)
+    t(torch.arange(50)).sum().backward()
+    assert t.lsq.step.grad is not None and t.lsq.step.grad.abs() > 0
+    t.finalize()
+    codes = t.codes()
+    assert codes.min() >= -4 and codes.max() <= 3
+    torch.testing.assert_close(_all_ids(t), codes.double() * s, rtol=0, atol=1e-6)
+    assert t.memory_bytes() == N * math.ceil(D * 3 / 8) + 4
+
+
 def test_pq_rows_are_centroid_concatenations():
     t = build_table("pq:m=4,bits=3", N, D, seed=11)
     w = t.weight.detach().double().clone()
@@ -204,7 +220,8 @@ def test_robe_windows_and_signs():
     assert t.memory_bytes() == 4 * m
 
 
-@pytest.mark.parametrize("method", ["hashing", "qr", "mixed-dim", "tt", "pruning", "quant", "robe", "pq"])
+@pytest.mark.parametrize("method", ["hashing", "qr", "mixed-dim", "tt", "pruning", "quant", "robe", "pq",
+                                    "qat"])
 @pytest.mark.parametrize("fraction", [0.5, 0.25, 0.1])
 def test_budgets_are_met(method, fraction):
     t = table_for_budget(method, N, D, fraction)
@@ -219,7 +236,7 @@ def test_spec_errors():
     for bad in ("hashing:buckets=0", "qr:collisions=x", "qr:collisions=2,op=div", "tt:rank=0",
                 "pruning:keep=0", "pruning:keep=1.5", "quant:bits=0", "quant:bits=20",
                 "quant:bits=4,per=col", "mixed-dim:dims=64/8", "pq:m=3", "pq:m=4,bits=9",
-                "mixed-dim:dims=a/b", "robe:size=-1",
+                "mixed-dim:dims=a/b", "robe:size=-1", "qat:bits=1", "qat:bits=17",
                 "hashing:wrong=3"):
         with pytest.raises(SpecError):
             build_table(bad, N, D)

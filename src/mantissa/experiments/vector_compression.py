@@ -44,7 +44,7 @@ PAD = -1
 @dataclass
 class Config:
     source: str = "wordnet"  # or "synthetic"
-    methods: str = "hashing,qr,mixed-dim,tt,robe,pruning,quant,pq"
+    methods: str = "hashing,qr,mixed-dim,tt,robe,pruning,qat,quant,pq"
     budgets: str = "0.25,0.1,0.04"  # fractions of the full float32 table's bytes
     dim: int = 64
     min_count: int = 2
@@ -168,16 +168,17 @@ class VectorCompression(Experiment):
     title = "Experimental Analysis of Large-scale Learnable Vector Storage Compression"
     paper = "#12"
     claim = ("Trainable embedding-table compressors (hashing trick, quotient-remainder, mixed dimensions, "
-             "tensor train, ROBE, magnitude pruning, post-training scalar and product quantization) trade "
-             "quality for memory differently. Benchmarked on one task at equal memory budgets, every method "
-             "yields a model at every budget and the best of them at a quarter of the full table's bytes "
-             "stays within 1 point of the full table; the winner of each budget is reported.")
+             "tensor train, ROBE, magnitude pruning, LSQ quantization-aware training, post-training "
+             "scalar and product quantization) trade quality for memory differently. Benchmarked on one "
+             "task at equal memory budgets, every method yields a model at every budget and the best of "
+             "them at a quarter of the full table's bytes stays within 1 point of the full table; the "
+             "winner of each budget is reported.")
     paper_figure = ("14 methods benchmarked on DLRM/retrieval tasks at budgets down to 1/1000: hashing and "
                     "deduplication strong; the best method varies with dataset and memory budget")
     thresholds = {"min_coverage": 1.0, "max_gap_points_at_25pct": 1.0}
     parts = ("embed.tables:full", "embed.tables:hashing", "embed.tables:qr", "embed.tables:mixed-dim",
-             "embed.tables:tt", "embed.tables:robe", "embed.tables:pruning", "embed.tables:quant",
-             "embed.tables:pq", "train.Trainer", "data.wordnet")
+             "embed.tables:tt", "embed.tables:robe", "embed.tables:pruning", "embed.tables:qat",
+             "embed.tables:quant", "embed.tables:pq", "train.Trainer", "data.wordnet")
     Config = Config
     scales = {"smoke": {"source": "synthetic", "n_synthetic": 3000, "vocab_synthetic": 1000, "steps": 25,
                         "budgets": "0.25", "batch_size": 128},
