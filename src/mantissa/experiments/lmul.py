@@ -25,9 +25,9 @@ product by L-Mul (``mantissa.quant`` recipe ``lmul:mantissa_bits=N``) beside the
 e4m3 and in e5m2, scored by :func:`mantissa.quant.evaluate` on real text
 (WordNet definitions): the judged figure is ``(1 - cosine)`` of L-Mul over that
 of the fp8 format the paper compares it with (4-bit vs e4m3, 3-bit vs e5m2).
-``LMulLinear`` emulates every scalar product element-wise (~5 s per text on 2
-shared cores), so this section uses a handful of texts; its recall is reported,
-not judged.
+``LMulLinear`` emulates L-Mul (``2^m + 3`` dense matmuls per layer, ~0.5 s per
+text on one shared core), so this section uses fewer texts than the others; its
+recall is reported, not judged.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class Config:
     test_fraction: float = 0.25
     test_limit: int = 0  # evaluate on at most this many test images (0 = all)
     dot_tokens: int = 32  # rows of the whole-layer (dot product) comparison
-    e2e_texts: int = 8  # MiniLM end to end: evaluation texts (0 disables the section; L-Mul is slow)
+    e2e_texts: int = 64  # MiniLM end to end: evaluation texts (0 disables the section; L-Mul is slow)
     e2e_pairs: int = 0  # ... WordNet synonym pairs (and as many random pairs)
     e2e_widths: str = "3,4"  # ... L-Mul mantissa widths (3 and/or 4)
     e2e_layers: str = "*"  # ... glob of the linear layers quantized
@@ -192,7 +192,7 @@ class LMul(Experiment):
     scales = {"smoke": {"n_pairs": 2000, "n_texts": 2, "layers": "0", "vit_steps": 20, "test_limit": 32,
                         "dot_tokens": 2, "e2e_texts": 0},
               "full": {"n_pairs": 2_000_000, "n_texts": 128, "layers": "0,1,2,3,4,5",
-                       "vit_steps": 4000, "vit_seeds": 3, "e2e_texts": 64, "e2e_pairs": 100}}
+                       "vit_steps": 4000, "vit_seeds": 3, "e2e_texts": 500, "e2e_pairs": 200}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         widths = [int(v) for v in str(cfg.widths).split(",")]
