@@ -23,6 +23,7 @@ compression ratio of the full table's memory).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from mantissa.errors import ConfigError, DTypeError, ShapeError, SpecError
@@ -110,7 +111,7 @@ class PostTrainingTable(EmbeddingTable):
         self.compressed = False
 
     def lookup(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.weight[ids]
+        return F.embedding(ids, self.weight)
 
     def load_weights(self, weight: torch.Tensor) -> PostTrainingTable:
         if tuple(weight.shape) != (self.n, self.dim):

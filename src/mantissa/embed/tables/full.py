@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from mantissa.embed.tables.base import TABLES, EmbeddingTable, param_bytes, too_small
@@ -20,7 +21,7 @@ class FullTable(EmbeddingTable):
         self.weight = nn.Parameter(torch.randn(self.n, self.dim, generator=g) * std)
 
     def lookup(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.weight[ids]
+        return F.embedding(ids, self.weight)
 
     def memory_bytes(self) -> int:
         return param_bytes(self.weight)

@@ -11,6 +11,7 @@ for Large Scale Multitask Learning", ICML, Sec. 2; as an embedding table:
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from mantissa.embed.multiplex import _hash_params, universal_hash
@@ -35,7 +36,7 @@ class HashingTable(EmbeddingTable):
         return universal_hash(ids, self.a, self.b, self.buckets)
 
     def lookup(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.weight[self.rows(ids)]
+        return F.embedding(self.rows(ids), self.weight)
 
     def memory_bytes(self) -> int:
         return param_bytes(self.weight)

@@ -20,6 +20,7 @@ unless ``counts`` is given).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from mantissa.embed.tables.base import TABLES, EmbeddingTable, too_small
@@ -123,7 +124,7 @@ class MixedDimTable(EmbeddingTable):
         for j, (w, proj) in enumerate(zip(self.tables, self.projections)):
             sel = (block == j).nonzero().flatten()
             if len(sel):
-                rows = w[r[sel] - self.starts[j]]
+                rows = F.embedding(r[sel] - self.starts[j], w)
                 out = out.index_copy(0, sel, rows @ proj if proj.numel() else rows)
         return out
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from mantissa.embed.tables.base import TABLES, EmbeddingTable, need_fraction, too_small
@@ -60,7 +61,7 @@ class PrunedTable(EmbeddingTable):
         self.register_buffer("mask", torch.ones(self.n, self.dim, dtype=torch.bool))
 
     def lookup(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.weight[ids] * self.mask[ids]
+        return F.embedding(ids, self.weight) * self.mask[ids]
 
     def prune_to(self, keep: float) -> None:
         """Keep the ``round(keep·n·dim)`` entries of largest magnitude among the unpruned ones."""

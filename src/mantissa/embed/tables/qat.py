@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from mantissa.embed.tables.base import TABLES, EmbeddingTable, need_int, too_small
@@ -44,7 +45,8 @@ class QATTable(EmbeddingTable):
         self.frozen = False
 
     def lookup(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.weight[ids] if self.frozen else self.lsq(self.weight[ids])
+        rows = F.embedding(ids, self.weight)
+        return rows if self.frozen else self.lsq(rows)
 
     def finalize(self) -> None:
         if not self.frozen:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from mantissa.embed.tables.base import TABLES, EmbeddingTable, need_int, param_bytes, too_small
@@ -49,8 +50,8 @@ class QRTable(EmbeddingTable):
         self.remainder = nn.Parameter(1 + 0.1 * r if op == "mult" else r * s)
 
     def lookup(self, ids: torch.Tensor) -> torch.Tensor:
-        q = self.quotient[torch.div(ids, self.collisions, rounding_mode="floor")]
-        r = self.remainder[ids % self.collisions]
+        q = F.embedding(torch.div(ids, self.collisions, rounding_mode="floor"), self.quotient)
+        r = F.embedding(ids % self.collisions, self.remainder)
         return q * r if self.op == "mult" else q + r
 
     def memory_bytes(self) -> int:

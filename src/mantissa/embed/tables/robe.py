@@ -14,6 +14,7 @@ Memory ``4·size`` bytes. ``robe:size=100000``.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from mantissa.embed.multiplex import _hash_params, universal_hash
@@ -44,7 +45,7 @@ class RobeTable(EmbeddingTable):
     def lookup(self, ids: torch.Tensor) -> torch.Tensor:
         uniq, inverse = torch.unique(ids, return_inverse=True)  # hash each distinct id once
         pos, sign = self.slots(uniq)
-        return (self.array[pos] * sign)[inverse]
+        return (F.embedding(pos, self.array.unsqueeze(1)).squeeze(-1) * sign)[inverse]
 
     def memory_bytes(self) -> int:
         return 4 * self.size

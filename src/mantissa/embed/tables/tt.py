@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from mantissa.embed.tables.base import TABLES, EmbeddingTable, need_int, too_small
@@ -79,7 +80,9 @@ class TTTable(EmbeddingTable):
         # (n1·d1, R) x (R, n2·d2·R), reused by all lookups (TT-Rec reuses partial products)
         g12 = self.cores[0].reshape(n1 * d1, r) @ self.cores[1].permute(1, 0, 2, 3).reshape(r, n2 * d2 * r)
         g12 = g12.reshape(n1, d1, n2, d2, r).permute(2, 0, 1, 3, 4).reshape(n1 * n2, d1 * d2, r)
-        out = torch.bmm(g12[i12], self.cores[2][i3].reshape(len(uniq), r, d3))  # (u, d1·d2, d3)
+        g3 = F.embedding(i3, self.cores[2].reshape(len(self.cores[2]), -1))
+        out = torch.bmm(F.embedding(i12, g12.reshape(n1 * n2, -1)).reshape(-1, d1 * d2, r),
+                        g3.reshape(len(uniq), r, d3))  # (u, d1·d2, d3)
         return out.reshape(len(uniq), self.dim)[inverse]
 
     def memory_bytes(self) -> int:
