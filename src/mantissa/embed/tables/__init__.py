@@ -1,16 +1,17 @@
 """Trainable compressed embedding tables, one method per module, chosen by spec
 strings through :data:`TABLES` (``full``, ``hashing:buckets=1000``,
 ``qr:collisions=4``, ``mixed-dim:dims=64/32/16/8``, ``tt:rank=8``, ``robe:size=100000``,
-``pruning:keep=0.25``, ``quant:bits=4``, ``qat:bits=4``, ``pq:m=16``). :func:`table_for_budget` builds any of
-them at a fraction of the full table's memory (the protocol of Zhang et al. 2024,
-"Experimental Analysis of Large-scale Learnable Vector Storage Compression").
+``pruning:keep=0.25``, ``quant:bits=4``, ``qat:bits=4``, ``pq:m=16``, ``dhe:hidden=128``).
+:func:`table_for_budget` builds any of them at a fraction of the full table's
+memory (the protocol of Zhang et al. 2024, "Experimental Analysis of
+Large-scale Learnable Vector Storage Compression").
 """
 
 from __future__ import annotations
 
 import torch
 
-from mantissa.embed.tables import full, hashing, mixed_dim, pq, pruning, qat, qr, quant, robe, tt  # noqa: F401
+from mantissa.embed.tables import dhe, full, hashing, mixed_dim, pq, pruning, qat, qr, quant, robe, tt  # noqa: F401, E501
 from mantissa.embed.tables.base import TABLES, EmbeddingTable, PostTrainingTable
 from mantissa.errors import ConfigError
 
