@@ -4,7 +4,7 @@ All three reuse the rotation of :class:`mantissa.nn.positional.RoPE` and only
 change the angles ``pos · θ_i`` (``θ_i = b^(-2i/d)``, ``d`` the head dimension):
 
 * ``rope-pi:factor=s`` — Position Interpolation (Chen et al., 2023, "Extending
-  Context Window of Large Language Models via Positional Interpolation", Eq. 4:
+  Context Window of Large Language Models via Positional Interpolation", Sec. 2.2:
   ``f'(x, m) = f(x, m L / L')``): positions are divided by ``s = L'/L``.
 * ``rope-ntk:factor=s`` — NTK-aware scaling (bloc97, 2023; the form used by
   CLEX and YaRN): the base becomes ``b' = b · s^(d/(d-2))``, so the lowest
