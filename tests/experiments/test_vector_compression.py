@@ -72,3 +72,15 @@ def test_summary_winners_gap_and_coverage():
     assert over["coverage"] == 0.5
     worse = exp._summary(_rows({**accs, ("a", 0.25): 66.0}), ["a", "b"], [0.25, 0.1], 70.0)
     assert worse["gap_best_at_25pct"] == pytest.approx(2.0) and exp.verdict(worse).value == "partial"
+
+
+def test_a_method_that_cannot_fit_is_reported_not_fatal(tmp_path):
+    from mantissa.experiments.runner import run_experiment
+
+    # at 1 % of a 1000 x 64 table, 1-row mixed-dim blocks and 2-bit LSQ codes do not fit
+    rec = run_experiment("vector-compression", "smoke", seed=0, out=tmp_path,
+                         overrides={"budgets": "0.01", "methods": "hashing,mixed-dim,qat"})
+    assert rec.status == "ok", rec.error
+    assert rec.metrics["coverage"] == pytest.approx(1 / 3)
+    assert "acc_hashing_b1" in rec.metrics and "acc_qat_b1" not in rec.metrics
+    assert rec.verdict != "reproduced"
