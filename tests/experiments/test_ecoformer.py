@@ -1,5 +1,5 @@
 from mantissa.experiments.base import Verdict
-from mantissa.experiments.ecoformer import Config, EcoFormer, _mults
+from mantissa.experiments.ecoformer import Config, EcoFormer, _mults, char_lm_accuracy
 
 
 def test_checks_can_fail():
@@ -16,3 +16,9 @@ def test_multiply_counts_break_even():
     # 2·T²·D = 2·T·m·(D+b) + T·D  ->  T = m(D+b)/D + 1/2 = 40.5 at D=16
     assert m["mults_break_even_length"] == 41
     assert m["mults_ratio_eco_over_softmax_at_16_tokens"] > 1 > m["mults_ratio_eco_over_softmax_at_max_len"]
+
+
+def test_char_lm_section_runs():
+    m = char_lm_accuracy(Config(lm_steps=2, lm_seq_len=16, hash_iters=2, bits=8, anchors=4), seed=0)
+    assert set(m) == {"lm_acc_softmax", "lm_acc_ecoformer", "lm_acc_uniform", "lm_acc_drop_pts"}
+    assert all(0 <= m[f"lm_acc_{a}"] <= 100 for a in ("softmax", "ecoformer", "uniform"))

@@ -22,6 +22,11 @@ beside the times; the hashing itself costs ~T·m·(D+b) multiplies, so EcoFormer
 needs fewer multiplies than softmax only beyond a break-even length (≈41 tokens
 at m=20, b=16, D=16; the ViT here has 16), which is reported too. Energy is not
 measured (no hardware model): the paper's 73 % figure is not tested.
+
+Beyond the paper's claims (its tasks are non-causal), ``lm_steps > 0`` (``full``
+scale) also trains a causal character LM (WordNet glosses, ``lm_pe`` positions)
+with softmax, EcoFormer and uniform causal attention from scratch and reports
+next-character accuracy (informative metrics ``lm_*``, no check).
 """
 
 from __future__ import annotations
@@ -41,7 +46,11 @@ from mantissa.experiments.combiner import _slope
 from mantissa.nn import ATTENTION
 from mantissa.nn.ecoformer import EcoFormerAttention, attention_macs
 from mantissa.nn.tiny_vit import TinyViT
+from mantissa.nn.transformer import Transformer, TransformerConfig
 from mantissa.progress import track
+from mantissa.tasks import CharTokenizer
+from mantissa.tasks.charlm import char_corpus, lm_windows
+from mantissa.train import TensorBatches, TrainConfig, Trainer, lm_loss
 
 ARMS = ("softmax", "ecoformer", "random_hash", "uniform")
 
@@ -59,11 +68,48 @@ class Config:
     hash_lr: float = 1.0
     test_fraction: float = 0.25
     time_lengths: tuple[int, ...] = (256, 512, 1024, 2048, 4096)
+    lm_steps: int = 0  # > 0: also the causal char-LM comparison (informative)
+    lm_seq_len: int = 64
+    lm_pe: str = "ape"  # the hash does not keep RoPE's relative-position structure
 
 
 def _uniform(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, **_) -> torch.Tensor:
     """Control: every query gets the mean value (attention without any similarity)."""
     return v.mean(-2, keepdim=True).expand(*q.shape[:-1], v.shape[-1])
+
+
+def _uniform_causal(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, **_) -> torch.Tensor:
+    """Control: query i gets the mean of values 0..i."""
+    return v.cumsum(-2) / torch.arange(1, v.shape[-2] + 1, dtype=v.dtype, device=v.device)[:, None]
+
+
+def char_lm_accuracy(cfg: Config, seed: int) -> dict[str, float]:
+    """Next-character validation accuracy (%) of small causal LMs trained from scratch with
+    softmax, EcoFormer and uniform causal attention (same data, seed and schedule)."""
+    tok = CharTokenizer()
+    ids = char_corpus(tok, "wordnet", 300_000)
+    split = int(len(ids) * 0.9)
+    train = lm_windows(ids[:split], max(cfg.lm_steps * 8, 32), cfg.lm_seq_len, seed)
+    val = lm_windows(ids[split:], 256, cfg.lm_seq_len, seed + 1)
+    out = {}
+    for arm, spec in (("softmax", "softmax"), ("ecoformer", _eco_spec(cfg, cfg.hash_iters)),
+                      ("uniform", "softmax")):
+        torch.manual_seed(seed)
+        model = Transformer(TransformerConfig(vocab_size=tok.vocab_size, n_layer=2, n_head=4, d_model=64,
+                                              max_len=cfg.lm_seq_len + 1, pe=cfg.lm_pe, attention=spec))
+        if arm == "uniform":
+            for blk in model.blocks:
+                blk.attn.kernel = _uniform_causal
+        mask = torch.ones_like(train, dtype=torch.bool)
+        batches = TensorBatches({"idx": train, "mask": mask}, 32, seed=seed)
+        Trainer(model, TrainConfig(steps=cfg.lm_steps, batch_size=32, lr=3e-3, warmup=20, seed=seed,
+                                   log_every=0), batches, progress_desc=f"ecoformer: char LM {arm}").fit()
+        model.eval()
+        with torch.no_grad():
+            _, logs = lm_loss(model, {"idx": val, "mask": torch.ones_like(val, dtype=torch.bool)})
+        out[f"lm_acc_{arm}"] = 100 * logs["tok_acc"]
+    out["lm_acc_drop_pts"] = out["lm_acc_softmax"] - out["lm_acc_ecoformer"]
+    return out
 
 
 def _eco_spec(cfg: Config, iters: int) -> str:
@@ -143,7 +189,7 @@ class EcoFormer(Experiment):
     scales = {
         "smoke": {"seeds": 1, "steps": 10, "finetune_steps": 4, "hash_iters": 3, "bits": 8, "anchors": 8,
                   "time_lengths": (32, 64, 128)},
-        "full": {"seeds": 5, "steps": 3000, "finetune_steps": 1500,
+        "full": {"seeds": 5, "steps": 3000, "finetune_steps": 1500, "lm_steps": 1500,
                  "time_lengths": (256, 512, 1024, 2048, 4096, 8192)},
     }
 
@@ -171,6 +217,9 @@ class EcoFormer(Experiment):
             metrics[f"{name}_time_exponent"] = _slope(cfg.time_lengths, ts)
         metrics["time_ratio_softmax_over_eco_at_max_len"] = times["softmax"][-1] / times["ecoformer"][-1]
         metrics.update(_mults(cfg))
+        if cfg.lm_steps:
+            with runtime.threads(1):
+                metrics.update(char_lm_accuracy(cfg, seed))
         header = ["seed", "acc_pretrained_softmax", *[f"acc_{a}" for a in ARMS],
                   "hash_objective_random", "hash_objective_learned"]
         arts = [write_csv(out_dir / "accuracy.csv", header, rows), *self._cost_artifacts(cfg, times, out_dir),
