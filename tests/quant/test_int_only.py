@@ -46,13 +46,16 @@ def test_encoder_swapped_and_forward_integer_only(pair):
     assert int(y.abs().max()) <= 2**15 - 1
 
 
-def test_close_to_float_model(pair):
-    fp, m = pair
+@pytest.mark.parametrize("bits", [8, 10, 12])
+def test_close_to_float_model(bits):
+    """Wider activations must not overflow Shiftmax's / ShiftGELU's 2^31 reciprocal."""
+    fp, m = tiny_bert(), tiny_bert()
+    quantize(m, f"int-only:act_bits={bits},res_bits={max(16, bits + 8)}", calibration=batches())
     ids = batches(1, seed=7)[0]
     with torch.no_grad():
         ref, got = fp(**ids).last_hidden_state, m(**ids).last_hidden_state
     cos = nn.functional.cosine_similarity(ref.reshape(-1, 32), got.reshape(-1, 32), dim=-1)
-    assert float(cos.mean()) > 0.97 and float(cos.min()) > 0.9
+    assert float(cos.mean()) > (0.97 if bits == 8 else 0.99) and float(cos.min()) > 0.9
 
 
 @pytest.mark.parametrize("attn", ["sdpa", "eager"])
@@ -92,3 +95,28 @@ def test_spec_validation(spec):
 def test_needs_calibration():
     with pytest.raises(ConfigError, match="calibration"):
         quantize(tiny_bert(), "int-only")
+
+
+@pytest.mark.parametrize("bits", [8, 12])
+def test_shiftmax_rows_sum_to_one_in_the_pipeline(bits, monkeypatch):
+    """The integer attention probabilities of every row add up to 1 (2^(bits-1) units, within
+    the rounding of each entry): their 2^31 reciprocal never saturates, even at wide widths."""
+    import mantissa.quant.int_only as io
+
+    seen = []
+
+    def spy(*args, **kwargs):
+        p, scale = io_shiftmax(*args, **kwargs)
+        seen.append((p, scale, kwargs.get("mask")))
+        return p, scale
+
+    io_shiftmax = io.shiftmax
+    monkeypatch.setattr(io, "shiftmax", spy)
+    m = tiny_bert()
+    quantize(m, f"int-only:act_bits={bits},res_bits={bits + 8}", calibration=batches())
+    with torch.no_grad():
+        m(**batches(1, t=12, seed=3)[0])
+    assert seen
+    for p, scale, _ in seen:
+        total = p.sum(-1).double() * scale
+        assert float((total - 1).abs().max()) < 12 * 2.0 ** -(bits - 1) + 0.01

@@ -57,12 +57,25 @@ def shift_exp(d: torch.Tensor, scale: float, n: int = 15) -> tuple[torch.Tensor,
     return torch.where(below, torch.zeros_like(e), e.clamp_min(0)), scale / 2**n
 
 
+def _normalise(num: torch.Tensor, total: torch.Tensor, out_bits: int, recip_bits: int) -> torch.Tensor:
+    """``num / total`` at scale ``2^-(out_bits-1)`` through one integer reciprocal per row:
+    ``(num · floor((2^R - 1) / total)) >> (R + 1 - out_bits)`` (the paper: ``R = 31``).
+    The reciprocal keeps about ``R - log2(total)`` significant bits; ``R <= 62`` fits int64
+    because ``num <= total``."""
+    limit = 2**recip_bits - 1
+    total = total.clamp(1, limit)
+    factor = _floor_div(torch.full_like(total, limit), total)
+    return (num * factor) >> (recip_bits + 1 - out_bits)
+
+
 def shiftmax(q: torch.Tensor, scale: float, *, out_bits: int = 8, n: int = 15,
-             mask: torch.Tensor | None = None) -> tuple[torch.Tensor, float]:
+             mask: torch.Tensor | None = None, recip_bits: int = 31) -> tuple[torch.Tensor, float]:
     """Integer-only softmax over the last dimension; returns ``(p, 2^-(out_bits-1))``.
 
     ``mask`` (bool, broadcastable, True = keep) zeroes excluded positions
-    (causal or padding masks) before normalisation.
+    (causal or padding masks) before normalisation. ``recip_bits``: width of the
+    normalising reciprocal (the paper's 31; wider keeps precision when ``S`` is small
+    and the exponentials are large, see :func:`_normalise`).
     """
     q = int_tensor(q, "q").to(torch.int64)
     int_in_range(out_bits, "out_bits", 2, 16)
@@ -74,12 +87,11 @@ def shiftmax(q: torch.Tensor, scale: float, *, out_bits: int = 8, n: int = 15,
     e, _ = shift_exp(d, scale, n)
     if mask is not None:
         e = torch.where(mask, e, torch.zeros_like(e))
-    total = e.sum(dim=-1, keepdim=True).clamp(1, INT31)
-    factor = _floor_div(torch.full_like(total, INT31), total)
-    return (e * factor) >> (32 - out_bits), 2.0 ** -(out_bits - 1)
+    int_in_range(recip_bits, "recip_bits", out_bits, 62)
+    return _normalise(e, e.sum(dim=-1, keepdim=True), out_bits, recip_bits), 2.0 ** -(out_bits - 1)
 
 
-def shift_gelu(q: torch.Tensor, scale: float, *, out_bits: int = 8, n: int = 15,
+def shift_gelu(q: torch.Tensor, scale: float, *, out_bits: int = 8, n: int = 15, recip_bits: int = 31,
                form: str = "elementwise") -> tuple[torch.Tensor, float]:
     """Integer-only GELU ``x · sigmoid(1.702 x)`` (I-ViT Eq. 13-14); returns ``(y, S · 2^-(out_bits-1))``.
 
@@ -104,9 +116,8 @@ def shift_gelu(q: torch.Tensor, scale: float, *, out_bits: int = 8, n: int = 15,
         num, other = torch.where(z >= 0, one, t), torch.where(z >= 0, t, one)
     else:
         raise ConfigError(f"form must be 'elementwise' or 'rowmax', got {form!r}")
-    total = (num + other).clamp(1, INT31)
-    factor = _floor_div(torch.full_like(total, INT31), total)
-    sig = (num * factor) >> (32 - out_bits)
+    int_in_range(recip_bits, "recip_bits", out_bits, 62)
+    sig = _normalise(num, num + other, out_bits, recip_bits)
     return q * sig, _scale(scale) * 2.0 ** -(out_bits - 1)
 
 

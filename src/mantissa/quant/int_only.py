@@ -73,10 +73,13 @@ def _int_norm(norm: nn.LayerNorm, s_out: float, bits: int, dyadic_bits: int) -> 
     return int_vit.IntLayerNorm(norm, s_out, int_vit.IntViTConfig(act_bits=bits, dyadic_bits=dyadic_bits))
 
 
-def _nonlinear_scale(amax: float, act_bits: int, limit: int) -> float:
-    """Input scale of a shift-based non-linearity: ``2^-act_bits``, or the smallest power of two
+RECIP_BITS = 48  # width of Shiftmax's / ShiftGELU's normalising reciprocal (int64-safe <= 62)
+
+
+def _nonlinear_scale(amax: float, frac_bits: int, limit: int) -> float:
+    """Input scale of a shift-based non-linearity: ``2^-frac_bits``, or the smallest power of two
     that keeps ``amax`` within ``±limit``."""
-    s = 2.0 ** -act_bits
+    s = 2.0 ** -frac_bits
     while amax / s > limit:
         s *= 2
     return s
@@ -109,11 +112,11 @@ class IntBertLayer:
         self.q, self.k, self.v = (_int_linear(lin, s_o, act_bits, dyadic_bits)
                                   for lin, s_o in zip(qkv, (s_q, s_k, s_v), strict=True))
         self.n_head = att.self.num_attention_heads
-        # Shiftmax and ShiftGELU read their input at scale 2^-act_bits with n = act_bits (see
-        # _nonlinear_scale): the exponentials keep act_bits of resolution and their sums stay
-        # far below 2^31, so floor((2^31-1) / Σ) keeps >= 7 significant bits
-        self.n_exp = act_bits
-        self.s_sm = 2.0 ** -act_bits
+        # Shiftmax and ShiftGELU: inputs at scale 2^-(act_bits+4), exponentials clipped at
+        # 2^-(act_bits+1) (below the output's LSB), normalised with a 48-bit reciprocal (the
+        # paper's 31 bits would keep only a few significant bits at these sums)
+        self.n_exp = act_bits + 1
+        self.s_sm = 2.0 ** -(act_bits + 4)
         s_score = s_q * s_k / (qkv[0].out_features // self.n_head) ** 0.5
         self.scores = dyadic_from_scale(s_score / self.s_sm, dyadic_bits)
         dense = att.output.dense
@@ -125,7 +128,7 @@ class IntBertLayer:
         self.ln1 = _int_norm(att.output.LayerNorm, s_h, res_bits, dyadic_bits)
         self.h8 = dyadic_from_scale(s_h / ffn_in.in_scale, dyadic_bits)
         # GELU reads the FFN accumulator at res_bits (I-BERT's i-GELU takes the wide input)
-        self.s_f = _nonlinear_scale(ffn_in.out_amax, act_bits, r)
+        self.s_f = _nonlinear_scale(ffn_in.out_amax, act_bits + 4, r)
         self.fc1 = _int_linear(ffn_in, self.s_f, res_bits, dyadic_bits)
         self.gelu = dyadic_from_scale(self.s_f * 2.0 ** -(act_bits - 1) / ffn_out.dense.in_scale,
                                       dyadic_bits)
@@ -139,13 +142,14 @@ class IntBertLayer:
         b, t, d = x.shape
         x8 = dyadic_requant(x, *self.x8, clamp=self.act)
         q, k, v = (lin(x8).reshape(b, t, self.n_head, -1).transpose(1, 2) for lin in (self.q, self.k, self.v))
-        scores = dyadic_requant(q @ k.transpose(-2, -1), *self.scores, clamp=self.res)
-        p, _ = shiftmax(scores, self.s_sm, out_bits=self.act_bits, n=self.n_exp, mask=keep)
+        scores = dyadic_requant(q @ k.transpose(-2, -1), *self.scores)
+        p, _ = shiftmax(scores, self.s_sm, out_bits=self.act_bits, n=self.n_exp, mask=keep,
+                        recip_bits=RECIP_BITS)
         ctx = dyadic_requant(p @ v, *self.pv, clamp=self.act).transpose(1, 2).reshape(b, t, d)
         r = (self.attn_out(ctx) + dyadic_requant(x, *self.res1)).clamp(*self.res)
         h = self.ln1(r)
         g, _ = shift_gelu(self.fc1(dyadic_requant(h, *self.h8, clamp=self.act)), self.s_f,
-                          out_bits=self.act_bits, n=self.n_exp)
+                          out_bits=self.act_bits, n=self.n_exp, recip_bits=RECIP_BITS)
         g = dyadic_requant(g, *self.gelu, clamp=self.act)
         r = (self.fc2(g) + dyadic_requant(h, *self.res2)).clamp(*self.res)
         return self.ln2(r)
