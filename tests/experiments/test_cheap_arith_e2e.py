@@ -106,3 +106,17 @@ def test_end_to_end_metrics_names():
     assert sorted(m) == ["e2e_x_auc", "e2e_x_cosine", "e2e_x_min_cosine", "e2e_x_recall"]
     assert (m["e2e_x_cosine"], m["e2e_x_min_cosine"], m["e2e_x_recall"]) == (0.9, 0.5, 0.7)
     assert math.isnan(m["e2e_x_auc"])
+
+
+@pytest.mark.real
+def test_end_to_end_calibrates_recipes_that_need_it():
+    """int-only needs calibration text: the section supplies WordNet glosses (else quantize raises)."""
+    rows = minilm_end_to_end({"int_only": "int-only"}, 8, 0, seed=0, calibration=8)
+    assert rows[0]["recipe"] == "int-only" and 0.9 < rows[0]["mean_cosine"] <= 1.0
+
+
+@pytest.mark.real
+def test_i_vit_minilm_encoder_runs_integer_only():
+    from mantissa.experiments.i_vit import _minilm_integer_ops
+
+    assert _minilm_integer_ops(n_texts=2) > 100  # integer_only() raises on any float tensor

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import os
-import random
 import time
 from pathlib import Path
 from typing import Any
@@ -44,14 +43,6 @@ def load_model(model_dir: str | None) -> Any:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{root} could not be loaded as a transformers model: {exc}") from None
     return MiniLM(model=model, tokenizer=tok, name=root.name)
-
-
-def calibration_texts(n: int, exclude: set[str], seed: int = 1) -> list[str]:
-    """``n`` WordNet verb glosses (not in the evaluation corpus), for calibration."""
-    from mantissa.data import load_wordnet_glosses
-
-    pool = sorted({s.definition for s in load_wordnet_glosses("v")} - exclude)
-    return random.Random(seed).sample(pool, n)
 
 
 def _report_table(rows: list[dict[str, Any]], title: str) -> Table:
@@ -89,14 +80,14 @@ def _compare(specs: tuple[str, ...], model_dir: str | None, out: Path, n_texts: 
     from mantissa.experiments._cheap_arith import write_csv
     from mantissa.quant import evaluate, parse_recipe, quantize
     from mantissa.quant.api import collect_inputs, select_layers
-    from mantissa.quant.evaluate import evaluation_corpus
+    from mantissa.quant.evaluate import calibration_corpus, evaluation_corpus
 
     recipes = [parse_recipe(s) for s in (specs or DEFAULT_COMPARE)]  # fail fast on bad names
     con = Console(stderr=True)
     base = load_model(model_dir)
     inputs = None
     if any(r.needs_calibration for r in recipes):
-        calib = calibration_texts(n_calib, set(evaluation_corpus(n_texts)))
+        calib = calibration_corpus(n_calib, set(evaluation_corpus(n_texts)))
         inputs = collect_inputs(base, select_layers(base.model)[0], calib)
     rows = []
     for rec in recipes:
@@ -152,12 +143,12 @@ def command(args: tuple[str, ...], recipe: str | None, out: str | None, do_eval:
     if not recipe or not out:
         raise ConfigError("quantize needs --recipe SPEC and --out DIR (see `mantissa quantize --list`)")
     from mantissa.quant import evaluate, parse_recipe, quantize, save_quantized
-    from mantissa.quant.evaluate import evaluation_corpus
+    from mantissa.quant.evaluate import calibration_corpus, evaluation_corpus
 
     rec = parse_recipe(recipe)
     model = load_model(args[0] if args else None)
     original = copy.deepcopy(model) if do_eval else None
-    calib = calibration_texts(n_calib, set(evaluation_corpus(n_texts))) if rec.needs_calibration else None
+    calib = calibration_corpus(n_calib, set(evaluation_corpus(n_texts))) if rec.needs_calibration else None
     quantize(model, rec, calibration=calib, include=include or ("*",), exclude=exclude)
     path = save_quantized(model, out)
     click.echo(f"saved {rec.spec()} model to {path}")

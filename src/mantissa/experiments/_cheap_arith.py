@@ -28,7 +28,8 @@ from mantissa.errors import ConfigError
 from mantissa.io import atomic_write
 from mantissa.nn.tiny_vit import TinyViT, TinyViTConfig
 from mantissa.progress import track
-from mantissa.quant import evaluate, quantize
+from mantissa.quant import evaluate, parse_recipe, quantize
+from mantissa.quant.evaluate import calibration_corpus, evaluation_corpus
 from mantissa.runtime import threads
 from mantissa.train import TensorBatches, TrainConfig, Trainer
 
@@ -157,12 +158,14 @@ E2E_HEADER = ("label", "recipe", "bits_per_weight", "texts", "k", "mean_cosine",
 
 
 def minilm_end_to_end(recipes: Mapping[str, str | None], n_texts: int, n_pairs: int, seed: int, *,
-                      include: str = "*", desc: str = "MiniLM end to end") -> list[dict[str, Any]]:
+                      include: str = "*", desc: str = "MiniLM end to end",
+                      calibration: int = 64) -> list[dict[str, Any]]:
     """The whole packaged MiniLM quantized with each recipe (``{label: spec}``; ``None`` = the
     float model itself) on a fresh copy, and its embedding fidelity against the float model
     (:func:`mantissa.quant.evaluate`) on ``n_texts`` real texts and ``n_pairs`` WordNet synonym
     pairs (0: none), on one thread. ``include``: glob of the linear layers to quantize. Recall is at
-    ``k = min(10, n_texts // 4)`` so the neighbours stay a small share of the corpus."""
+    ``k = min(10, n_texts // 4)`` so the neighbours stay a small share of the corpus. Recipes
+    that need calibration get ``calibration`` WordNet verb glosses outside the evaluation texts."""
     if n_texts < 8:
         raise ConfigError(f"MiniLM end to end needs at least 8 texts (got {n_texts}); 0 disables it")
     base = load_minilm()
@@ -173,7 +176,10 @@ def minilm_end_to_end(recipes: Mapping[str, str | None], n_texts: int, n_pairs: 
         with threads(1):  # far steadier than two threads on a shared 2-core machine
             model = copy.deepcopy(base)
             if spec is not None:
-                model = quantize(model, spec, include=[include])
+                calib = None
+                if parse_recipe(spec).needs_calibration:
+                    calib = calibration_corpus(calibration, set(evaluation_corpus(n_texts, seed)))
+                model = quantize(model, spec, calib, include=[include])
             rep = evaluate(model, base, n_texts=n_texts, n_pairs=n_pairs, k=k, seed=seed,
                            measure_size=False, measure_latency=False)
         rows.append({"label": label, "recipe": spec or "float32", "bits_per_weight": rep.bits_per_weight,

@@ -66,6 +66,14 @@ def evaluation_corpus(n: int = 2000, seed: int = 0) -> list[str]:
     return rng.sample(pool, n)
 
 
+def calibration_corpus(n: int, exclude: set[str] | None = None, seed: int = 1) -> list[str]:
+    """``n`` WordNet verb glosses not in ``exclude`` (e.g. the evaluation corpus), for calibration."""
+    pool = sorted({s.definition for s in load_wordnet_glosses("v")} - (exclude or set()))
+    if len(pool) < n:
+        raise ConfigError(f"only {len(pool)} calibration texts are available, fewer than the {n} asked for")
+    return random.Random(seed).sample(pool, n)
+
+
 def synonym_pairs(n: int = 300, seed: int = 0) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """``n`` WordNet synonym pairs (two one-word lemmas of a synset) and ``n`` random word pairs."""
     rng = random.Random(seed)
