@@ -103,9 +103,14 @@ def auc(pos: torch.Tensor, neg: torch.Tensor) -> float:
     return float((diff > 0).float().mean() + 0.5 * (diff == 0).float().mean())
 
 
-def _pair_cos(model: Any, pairs: list[tuple[str, str]]) -> torch.Tensor:
-    a = model.encode([p[0] for p in pairs])
-    b = model.encode([p[1] for p in pairs])
+def _pair_cos(model: Any, pairs: list[tuple[str, str]], cached: bool = False) -> torch.Tensor:
+    """Cosine of each pair's embeddings; every distinct word is embedded once (``cached``:
+    through the embedding cache, for the un-quantized model)."""
+    words = sorted({w for p in pairs for w in p})
+    emb = embed_corpus(words, model) if cached else model.encode(words)
+    row = {w: i for i, w in enumerate(words)}
+    a = emb[torch.tensor([row[p[0]] for p in pairs])]
+    b = emb[torch.tensor([row[p[1]] for p in pairs])]
     return (a * b).sum(1)
 
 
@@ -141,7 +146,7 @@ def evaluate(quantized: Any, original: Any = None, *, n_texts: int = 2000, n_pai
     gap = gap0 = auc_q = float("nan")
     if syn:
         s_q, r_q = _pair_cos(quantized, syn), _pair_cos(quantized, rand)
-        s_o, r_o = _pair_cos(original, syn), _pair_cos(original, rand)
+        s_o, r_o = _pair_cos(original, syn, cached=True), _pair_cos(original, rand, cached=True)
         gap, gap0, auc_q = float(s_q.mean() - r_q.mean()), float(s_o.mean() - r_o.mean()), auc(s_q, r_q)
     size = float("nan")
     if measure_size:
