@@ -86,7 +86,7 @@ def test_rejects_models_that_are_not_bert_encoders():
         quantize(model, "int-only", calibration=[torch.randn(4, 8)])
 
 
-@pytest.mark.parametrize("spec", ["int-only:act_bits=2", "int-only:res_bits=8", "int-only:clip=0.5"])
+@pytest.mark.parametrize("spec", ["int-only:act_bits=2", "int-only:res_bits=8", "int-only:calib=bogus"])
 def test_spec_validation(spec):
     with pytest.raises(SpecError, match="int-only"):
         parse_recipe(spec)
