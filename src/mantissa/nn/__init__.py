@@ -8,6 +8,7 @@ from mantissa.nn import combiner as _combiner  # noqa: F401  (registers attentio
 from mantissa.nn import ecoformer as _ecoformer  # noqa: F401  (registers attention "ecoformer")
 from mantissa.nn import evonorm as _evonorm  # noqa: F401  (registers EvoNorm-B0/S0, bn-relu, gn-relu)
 from mantissa.nn import lmul_attention as _lmul  # noqa: F401  (registers attention "lmul")
+from mantissa.nn import memory_layer as _memory_layer  # noqa: F401  (registers ffn "memory")
 from mantissa.nn import power_softmax as _power  # noqa: F401  (registers attention "power")
 from mantissa.nn import rope_scaling as _rope_scaling  # noqa: F401  (registers rope-pi, rope-ntk, clex)
 from mantissa.nn.mlp import ModMLP, ModMLPConfig
