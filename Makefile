@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 demo: install
-	$(BIN)/mantissa run --tour
+	$(BIN)/mantissa run --tour --resume
 
 test: install
 	$(BIN)/python -m pytest

@@ -40,6 +40,16 @@ def test_list_show_run_report(runs):
     assert "smoke" in out.stdout
 
 
+def test_resume_skips_finished_runs(runs):
+    args = ("run", "tiny-test", "--scale", "smoke", "--set", "n=50")
+    assert mantissa(*args, runs=runs).returncode == 0
+    out = mantissa(*args, "--resume", runs=runs)
+    assert out.returncode == 0, out.stderr
+    assert "kept" in out.stderr and len(list((runs / "tiny-test").iterdir())) == 1
+    out = mantissa("run", "tiny-test", "--scale", "smoke", "--set", "n=60", "--resume", runs=runs)
+    assert out.returncode == 0 and len(list((runs / "tiny-test").iterdir())) == 2  # other config: runs
+
+
 @pytest.mark.parametrize("args, words", [
     (["run", "tiny-tst"], ["unknown experiment 'tiny-tst'", "did you mean", "tiny-test"]),
     (["run", "tiny-test", "--set", "n"], ["malformed override"]),

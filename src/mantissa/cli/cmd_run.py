@@ -12,7 +12,7 @@ from rich.table import Table
 from mantissa.errors import ConfigError, MantissaError
 from mantissa.experiments import SCALES, load_all
 from mantissa.experiments.report import render
-from mantissa.experiments.runner import run_experiment
+from mantissa.experiments.runner import finished_run, run_experiment
 from mantissa.experiments.store import RunRecord
 
 
@@ -28,8 +28,11 @@ from mantissa.experiments.store import RunRecord
               help="Run store (default: ./runs or $MANTISSA_RUNS).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config value (repeatable); `mantissa show ID` lists the keys.")
+@click.option("--resume", is_flag=True,
+              help="Skip experiments already finished in the store with the same scale, seed, "
+                   "config and git commit (an interrupted tour goes on where it stopped).")
 def command(ids: tuple[str, ...], run_all: bool, tour: bool, scale: str | None, seed: int,
-            out: str | None, overrides: tuple[str, ...]) -> None:
+            out: str | None, overrides: tuple[str, ...], resume: bool) -> None:
     """Run experiments by id (see `mantissa list`); results go to runs/<id>/<time>/."""
     if tour and scale not in (None, "quick"):
         raise ConfigError("--tour always runs at quick scale; drop --scale")
@@ -50,6 +53,11 @@ def command(ids: tuple[str, ...], run_all: bool, tour: bool, scale: str | None, 
     for i, name in enumerate(names, 1):
         con.print(f"[bold][{i}/{len(names)}] {name}[/bold] ({scale} scale, seed {seed})")
         t0 = time.perf_counter()
+        done = finished_run(name, scale, seed, out, overrides) if resume else None
+        if done is not None:
+            records.append((name, done, "done before (--resume)"))
+            con.print(f"  -> {done.verdict}  (kept: {done.path})")
+            continue
         try:
             rec = run_experiment(name, scale, seed, out, overrides)
             records.append((name, rec, f"{time.perf_counter() - t0:.1f}s"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from typing import Any
 from mantissa import runtime
 from mantissa.config import to_dict
 from mantissa.experiments.catalogue import get_experiment
-from mantissa.experiments.store import RunRecord, new_run_dir, read_run, runs_root
+from mantissa.experiments.store import RunRecord, list_runs, new_run_dir, read_run, runs_root
 from mantissa.io import write_json
 
 _PACKAGES = ("mantissa", "torch", "numpy", "ml_dtypes", "transformers", "scikit-learn", "safetensors")
@@ -46,6 +47,22 @@ def environment(seed: int) -> dict[str, Any]:
         "seed": seed,
         **runtime.describe(),
     }
+
+
+def finished_run(exp_id: str, scale: str = "quick", seed: int = 0, out: str | Path | None = None,
+                 overrides: Sequence[str] | Mapping[str, Any] = ()) -> RunRecord | None:
+    """The newest finished run of ``exp_id`` in the store with this scale, seed and resolved
+    config, made by the current git commit (so changed code runs again); None otherwise."""
+    exp = get_experiment(exp_id)
+    config = json.loads(json.dumps(to_dict(exp.config(scale, overrides))))
+    commit = _git_commit()
+    if commit is None:
+        return None
+    for rec in reversed(list_runs(runs_root(out), exp.id)):
+        if (rec.status == "ok" and rec.scale == scale and rec.seed == seed and rec.config == config
+                and rec.env.get("git_commit") == commit):
+            return rec
+    return None
 
 
 def run_experiment(
