@@ -1,0 +1,195 @@
+"""bit-scaling: quantized-student distillation with TopKLD vs plain KD, across bit widths.
+
+Paper #52 (Ding et al., "Dissecting Bit-Level Scaling Laws in Quantizing Vision
+Generative Models"): distilling a quantized language-style (discrete-token) model,
+TopKLD (:mod:`mantissa.train.topkld`) beats plain KD at every bit width and lifts
+the bit-level scaling law "one level". Here: a float character-level Transformer
+teacher on WordNet glosses; weight-quantized (per-channel intN fake-quant with STE,
+:func:`mantissa.quant.qat.prepare_qat`) students initialised from the teacher and
+trained for the same steps on the same batches with KD or TopKLD alone (no labels).
+Quality = validation next-character cross-entropy against the real text.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from mantissa import plot, runtime
+from mantissa.errors import ConfigError
+from mantissa.experiments._cheap_arith import write_csv
+from mantissa.experiments.base import Check, Experiment, Result, register
+from mantissa.nn import Transformer, TransformerConfig
+from mantissa.quant.qat import prepare_qat
+from mantissa.tasks import CharTokenizer
+from mantissa.tasks.charlm import char_corpus, lm_windows
+from mantissa.train import TensorBatches, TrainConfig, Trainer, lm_loss
+from mantissa.train.topkld import kd_loss, topk_kld
+
+# name -> (head, tail) divergences of TopKLD; "kd" is plain forward KL over the whole vocabulary.
+# "topkld" is the checked variant; "topkld_swap" (reverse KL on the head) is an ablation, reported only.
+LOSSES = {"kd": None, "topkld": ("forward", "reverse"), "topkld_swap": ("reverse", "forward")}
+
+
+@dataclass
+class Config:
+    teacher_steps: int = 500
+    student_steps: int = 150
+    bits: tuple[int, ...] = (2, 3, 4)
+    k: int = 5
+    temperature: float = 1.0
+    seq_len: int = 48
+    d_model: int = 64
+    n_layer: int = 2
+    n_head: int = 4
+    batch_size: int = 32
+    lr: float = 3e-3
+    student_lr: float = 1e-3
+    n_chars: int = 300_000
+    n_val: int = 256
+    losses: tuple[str, ...] = ("kd", "topkld", "topkld_swap")
+
+    def __post_init__(self) -> None:
+        self.bits, self.losses = tuple(self.bits), tuple(self.losses)
+        unknown = [name for name in self.losses if name not in LOSSES]
+        if unknown or not {"kd", "topkld"} <= set(self.losses):
+            raise ConfigError(f"losses {self.losses} must include 'kd' and 'topkld' and be among "
+                              f"{', '.join(LOSSES)}")
+        if not self.bits or any(not 2 <= b <= 8 for b in self.bits) or list(self.bits) != sorted(self.bits):
+            raise ConfigError(f"bits must be increasing widths in [2, 8], got {self.bits}")
+        if self.k < 1:
+            raise ConfigError(f"k must be >= 1, got {self.k}")
+
+
+def _distill_fn(teacher: torch.nn.Module, loss: str, cfg: Config) -> Callable:
+    def fn(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+        x = batch["idx"][:, :-1]
+        with torch.no_grad():
+            t = teacher(x)
+        s = model(x)
+        split = LOSSES[loss]
+        if split is None:
+            return kd_loss(s, t, cfg.temperature), {}
+        return topk_kld(s, t, cfg.k, temperature=cfg.temperature, head=split[0], tail=split[1]), {}
+    return fn
+
+
+@torch.no_grad()
+def _evaluate(model: torch.nn.Module, teacher: torch.nn.Module, val: torch.Tensor) -> dict[str, float]:
+    model.eval()
+    loss, logs = lm_loss(model, {"idx": val, "mask": torch.ones_like(val, dtype=torch.bool)})
+    kl = kd_loss(model(val[:, :-1]), teacher(val[:, :-1]))
+    return {"val_loss": float(loss), "val_acc": 100 * logs["tok_acc"], "kl_teacher": float(kl)}
+
+
+@register
+class BitScaling(Experiment):
+    id = "bit-scaling"
+    title = "Dissecting Bit-Level Scaling Laws in Quantizing Vision Generative Models (TopKLD)"
+    paper = "#52"
+    claim = ("Distilling quantized language-style models with TopKLD beats plain KD across bit widths "
+             "(the paper: it lifts the bit-level scaling law one level).")
+    paper_figure = "TopKLD lifts the bit-level scaling law one level (int and fp quantization)"
+    thresholds = {"min_win_fraction": 0.5}
+    parts = ("train.topkld.topk_kld", "train.topkld.kd_loss", "quant.qat.prepare_qat", "nn.Transformer",
+             "train.Trainer", "tasks.charlm")
+    Config = Config
+    scales = {
+        "smoke": {"teacher_steps": 6, "student_steps": 3, "bits": (2, 4), "seq_len": 16, "d_model": 16,
+                  "n_layer": 1, "n_head": 2, "batch_size": 8, "n_chars": 20_000, "n_val": 16},
+        "full": {"teacher_steps": 3000, "student_steps": 1000, "bits": (2, 3, 4, 5), "seq_len": 128,
+                 "d_model": 128, "n_layer": 4, "n_chars": 2_000_000, "n_val": 1024},
+    }
+
+    def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
+        with runtime.threads(1):  # tiny models: one thread is fastest on a shared machine
+            return self._run(cfg, seed, out_dir)
+
+    def _run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
+        tok = CharTokenizer()
+        ids = char_corpus(tok, "wordnet", cfg.n_chars)
+        split = int(len(ids) * 0.9)
+        n_train = max(max(cfg.teacher_steps, cfg.student_steps) * cfg.batch_size // 2, cfg.batch_size)
+        train = lm_windows(ids[:split], n_train, cfg.seq_len, seed)
+        val = lm_windows(ids[split:], cfg.n_val, cfg.seq_len, seed + 1)
+
+        def batches() -> TensorBatches:
+            return TensorBatches({"idx": train, "mask": torch.ones_like(train, dtype=torch.bool)},
+                                 cfg.batch_size, seed=seed)
+
+        torch.manual_seed(seed)
+        teacher = Transformer(TransformerConfig(vocab_size=tok.vocab_size, n_layer=cfg.n_layer,
+                                                n_head=cfg.n_head, d_model=cfg.d_model,
+                                                max_len=cfg.seq_len + 1, pe="rope"))
+        Trainer(teacher, TrainConfig(steps=cfg.teacher_steps, batch_size=cfg.batch_size, lr=cfg.lr,
+                                     warmup=max(1, cfg.teacher_steps // 20), seed=seed, log_every=0),
+                batches(), progress_desc="bit-scaling: teacher").fit()
+        teacher.eval()
+        m: dict[str, float] = {f"teacher_{k}": v for k, v in _evaluate(teacher, teacher, val).items()}
+        rows = []
+        for b in cfg.bits:
+            base = prepare_qat(copy.deepcopy(teacher), weight=f"int{b}:channel")
+            for k, v in _evaluate(base, teacher, val).items():
+                m[f"ptq_{k}_{b}"] = v
+            for loss in cfg.losses:
+                torch.manual_seed(seed)
+                student = copy.deepcopy(base).train()
+                Trainer(student, TrainConfig(steps=cfg.student_steps, batch_size=cfg.batch_size,
+                                             lr=cfg.student_lr, warmup=max(1, cfg.student_steps // 20),
+                                             weight_decay=0.0, seed=seed, log_every=0),
+                        batches(), loss_fn=_distill_fn(teacher, loss, cfg),
+                        progress_desc=f"bit-scaling: int{b} {loss}").fit()
+                for k, v in _evaluate(student, teacher, val).items():
+                    m[f"{loss}_{k}_{b}"] = v
+            rows.append([b, m[f"ptq_val_loss_{b}"], m[f"kd_val_loss_{b}"], m[f"topkld_val_loss_{b}"],
+                         m[f"kd_val_acc_{b}"], m[f"topkld_val_acc_{b}"], m[f"kd_kl_teacher_{b}"],
+                         m[f"topkld_kl_teacher_{b}"], m.get(f"topkld_swap_val_loss_{b}", float("nan"))])
+        m.update(self._summary(cfg, m))
+        arts = [write_csv(out_dir / "bit_scaling.csv",
+                          ["bits", "ptq_val_loss", "kd_val_loss", "topkld_val_loss", "kd_val_acc",
+                           "topkld_val_acc", "kd_kl_teacher", "topkld_kl_teacher",
+                           "topkld_swap_val_loss"], rows)]
+        arts.append(self._plot(cfg, m, out_dir))
+        return Result(m, arts)
+
+    @staticmethod
+    def _summary(cfg: Config, m: dict[str, float]) -> dict[str, float]:
+        wins = [m[f"topkld_val_loss_{b}"] < m[f"kd_val_loss_{b}"] for b in cfg.bits]
+        gaps = [m[f"kd_val_loss_{b}"] - m[f"topkld_val_loss_{b}"] for b in cfg.bits]
+        # "one level": TopKLD at b bits at least as good as KD at the next width measured
+        pairs = zip(cfg.bits, cfg.bits[1:], strict=False)
+        lifts = [m[f"topkld_val_loss_{lo}"] <= m[f"kd_val_loss_{hi}"] for lo, hi in pairs]
+        out = {"win_fraction": sum(wins) / len(wins), "mean_loss_gain": sum(gaps) / len(gaps),
+               "level_lift_fraction": sum(lifts) / len(lifts) if lifts else float("nan"),
+               "acc_win_fraction": sum(m[f"topkld_val_acc_{b}"] > m[f"kd_val_acc_{b}"]
+                                       for b in cfg.bits) / len(cfg.bits)}
+        if all(f"topkld_swap_val_loss_{b}" in m for b in cfg.bits):
+            out["swap_win_fraction"] = sum(m[f"topkld_swap_val_loss_{b}"] < m[f"kd_val_loss_{b}"]
+                                           for b in cfg.bits) / len(cfg.bits)
+        return out
+
+    @staticmethod
+    def _plot(cfg: Config, m: dict[str, float], out_dir: Path) -> str:
+        fig, ax = plot.figure()
+        for key, label in (("ptq", "int-N weights, no training"), ("kd", "QAT + plain KD"),
+                           ("topkld", f"QAT + TopKLD (k={cfg.k})"),
+                           ("topkld_swap", f"QAT + TopKLD, head/tail swapped (k={cfg.k})")):
+            if f"{key}_val_loss_{cfg.bits[0]}" not in m:
+                continue
+            ax.plot(cfg.bits, [m[f"{key}_val_loss_{b}"] for b in cfg.bits], "o-", label=label)
+        ax.axhline(m["teacher_val_loss"], color="k", ls="--", label="float teacher")
+        ax.set_xlabel("weight bits (per-channel int)")
+        ax.set_ylabel("validation next-char cross-entropy (nats)")
+        ax.set_title("char-LM students distilled from a float teacher")
+        ax.set_xticks(list(cfg.bits))
+        ax.legend()
+        plot.save(fig, out_dir / "loss_vs_bits.png")
+        return "loss_vs_bits.png"
+
+    def checks(self, m: dict[str, float]) -> list[Check]:
+        return [self.check("fraction of bit widths where the TopKLD student's val loss beats plain KD's",
+                           m, "win_fraction", ">", "min_win_fraction")]
