@@ -121,3 +121,16 @@ def test_roundtrip_arith_recipes(tmp_path, ids, spec):
     assert torch.equal(ref, got)
     cos = torch.nn.functional.cosine_similarity(ref.flatten(), fp.flatten(), dim=0)
     assert cos > (0.9 if spec.startswith("bcq2") else 0.97)
+
+
+@pytest.mark.parametrize("m", [1, 4, 7])
+def test_lmul_weights_pack_to_9_plus_m_bits(m):
+    from mantissa.quant.layers import LMulLinear, QuantLinear, bits_per_weight
+
+    torch.manual_seed(m)
+    w = torch.randn(6, 16)
+    w[0, :3] = 0.0
+    layer = LMulLinear.from_float(w, None, m)
+    again = QuantLinear.from_state(*layer.state())
+    assert torch.equal(again.dequantized_weight(), layer.dequantized_weight())
+    assert bits_per_weight(torch.nn.Sequential(layer)) == pytest.approx(9 + m, abs=0.01)

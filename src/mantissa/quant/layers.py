@@ -508,7 +508,8 @@ class BCQLinear(QuantLinear):
 class LMulLinear(QuantLinear):
     """Every scalar product by L-Mul (Luo & Sun 2024, eq. 3): ``x @ W.T`` through
     :func:`mantissa.arith.lmul_matmul` with ``mantissa_bits``-bit operands. The weight is
-    stored rounded to that mantissa in bfloat16 (lossless for ``mantissa_bits <= 7``)."""
+    rounded to that mantissa and held in bfloat16 (lossless for ``mantissa_bits <= 7``); it is
+    saved as an exponent byte plus packed sign and mantissa bits: ``9 + m`` bits per weight."""
 
     kind = "lmul"
 
@@ -537,12 +538,26 @@ class LMulLinear(QuantLinear):
         return y if self.bias is None else y + self.bias
 
     def weight_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        return {"weight": self.weight16}, {"mantissa_bits": self.mantissa_bits}
+        """Exponent byte + packed (sign, ``mantissa_bits``) codes: ``9 + m`` bits per weight."""
+        m = self.mantissa_bits
+        bits = self.weight16.float().view(torch.int32).to(torch.int64) & 0xFFFFFFFF
+        exponent = ((bits >> 23) & 0xFF).to(torch.uint8)
+        sign_mant = ((bits >> 31) << m) | ((bits >> (23 - m)) & ((1 << m) - 1))
+        return ({"exponent": exponent.reshape(-1), "sign_mantissa": pack_bits(sign_mant, m + 1)},
+                {"mantissa_bits": m})
 
     @classmethod
     def from_weight_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
                           bias: torch.Tensor | None, act: ActQuant) -> QuantLinear:
-        return cls(tensors["weight"], meta["mantissa_bits"], bias)
+        m, n = int(meta["mantissa_bits"]), meta["out"] * meta["in"]
+        exponent = tensors["exponent"].to(torch.int64).reshape(-1)
+        if exponent.numel() != n:
+            raise CorruptFileError(f"lmul layer holds {exponent.numel()} exponents, need {n}")
+        sign_mant = unpack_bits(tensors["sign_mantissa"], m + 1, n)
+        bits = ((sign_mant >> m) << 31) | (exponent << 23) | ((sign_mant & ((1 << m) - 1)) << (23 - m))
+        bits = torch.where(bits >= 2**31, bits - 2**32, bits).to(torch.int32)
+        weight = bits.view(torch.float32).reshape(meta["out"], meta["in"])
+        return cls(weight, m, bias)
 
 
 def bits_per_weight(module: nn.Module) -> float:
