@@ -180,10 +180,11 @@ class BitScaling(Experiment):
                            ("topkld_swap", f"QAT + TopKLD, head/tail swapped (k={cfg.k})")):
             if f"{key}_val_loss_{cfg.bits[0]}" not in m:
                 continue
-            ax.plot(cfg.bits, [m[f"{key}_val_loss_{b}"] for b in cfg.bits], "o-", label=label)
-        ax.axhline(m["teacher_val_loss"], color="k", ls="--", label="float teacher")
+            ax.plot(cfg.bits, [m[f"{key}_val_loss_{b}"] - m["teacher_val_loss"] for b in cfg.bits], "o-",
+                    label=label)
+        ax.set_yscale("symlog", linthresh=1e-3)
         ax.set_xlabel("weight bits (per-channel int)")
-        ax.set_ylabel("validation next-char cross-entropy (nats)")
+        ax.set_ylabel("val next-char cross-entropy − float teacher's (nats)")
         ax.set_title("char-LM students distilled from a float teacher")
         ax.set_xticks(list(cfg.bits))
         ax.legend()
