@@ -109,7 +109,9 @@ def check_dims(dims: Sequence[int], emb: torch.Tensor) -> None:
 
 
 def kl_to_teacher(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
-    """``KL(softmax(teacher/T) || softmax(student/T))`` over the last axis, batch-mean, teacher detached."""
+    """``KL(softmax(teacher/T) || softmax(student/T))`` over the last axis, averaged over every
+    leading position (batch, and sequence for 3-D logits), teacher detached."""
+    student, teacher = student.reshape(-1, student.shape[-1]), teacher.reshape(-1, teacher.shape[-1])
     return F.kl_div(F.log_softmax(student / temperature, dim=-1),
                     F.softmax(teacher.detach() / temperature, dim=-1), reduction="batchmean")
 
