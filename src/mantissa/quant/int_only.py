@@ -10,16 +10,20 @@ Post-training and static: every activation scale is calibrated on real text
 
 One post-LayerNorm BERT layer, integer widths in brackets::
 
-    x [int8, s_x] ─ Q,K,V int8 linears ─ QKᵀ [int32] ─ Shiftmax [uint8] ─ ·V ─ requant [int8]
-      │                                         ─ attention.output.dense ─ requant [int16, s_r1]
-      └─ dyadic to s_r1 ──────────────────────────────────────────────── + ─ I-LayerNorm ─ h [int8]
-    h ─ intermediate.dense [int8] ─ ShiftGELU ─ requant [int8] ─ output.dense [int16, s_r2]
-      └─ dyadic to s_r2 ─────────────────────────────────────────────── + ─ I-LayerNorm ─ next x
+    x [int16] ─ requant int8 ─ Q,K,V (int8×int8→int32) ─ requant int8 ─ QKᵀ ─ requant to 2^-(a+4)
+      │            ─ Shiftmax [uint8] ─ ·V ─ requant int8 ─ attention.output.dense ─ requant [int16]
+      └─ dyadic to that scale ────────────────────────────────────────── + ─ I-LayerNorm ─ h [int16]
+    h ─ requant int8 ─ intermediate.dense ─ [int16] ─ ShiftGELU ─ requant int8 ─ output.dense [int16]
+      └─ dyadic ─────────────────────────────────────────────────────── + ─ I-LayerNorm ─ next x
 
-The residual scales ``s_r`` are chosen so that the calibrated ranges of both
-addends cannot overflow ``res_bits``. The only float operations are at the
-boundary: quantizing the embedding output once, and dequantizing the last
-layer's output (at 16 bits) for pooling.
+Matmul inputs are int8 at the calibrated scales of the layers that read them; the
+residual stream and LayerNorm outputs are 16-bit at the LayerNorm's bound scale
+``max|γ|·√C + max|β|``, and each residual sum's scale is chosen so that the
+calibrated ranges of both addends cannot overflow ``res_bits``. Shiftmax and
+ShiftGELU read their inputs at ``2^-(act_bits+4)`` (GELU on the wide FFN
+accumulator, as I-BERT's i-GELU) and normalise with a 48-bit reciprocal. The only
+float operations are at the boundary: quantizing the embedding output once, and
+dequantizing the last layer's output for pooling.
 """
 
 from __future__ import annotations
@@ -65,8 +69,8 @@ class StaticIntLinear(IntLinear):
 def _int_linear(layer: nn.Module, s_out: float, out_bits: int, dyadic_bits: int) -> int_vit.IntLinear:
     if not isinstance(layer, StaticIntLinear):
         raise ConfigError(f"the integer-only encoder needs int-static layers, got {type(layer).__name__}")
-    return int_vit.IntLinear.from_codes(layer.codes, layer.scales.reshape(-1), layer.bias, layer.in_scale,
-                                s_out, out_bits, dyadic_bits)
+    return int_vit.IntLinear.from_codes(layer.codes, layer.scales.reshape(-1), layer.bias,
+                                        layer.in_scale, s_out, out_bits, dyadic_bits)
 
 
 def _int_norm(norm: nn.LayerNorm, s_out: float, bits: int, dyadic_bits: int) -> int_vit.IntLayerNorm:
