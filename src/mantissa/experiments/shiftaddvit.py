@@ -1,0 +1,144 @@
+"""ShiftAddViT (#34): a pre-trained ViT reparameterised with multiplication primitives.
+
+Protocol (the paper's: reparameterise a pre-trained model, then fine-tune): a TinyViT
+with softmax attention is trained on scikit-learn digits; copies are then fine-tuned
+for the same number of steps in each arm:
+
+* ``fp`` — unchanged (softmax attention, dense MLP): the reference;
+* ``shiftaddvit`` — attention on binary Q/K codes in Hamming space with linear,
+  additions-only aggregation (:class:`mantissa.nn.ecoformer.EcoFormerAttention`, the
+  KSH hashing ShiftAddViT adopts) and every MLP linear layer replaced by
+  :class:`mantissa.nn.shiftadd.MoEMultPrimitives` (mult expert + shift expert, top-1
+  router, latency-aware load-balancing loss with the given expert latencies);
+* ``moe_no_balance`` — the same with the balancing loss switched off (does the loss,
+  not the task, send tokens to the faster expert?);
+* ``all_shift`` — binary attention and every MLP layer a :class:`ShiftLinear` (the
+  paper reports this loses accuracy, which motivates the MoE).
+
+Checks: the ShiftAddViT arm is within 2 points of ``fp`` and its routers send more
+than half of the test tokens to the faster (shift) expert. The paper's GPU latency
+(up to 5.18×, TVM kernels) and energy figures are not tested: nothing here measures
+GPU kernels; the expert latencies are constants (``latencies``).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+from mantissa import plot, runtime
+from mantissa.experiments._cheap_arith import accuracy, digits_split, train_digits_vit, write_csv
+from mantissa.experiments.base import Check, Experiment, Result, register
+from mantissa.nn.shiftadd import MoEMultPrimitives, ShiftLinear
+from mantissa.nn.tiny_vit import TinyViT
+
+ARMS = ("fp", "shiftaddvit", "moe_no_balance", "all_shift")
+
+
+@dataclass
+class Config:
+    seeds: int = 2
+    steps: int = 800  # softmax pre-training
+    finetune_steps: int = 400
+    finetune_lr: float = 1e-3
+    bits: int = 16
+    anchors: int = 20
+    hash_iters: int = 100
+    latencies: tuple[float, float] = (1.0, 0.5)  # (mult, shift): shift expert twice as fast
+    balance_weight: float = 0.1
+    test_fraction: float = 0.25
+
+
+def _reparameterise(model: TinyViT, arm: str, cfg: Config) -> list[MoEMultPrimitives]:
+    model.set_attention(f"ecoformer:bits={cfg.bits},anchors={cfg.anchors},iters={cfg.hash_iters}")
+    moes = []
+    for blk in model.blocks:
+        for name in ("fc1", "fc2"):
+            layer = getattr(blk, name)
+            if arm == "all_shift":
+                new = ShiftLinear.from_linear(layer)
+            else:
+                weight = cfg.balance_weight if arm == "shiftaddvit" else 0.0
+                new = MoEMultPrimitives.from_linear(layer, latencies=cfg.latencies, balance_weight=weight)
+                moes.append(new)
+            setattr(blk, name, new)
+    return moes
+
+
+def _arm(base: TinyViT, arm: str, cfg: Config, data, seed: int) -> tuple[float, float]:
+    """(test accuracy %, share of test tokens routed to the shift expert; nan without MoE)."""
+    model = copy.deepcopy(base)
+    moes = [] if arm == "fp" else _reparameterise(model, arm, cfg)
+    model = train_digits_vit(data, seed + 1, steps=cfg.finetune_steps, lr=cfg.finetune_lr, model=model,
+                             desc=f"shiftaddvit: fine-tune {arm} s{seed}")
+    for m in moes:
+        m.reset_counts()
+    acc = accuracy(model, *data[1])
+    if not moes:
+        return acc, float("nan")
+    routed = sum(m.routed for m in moes)
+    return acc, float(routed[1]) / float(routed.sum())
+
+
+@register
+class ShiftAddViT(Experiment):
+    id = "shiftaddvit"
+    title = "ShiftAddViT: Mixture of Multiplication Primitives Towards Efficient Vision Transformer"
+    paper = "#34"
+    claim = ("A pre-trained ViT reparameterised with binary-code (Hamming) attention and a mixture of "
+             "multiplication and shift experts, routed with a latency-aware load-balancing loss, keeps "
+             "its accuracy while the router sends more tokens to the faster expert.")
+    paper_figure = "up to 5.18× GPU latency reduction, 42.9 % energy saving, comparable accuracy"
+    thresholds = {"max_acc_drop_pts": 2.0, "min_shift_token_share": 0.5}
+    parts = ("nn.shiftadd.MoEMultPrimitives", "nn.shiftadd.ShiftLinear", "nn.ecoformer.EcoFormerAttention",
+             "arith.shift.shift_matmul", "nn.TinyViT", "data.sklearn:digits")
+    Config = Config
+    scales = {
+        "smoke": {"seeds": 1, "steps": 10, "finetune_steps": 4, "hash_iters": 3, "bits": 8, "anchors": 8},
+        "full": {"seeds": 5, "steps": 3000, "finetune_steps": 1500},
+    }
+
+    def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
+        rows = []
+        with runtime.threads(1):
+            for s in range(seed, seed + cfg.seeds):
+                data = digits_split(s, cfg.test_fraction)
+                base = train_digits_vit(data, s, steps=cfg.steps, desc=f"shiftaddvit: softmax s{s}")
+                res = [_arm(base, arm, cfg, data, s) for arm in ARMS]
+                rows.append([s, accuracy(base, *data[1]), *[r[0] for r in res], *[r[1] for r in res[1:3]]])
+        mean = [sum(r[i] for r in rows) / len(rows) for i in range(len(rows[0]))]
+        metrics = {"acc_pretrained_softmax": mean[1], **{f"acc_{a}": mean[2 + i] for i, a in enumerate(ARMS)},
+                   "shift_token_share": mean[6], "shift_token_share_no_balance": mean[7]}
+        metrics["acc_drop_pts"] = metrics["acc_fp"] - metrics["acc_shiftaddvit"]
+        metrics["acc_drop_all_shift_pts"] = metrics["acc_fp"] - metrics["acc_all_shift"]
+        metrics["balanced_share_target"] = cfg.latencies[0] / sum(cfg.latencies)
+        header = ["seed", "acc_pretrained_softmax", *[f"acc_{a}" for a in ARMS], "shift_token_share",
+                  "shift_token_share_no_balance"]
+        arts = [write_csv(out_dir / "accuracy.csv", header, rows), self._plot(metrics, out_dir)]
+        return Result(metrics, arts)
+
+    @staticmethod
+    def _plot(m: dict[str, float], out_dir: Path) -> str:
+        fig, (ax, bx) = plot.figure(ncols=2, figsize=(10, 4))
+        ax.bar(range(len(ARMS)), [m[f"acc_{a}"] for a in ARMS])
+        ax.set_xticks(range(len(ARMS)), ["FP", "ShiftAddViT", "MoE, no\nbalance loss", "all-shift\nMLP"])
+        ax.set_ylim(max(0.0, min(m[f"acc_{a}"] for a in ARMS) - 5), 100)
+        ax.set_ylabel("digits test accuracy (%)")
+        ax.set_title("TinyViT fine-tuned after reparameterisation")
+        bx.bar([0, 1], [m["shift_token_share"], m["shift_token_share_no_balance"]])
+        bx.axhline(m["balanced_share_target"], color="k", ls="--", label="latency-inverse target")
+        bx.set_xticks([0, 1], ["latency-aware loss", "no balance loss"])
+        bx.set_ylim(0, 1)
+        bx.set_ylabel("share of test tokens to the shift expert")
+        bx.legend()
+        plot.save(fig, out_dir / "shiftaddvit.png")
+        return "shiftaddvit.png"
+
+    def checks(self, m) -> list[Check]:
+        return [
+            self.check("accuracy drop of ShiftAddViT vs the FP model (points)", m, "acc_drop_pts", "<=",
+                       "max_acc_drop_pts"),
+            self.check("share of tokens the routers send to the faster (shift) expert", m,
+                       "shift_token_share", ">", "min_shift_token_share"),
+        ]
