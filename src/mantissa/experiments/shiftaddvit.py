@@ -15,6 +15,12 @@ for the same number of steps in each arm:
 * ``all_shift`` — binary attention and every MLP layer a :class:`ShiftLinear` (the
   paper reports this loses accuracy, which motivates the MoE).
 
+The balancing loss acts on the soft router probabilities (importance), while tokens go
+to the arg-max expert: at the loss's optimum the *mean probability* of the shift
+expert is ``t_mult / (t_mult + t_shift)`` (reported as ``shift_gate_mean``), but if
+every token has about that probability, arg-max routing sends nearly all of them to the
+shift expert, so the hard share overshoots the latency-inverse split.
+
 Checks: the ShiftAddViT arm is within 2 points of ``fp`` and its routers send more
 than half of the test tokens to the faster (shift) expert. The paper's GPU latency
 (up to 5.18×, TVM kernels) and energy figures are not tested: nothing here measures
@@ -66,8 +72,9 @@ def _reparameterise(model: TinyViT, arm: str, cfg: Config) -> list[MoEMultPrimit
     return moes
 
 
-def _arm(base: TinyViT, arm: str, cfg: Config, data, seed: int) -> tuple[float, float]:
-    """(test accuracy %, share of test tokens routed to the shift expert; nan without MoE)."""
+def _arm(base: TinyViT, arm: str, cfg: Config, data, seed: int) -> tuple[float, float, float]:
+    """(test accuracy %, share of test tokens routed to the shift expert, mean router probability of
+    the shift expert on the last test batch; nan without MoE)."""
     model = copy.deepcopy(base)
     moes = [] if arm == "fp" else _reparameterise(model, arm, cfg)
     model = train_digits_vit(data, seed + 1, steps=cfg.finetune_steps, lr=cfg.finetune_lr, model=model,
@@ -76,9 +83,10 @@ def _arm(base: TinyViT, arm: str, cfg: Config, data, seed: int) -> tuple[float, 
         m.reset_counts()
     acc = accuracy(model, *data[1])
     if not moes:
-        return acc, float("nan")
+        return acc, float("nan"), float("nan")
     routed = sum(m.routed for m in moes)
-    return acc, float(routed[1]) / float(routed.sum())
+    gate = sum(float(m.last_gates[:, 1].mean()) for m in moes) / len(moes)
+    return acc, float(routed[1]) / float(routed.sum()), gate
 
 
 @register
@@ -106,15 +114,17 @@ class ShiftAddViT(Experiment):
                 data = digits_split(s, cfg.test_fraction)
                 base = train_digits_vit(data, s, steps=cfg.steps, desc=f"shiftaddvit: softmax s{s}")
                 res = [_arm(base, arm, cfg, data, s) for arm in ARMS]
-                rows.append([s, accuracy(base, *data[1]), *[r[0] for r in res], *[r[1] for r in res[1:3]]])
+                rows.append([s, accuracy(base, *data[1]), *[r[0] for r in res], *[r[1] for r in res[1:3]],
+                             res[1][2]])
         mean = [sum(r[i] for r in rows) / len(rows) for i in range(len(rows[0]))]
         metrics = {"acc_pretrained_softmax": mean[1], **{f"acc_{a}": mean[2 + i] for i, a in enumerate(ARMS)},
-                   "shift_token_share": mean[6], "shift_token_share_no_balance": mean[7]}
+                   "shift_token_share": mean[6], "shift_token_share_no_balance": mean[7],
+                   "shift_gate_mean": mean[8]}
         metrics["acc_drop_pts"] = metrics["acc_fp"] - metrics["acc_shiftaddvit"]
         metrics["acc_drop_all_shift_pts"] = metrics["acc_fp"] - metrics["acc_all_shift"]
         metrics["balanced_share_target"] = cfg.latencies[0] / sum(cfg.latencies)
         header = ["seed", "acc_pretrained_softmax", *[f"acc_{a}" for a in ARMS], "shift_token_share",
-                  "shift_token_share_no_balance"]
+                  "shift_token_share_no_balance", "shift_gate_mean"]
         arts = [write_csv(out_dir / "accuracy.csv", header, rows), self._plot(metrics, out_dir)]
         return Result(metrics, arts)
 
