@@ -88,3 +88,40 @@ def test_bad_attach_and_inputs():
         inj(lm, idx, torch.randn(4, 7))
     with pytest.raises(ConfigError, match="rows"):
         inj(lm, idx, torch.randn(3, 8))
+
+
+def test_visual_cache_matches_numpy_brute_force():
+    import numpy as np
+
+    from mantissa.nn.bind import VisualCache
+
+    g = torch.Generator().manual_seed(0)
+    keys, q = torch.randn(50, 6, generator=g), torch.randn(7, 6, generator=g)
+    got = VisualCache(keys, k=4, alpha=0.3, tau=5.0)(q).numpy()
+    K, Q = keys.double().numpy(), q.double().numpy()
+    sims = (Q / np.linalg.norm(Q, axis=1, keepdims=True)) @ (K / np.linalg.norm(K, axis=1, keepdims=True)).T
+    want = np.empty_like(Q)
+    for i in range(len(Q)):
+        top = np.argsort(-sims[i])[:4]
+        w = np.exp(5.0 * sims[i, top])
+        w /= w.sum()
+        want[i] = 0.3 * (w[:, None] * K[top]).sum(0) + 0.7 * Q[i]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_visual_cache_alpha_extremes_and_bad_args():
+    from mantissa.nn.bind import VisualCache
+
+    keys = torch.randn(20, 4)
+    q = torch.randn(3, 4)
+    assert torch.equal(VisualCache(keys, k=3, alpha=0.0)(q), q)
+    # alpha=1, k=1: the nearest key by cosine similarity, exactly
+    near = VisualCache(keys, k=1, alpha=1.0)(keys[[5, 2]] * 3)
+    assert torch.equal(near, keys[[5, 2]])
+    for kw in (dict(k=0), dict(k=21), dict(alpha=1.5), dict(tau=0.0)):
+        with pytest.raises(ConfigError):
+            VisualCache(keys, **kw)
+    with pytest.raises(ConfigError):
+        VisualCache(torch.randn(0, 4))
+    with pytest.raises(ConfigError, match="shape"):
+        VisualCache(keys)(torch.randn(3, 5))

@@ -30,7 +30,7 @@ from torch import nn
 from mantissa.errors import ConfigError
 from mantissa.nn.transformer import Transformer, TransformerConfig  # noqa: F401  (doctest names)
 
-__all__ = ["BindNetwork", "GatedInjection", "freeze"]
+__all__ = ["BindNetwork", "GatedInjection", "VisualCache", "freeze"]
 
 
 class _ResidualFFN(nn.Module):
@@ -139,3 +139,37 @@ def freeze(module: nn.Module) -> nn.Module:
     for p in module.parameters():
         p.requires_grad_(False)
     return module
+
+
+class VisualCache(nn.Module):
+    """ImageBind-LLM's training-free visual cache (inference only).
+
+    A query feature (from any modality's encoder) retrieves its ``k`` most
+    cosine-similar features from a cache of *image* features; their
+    similarity-softmax-weighted mean (temperature ``tau``) is blended with the
+    query, ``f' = alpha * retrieved + (1 - alpha) * f``, to pull a
+    non-image query towards the image features the bind network was trained on.
+    The defaults (k=10, alpha=0.5, tau=20) are this module's choice.
+    """
+
+    def __init__(self, keys: torch.Tensor, k: int = 10, alpha: float = 0.5, tau: float = 20.0) -> None:
+        super().__init__()
+        if keys.dim() != 2 or keys.shape[0] == 0:
+            raise ConfigError(f"VisualCache keys must be a non-empty (n, d) tensor, got {tuple(keys.shape)}")
+        if not isinstance(k, int) or not 1 <= k <= keys.shape[0]:
+            raise ConfigError(f"VisualCache k must be an int in [1, {keys.shape[0]}], got {k!r}")
+        if not 0.0 <= alpha <= 1.0 or tau <= 0:
+            raise ConfigError(f"VisualCache needs alpha in [0, 1] and tau > 0, got {alpha}, {tau}")
+        self.register_buffer("keys", keys.detach().clone())
+        self.k, self.alpha, self.tau = k, alpha, tau
+
+    @torch.no_grad()
+    def forward(self, query: torch.Tensor) -> torch.Tensor:
+        if query.dim() != 2 or query.shape[1] != self.keys.shape[1]:
+            raise ConfigError(f"VisualCache expects queries of shape (batch, {self.keys.shape[1]}), "
+                              f"got {tuple(query.shape)}")
+        sims = nn.functional.normalize(query, dim=-1) @ nn.functional.normalize(self.keys, dim=-1).T
+        top, idx = sims.topk(self.k, dim=-1)
+        w = (top * self.tau).softmax(-1)
+        retrieved = (w[..., None] * self.keys[idx]).sum(1)
+        return self.alpha * retrieved + (1 - self.alpha) * query
