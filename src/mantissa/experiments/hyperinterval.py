@@ -42,6 +42,9 @@ class Config:
     beta: float = 300.0        # weight of the no-change regulariser for earlier boxes
     kappa: float = 0.5        # loss = kappa*CE(centre) + (1-kappa)*CE(worst case)
     test_fraction: float = 0.3
+    # False: one shared 2-way head (even/odd digit of the pair; fine-tuning forgets here).
+    # True: task-incremental heads (task j reads logits 2j, 2j+1; fine-tuning barely forgets).
+    multi_head: bool = False
 
 
 def _tasks(cfg: Config, seed: int):
@@ -55,6 +58,10 @@ def _tasks(cfg: Config, seed: int):
             pair.append((part.X[m] / 16.0, part.y[m] - 2 * t))
         out.append(pair)
     return out
+
+
+def _head(logits: torch.Tensor, j: int, multi: bool) -> torch.Tensor:
+    return logits[..., 2 * j:2 * j + 2] if multi else logits
 
 
 def _acc(logits: torch.Tensor, y: torch.Tensor) -> float:
@@ -76,11 +83,11 @@ def _finetune(cfg: Config, tasks, shapes) -> torch.Tensor:
     for i, ((x, y), _) in enumerate(tasks):
         for _ in range(cfg.steps):
             opt.zero_grad()
-            F.cross_entropy(mlp_forward(x, params), y).backward()
+            F.cross_entropy(_head(mlp_forward(x, params), i, cfg.multi_head), y).backward()
             opt.step()
         with torch.no_grad():
             for j, (_, (xt, yt)) in enumerate(tasks):
-                acc[i, j] = _acc(mlp_forward(xt, params), yt)
+                acc[i, j] = _acc(_head(mlp_forward(xt, params), j, cfg.multi_head), yt)
     return acc
 
 
@@ -90,7 +97,7 @@ class _HyperInterval:
         self.hnet = HyperNet(cfg.embed_dim, shapes, hidden=(cfg.hyper_hidden,))
         self.eps = torch.full((cfg.embed_dim,), cfg.eps)
         self.centers: list[torch.Tensor] = []
-        self.saved: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.saved: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
         self.lo = self.hi = None  # running intersection of the boxes
 
     def _center(self, raw: torch.Tensor) -> torch.Tensor:
@@ -101,12 +108,13 @@ class _HyperInterval:
 
     def _reg(self) -> torch.Tensor:
         total = torch.zeros(())
-        for e, (c0, r0) in zip(self.centers, self.saved, strict=True):
+        for e, (p0, c0, r0) in zip(self.centers, self.saved, strict=True):
             c, r = self.hnet.flat_bounds(e, self.eps)
-            total = total + ((c - c0) ** 2).mean() + ((r - r0) ** 2).mean()
+            p = self.hnet.flat(e)
+            total = total + ((p - p0) ** 2).mean() + ((c - c0) ** 2).mean() + ((r - r0) ** 2).mean()
         return total / max(len(self.centers), 1)
 
-    def train_task(self, x: torch.Tensor, y: torch.Tensor) -> None:
+    def train_task(self, x: torch.Tensor, y: torch.Tensor, t: int) -> None:
         cfg = self.cfg
         start = torch.randn(cfg.embed_dim) * 0.1 if self.lo is None else (self.lo + self.hi) / 2
         raw = start.clone().requires_grad_()
@@ -115,7 +123,8 @@ class _HyperInterval:
             ramp = min(1.0, 2.0 * (step + 1) / cfg.steps)  # radius ramps up over the first half
             opt.zero_grad()
             c = self._center(raw)
-            lc, lr = interval_mlp(x, self.hnet.bounds(c, self.eps * ramp))
+            bounds = interval_mlp(x, self.hnet.bounds(c, self.eps * ramp))
+            lc, lr = (_head(v, t, cfg.multi_head) for v in bounds)
             loss = cfg.kappa * F.cross_entropy(lc, y) + (1 - cfg.kappa) * F.cross_entropy(
                 worst_case_logits(lc, lr, y), y)
             if self.centers:
@@ -125,7 +134,7 @@ class _HyperInterval:
         with torch.no_grad():
             e = self._center(raw).detach()
             self.centers.append(e)
-            self.saved.append(tuple(t.detach() for t in self.hnet.flat_bounds(e, self.eps)))
+            self.saved.append((self.hnet.flat(e), *self.hnet.flat_bounds(e, self.eps)))
             lo, hi = e - self.eps, e + self.eps
             self.lo = lo if self.lo is None else torch.maximum(self.lo, lo)
             self.hi = hi if self.hi is None else torch.minimum(self.hi, hi)
@@ -134,8 +143,9 @@ class _HyperInterval:
     def evaluate(self, x, y, j: int) -> tuple[float, float]:
         """(accuracy at the task's centre, certified accuracy over its whole box)."""
         e = self.centers[j]
-        lc, lr = interval_mlp(x, self.hnet.bounds(e, self.eps))
-        return _acc(mlp_forward(x, self.hnet(e)), y), _acc(worst_case_logits(lc, lr, y), y)
+        lc, lr = (_head(v, j, self.cfg.multi_head) for v in interval_mlp(x, self.hnet.bounds(e, self.eps)))
+        point = _head(mlp_forward(x, self.hnet(e)), j, self.cfg.multi_head)
+        return _acc(point, y), _acc(worst_case_logits(lc, lr, y), y)
 
     @torch.no_grad()
     def universal(self) -> torch.Tensor:
@@ -168,18 +178,20 @@ class HyperIntervalExperiment(Experiment):
         with threads(1):
             torch.manual_seed(seed)
             tasks = _tasks(cfg, seed)
-            shapes = [(cfg.hidden, 64), (cfg.hidden,), (2, cfg.hidden), (2,)]
+            n_out = 2 * cfg.n_tasks if cfg.multi_head else 2
+            shapes = [(cfg.hidden, 64), (cfg.hidden,), (n_out, cfg.hidden), (n_out,)]
             ft = _finetune(cfg, tasks, shapes)
             hi = _HyperInterval(cfg, shapes)
             after = torch.zeros(cfg.n_tasks)
             for i, ((x, y), (xt, yt)) in enumerate(track(tasks, description="hyperinterval tasks")):
-                hi.train_task(x, y)
+                hi.train_task(x, y, i)
                 after[i] = hi.evaluate(xt, yt, i)[0]
             final = torch.tensor([hi.evaluate(xt, yt, j) for j, (_, (xt, yt)) in enumerate(tasks)])
             u = hi.universal()
             with torch.no_grad():
                 w_u = hi.hnet(u)
-                uni = torch.tensor([_acc(mlp_forward(xt, w_u), yt) for _, (xt, yt) in tasks])
+                uni = torch.tensor([_acc(_head(mlp_forward(xt, w_u), j, cfg.multi_head), yt)
+                                    for j, (_, (xt, yt)) in enumerate(tasks)])
             in_boxes = all(hi.in_box(u, j) for j in range(cfg.n_tasks))
         width = (hi.hi - hi.lo).min().item()
         cert = final[:, 1]
