@@ -37,9 +37,9 @@ class Config:
     hyper_hidden: int = 64
     embed_dim: int = 8
     eps: float = 0.02         # embedding box radius (per dimension)
-    steps: int = 1000         # optimisation steps per task
+    steps: int = 1500         # optimisation steps per task
     lr: float = 3e-3
-    beta: float = 300.0        # weight of the no-change regulariser for earlier boxes
+    beta: float = 500.0        # weight of the no-change regulariser for earlier boxes
     kappa: float = 0.5        # loss = kappa*CE(centre) + (1-kappa)*CE(worst case)
     test_fraction: float = 0.3
     # False: one shared 2-way head (even/odd digit of the pair; fine-tuning forgets here).
