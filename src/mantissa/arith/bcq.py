@@ -62,8 +62,11 @@ class BCQ:
         return (a * self.codes.to(a.dtype)).sum(0)
 
     def packed(self) -> torch.Tensor:
-        """Codes bit-packed: (q, out, in // 8) uint8, bit j of byte c set iff code[8c + j] = +1."""
-        return pack_bits(self.codes)
+        """Codes bit-packed: (q, out, in // 8) uint8, bit j of byte c set iff code[8c + j] = +1
+        (packed once: :func:`lut_matmul` reads them on every call)."""
+        if "_packed" not in self.__dict__:
+            self.__dict__["_packed"] = pack_bits(self.codes)
+        return self.__dict__["_packed"]
 
 
 def _check_group(n_in: int, group: int) -> int:

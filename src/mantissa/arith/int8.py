@@ -109,12 +109,12 @@ def int8_matmul_with_outliers(x: torch.Tensor, weight: torch.Tensor | None, thre
     if weight_int8 is not None:
         codes, w_scale = weight_int8
         w_scale = w_scale.reshape(-1, 1)
+        out_features, in_features = codes.shape
     else:
         weight = float_tensor(weight, "weight")
         if weight.dim() != 2:
             raise ShapeError(f"weight must be 2-D (out_features, in_features), got {tuple(weight.shape)}")
-        codes = weight  # for the shapes only
-    out_features, in_features = codes.shape
+        out_features, in_features = weight.shape
     if x.shape[-1] != in_features:
         raise ShapeError(f"weight must be (out_features, in_features={x.shape[-1]}) for x "
                          f"{tuple(x.shape)}, got {(out_features, in_features)}")

@@ -38,7 +38,7 @@ from mantissa.arith.ivit import shift_gelu, shiftmax
 from mantissa.errors import ConfigError
 from mantissa.nn import int_vit
 from mantissa.quant.grid import int_qmax
-from mantissa.quant.layers import LAYERS, ActQuant, IntLinear, QuantLinear
+from mantissa.quant.layers import LAYERS, IntLinear, QuantLinear
 
 
 @LAYERS.register("int-static")
@@ -48,18 +48,8 @@ class StaticIntLinear(IntLinear):
     integer pipeline's output scale. Used alone it runs as a fake-quantized linear."""
 
     kind = "int-static"
+    extra_meta = ("out_amax",)
     out_amax: float = 0.0
-
-    def weight_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        tensors, meta = super().weight_state()
-        return tensors, {**meta, "out_amax": self.out_amax}
-
-    @classmethod
-    def from_weight_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
-                          bias: torch.Tensor | None, act: ActQuant) -> QuantLinear:
-        layer = super().from_weight_state(tensors, meta, bias, act)
-        layer.out_amax = float(meta["out_amax"])
-        return layer
 
     @property
     def in_scale(self) -> float:

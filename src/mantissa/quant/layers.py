@@ -274,6 +274,7 @@ class IntLinear(QuantLinear):
     or per ``group`` consecutive input columns of each output channel."""
 
     kind = "int"
+    extra_meta: ClassVar[tuple[str, ...]] = ()  # float attributes of subclasses saved in the meta
 
     def __init__(self, codes: torch.Tensor, scales: torch.Tensor, bits: int, group: int,
                  bias: torch.Tensor | None, act: ActQuant | None = None) -> None:
@@ -308,15 +309,19 @@ class IntLinear(QuantLinear):
     def weight_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         offset = 1 << (self.bits - 1)
         packed = pack_bits(self.codes.to(torch.int64) + offset, self.bits)
-        return {"codes": packed, "scales": self.scales}, {"bits": self.bits, "group": self.group}
+        extra = {k: getattr(self, k) for k in self.extra_meta}
+        return {"codes": packed, "scales": self.scales}, {"bits": self.bits, "group": self.group, **extra}
 
     @classmethod
     def from_weight_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
                           bias: torch.Tensor | None, act: ActQuant) -> QuantLinear:
         bits, n = int(meta["bits"]), meta["out"] * meta["in"]
         codes = unpack_bits(tensors["codes"], bits, n) - (1 << (bits - 1))
-        return cls(codes.reshape(meta["out"], meta["in"]), tensors["scales"], bits, meta["group"],
-                   bias, act)
+        layer = cls(codes.reshape(meta["out"], meta["in"]), tensors["scales"], bits, meta["group"],
+                    bias, act)
+        for key in cls.extra_meta:
+            setattr(layer, key, float(meta[key]))
+        return layer
 
 
 @LAYERS.register("float")
@@ -382,6 +387,7 @@ class OutlierInt8Linear(IntLinear):
     weight columns), the rest vector-wise int8 × int8 -> int32."""
 
     kind = "int8-outlier"
+    extra_meta = ("threshold",)
 
     def __init__(self, codes: torch.Tensor, scales: torch.Tensor, bits: int, group: int,
                  bias: torch.Tensor | None, act: ActQuant | None = None, threshold: float = 6.0) -> None:
@@ -395,16 +401,6 @@ class OutlierInt8Linear(IntLinear):
                                          weight_int8=(self.codes, self.scales.reshape(-1)))
         return y
 
-    def weight_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        tensors, meta = super().weight_state()
-        return tensors, {**meta, "threshold": self.threshold}
-
-    @classmethod
-    def from_weight_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
-                          bias: torch.Tensor | None, act: ActQuant) -> QuantLinear:
-        layer = super().from_weight_state(tensors, meta, bias, act)
-        layer.threshold = float(meta["threshold"])
-        return layer
 
 
 @LAYERS.register("power")

@@ -261,10 +261,11 @@ class BCQ2(_BCQ):
 @RECIPES.register("lmul")
 @dataclass(frozen=True)
 class LMul(Recipe):
-    """Every linear-layer product by L-Mul with ``mantissa_bits``-bit operands (slow: emulated)."""
+    """Every linear-layer product by L-Mul with ``mantissa_bits``-bit operands (the exact sum of
+    L-Mul products, computed as ``2^m + 3`` GEMMs by :func:`mantissa.arith.lmul_matmul`)."""
 
     name: ClassVar[str] = "lmul"
-    summary: ClassVar[str] = "L-Mul: every linear-layer multiplication by mantissa addition (emulated)"
+    summary: ClassVar[str] = "L-Mul: every linear-layer multiplication by mantissa addition"
     mantissa_bits: int = 4
 
     def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
