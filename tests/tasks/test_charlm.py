@@ -4,7 +4,7 @@ from markers import needs_wordnet
 
 from mantissa.errors import ConfigError
 from mantissa.tasks import CharTokenizer
-from mantissa.tasks.charlm import char_corpus, lm_windows
+from mantissa.tasks.charlm import char_corpus, lm_batch, lm_windows, split_windows
 
 
 def test_docstring_corpus_and_windows():
@@ -28,3 +28,13 @@ def test_errors():
         char_corpus(CharTokenizer(), "wiki")
     with pytest.raises(ConfigError, match="too short"):
         lm_windows(torch.arange(5), 2, 10, 0)
+
+
+def test_split_windows_and_lm_batch():
+    ids = torch.arange(1000)
+    train, val = split_windows(ids, 5, 3, 10, seed=2, val_length=20)
+    assert torch.equal(train, lm_windows(ids[:900], 5, 10, 2))
+    assert torch.equal(val, lm_windows(ids[900:], 3, 20, 3))
+    assert int(train.max()) < 900 and int(val.min()) >= 900
+    batch = lm_batch(train)
+    assert batch["idx"] is train and batch["mask"].dtype == torch.bool and bool(batch["mask"].all())

@@ -26,7 +26,7 @@ from mantissa.experiments.base import Check, Experiment, Result, register
 from mantissa.nn import Transformer, TransformerConfig
 from mantissa.quant.qat import prepare_qat
 from mantissa.tasks import CharTokenizer
-from mantissa.tasks.charlm import char_corpus, lm_windows
+from mantissa.tasks.charlm import char_corpus, lm_batch, split_windows
 from mantissa.train import TensorBatches, TrainConfig, Trainer, lm_loss
 from mantissa.train.topkld import kd_loss, topk_kld
 
@@ -81,7 +81,7 @@ def _distill_fn(teacher: torch.nn.Module, loss: str, cfg: Config) -> Callable:
 @torch.no_grad()
 def _evaluate(model: torch.nn.Module, teacher: torch.nn.Module, val: torch.Tensor) -> dict[str, float]:
     model.eval()
-    loss, logs = lm_loss(model, {"idx": val, "mask": torch.ones_like(val, dtype=torch.bool)})
+    loss, logs = lm_loss(model, lm_batch(val))
     kl = kd_loss(model(val[:, :-1]), teacher(val[:, :-1]))
     return {"val_loss": float(loss), "val_acc": 100 * logs["tok_acc"], "kl_teacher": float(kl)}
 
@@ -112,13 +112,11 @@ class BitScaling(Experiment):
     def _run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         tok = CharTokenizer()
         ids = char_corpus(tok, "wordnet", cfg.n_chars)
-        split = int(len(ids) * 0.9)
         n_train = max(max(cfg.teacher_steps, cfg.student_steps) * cfg.batch_size // 2, cfg.batch_size)
-        train = lm_windows(ids[:split], n_train, cfg.seq_len, seed)
-        val = lm_windows(ids[split:], cfg.n_val, cfg.seq_len, seed + 1)
+        train, val = split_windows(ids, n_train, cfg.n_val, cfg.seq_len, seed)
 
         def batches() -> TensorBatches:
-            return TensorBatches({"idx": train, "mask": torch.ones_like(train, dtype=torch.bool)},
+            return TensorBatches(lm_batch(train),
                                  cfg.batch_size, seed=seed)
 
         torch.manual_seed(seed)

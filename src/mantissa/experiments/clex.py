@@ -27,7 +27,7 @@ from mantissa.experiments.base import Check, Experiment, Result, register
 from mantissa.io import atomic_write
 from mantissa.nn import POSITIONAL, Transformer, TransformerConfig
 from mantissa.tasks import CharTokenizer
-from mantissa.tasks.charlm import char_corpus, lm_windows
+from mantissa.tasks.charlm import char_corpus, lm_batch, split_windows
 from mantissa.train import TensorBatches, TrainConfig, Trainer
 
 #: evaluated methods: the RoPE model with three inference-time encodings, the CLEX model at t = ratio
@@ -97,7 +97,7 @@ class CLEXExperiment(Experiment):
     @staticmethod
     def _fit(model: Transformer, cfg: Config, train: torch.Tensor, steps: int, lr: float, seed: int,
              desc: str) -> Transformer:
-        batches = TensorBatches({"idx": train, "mask": torch.ones_like(train, dtype=torch.bool)},
+        batches = TensorBatches(lm_batch(train),
                                 cfg.batch_size, seed=seed)
         Trainer(model, TrainConfig(steps=steps, batch_size=cfg.batch_size, lr=lr, warmup=20, seed=seed),
                 batches, progress_desc=f"clex: {desc}").fit()
@@ -124,10 +124,9 @@ class CLEXExperiment(Experiment):
     def _run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         tok = CharTokenizer()
         ids = char_corpus(tok, "wordnet", cfg.n_chars)
-        split = int(len(ids) * 0.9)
         n_train = max((cfg.steps + cfg.finetune_steps) * cfg.batch_size // 4, cfg.batch_size)
-        train = lm_windows(ids[:split], n_train, cfg.seq_len, seed)
-        val = lm_windows(ids[split:], cfg.n_val, cfg.seq_len * max(cfg.ratios), seed + 1)
+        train, val = split_windows(ids, n_train, cfg.n_val, cfg.seq_len, seed,
+                                   val_length=cfg.seq_len * max(cfg.ratios))
         rope, clex = self._models(cfg, tok, train, seed)
         curves: dict[str, dict[int, torch.Tensor]] = {m: {} for m in METHODS}
         for r in cfg.ratios:

@@ -15,7 +15,7 @@ from mantissa import plot, runtime
 from mantissa.experiments.base import Check, Experiment, Result, register
 from mantissa.nn import ATTENTION, Transformer, TransformerConfig
 from mantissa.tasks import CharTokenizer
-from mantissa.tasks.charlm import char_corpus, lm_windows
+from mantissa.tasks.charlm import char_corpus, lm_batch, split_windows
 from mantissa.train import TensorBatches, TrainConfig, Trainer, lm_loss
 
 
@@ -71,23 +71,21 @@ class Combiner(Experiment):
     def _run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         tok = CharTokenizer()
         ids = char_corpus(tok, "wordnet", cfg.n_chars)
-        split = int(len(ids) * 0.9)
         n_train = max(cfg.steps * cfg.batch_size // 4, cfg.batch_size)
-        train = lm_windows(ids[:split], n_train, cfg.seq_len, seed)
-        val = lm_windows(ids[split:], cfg.n_val, cfg.seq_len, seed + 1)
+        train, val = split_windows(ids, n_train, cfg.n_val, cfg.seq_len, seed)
         metrics: dict[str, float] = {}
         for kernel in ("softmax", "combiner"):
             torch.manual_seed(seed)
             model = Transformer(TransformerConfig(vocab_size=tok.vocab_size, n_layer=cfg.n_layer,
                                                   n_head=cfg.n_head, d_model=cfg.d_model,
                                                   max_len=cfg.seq_len + 1, pe="rope", attention=kernel))
-            batches = TensorBatches({"idx": train, "mask": torch.ones_like(train, dtype=torch.bool)},
+            batches = TensorBatches(lm_batch(train),
                                     cfg.batch_size, seed=seed)
             Trainer(model, TrainConfig(steps=cfg.steps, batch_size=cfg.batch_size, lr=3e-3, warmup=20,
                                        seed=seed), batches, progress_desc=f"combiner: {kernel}").fit()
             model.eval()
             with torch.no_grad():
-                loss, logs = lm_loss(model, {"idx": val, "mask": torch.ones_like(val, dtype=torch.bool)})
+                loss, logs = lm_loss(model, lm_batch(val))
             metrics[f"{kernel}_val_acc"] = 100 * logs["tok_acc"]
             metrics[f"{kernel}_val_loss"] = float(loss)
         metrics["acc_drop_pts"] = metrics["softmax_val_acc"] - metrics["combiner_val_acc"]

@@ -49,7 +49,7 @@ from mantissa.nn.tiny_vit import TinyViT
 from mantissa.nn.transformer import Transformer, TransformerConfig
 from mantissa.progress import track
 from mantissa.tasks import CharTokenizer
-from mantissa.tasks.charlm import char_corpus, lm_windows
+from mantissa.tasks.charlm import char_corpus, lm_batch, split_windows
 from mantissa.train import TensorBatches, TrainConfig, Trainer, lm_loss
 
 ARMS = ("softmax", "ecoformer", "random_hash", "uniform")
@@ -88,9 +88,7 @@ def char_lm_accuracy(cfg: Config, seed: int) -> dict[str, float]:
     softmax, EcoFormer and uniform causal attention (same data, seed and schedule)."""
     tok = CharTokenizer()
     ids = char_corpus(tok, "wordnet", 300_000)
-    split = int(len(ids) * 0.9)
-    train = lm_windows(ids[:split], max(cfg.lm_steps * 8, 32), cfg.lm_seq_len, seed)
-    val = lm_windows(ids[split:], 256, cfg.lm_seq_len, seed + 1)
+    train, val = split_windows(ids, max(cfg.lm_steps * 8, 32), 256, cfg.lm_seq_len, seed)
     out = {}
     for arm, spec in (("softmax", "softmax"), ("ecoformer", _eco_spec(cfg, cfg.hash_iters)),
                       ("uniform", "softmax")):
@@ -106,7 +104,7 @@ def char_lm_accuracy(cfg: Config, seed: int) -> dict[str, float]:
                                    log_every=0), batches, progress_desc=f"ecoformer: char LM {arm}").fit()
         model.eval()
         with torch.no_grad():
-            _, logs = lm_loss(model, {"idx": val, "mask": torch.ones_like(val, dtype=torch.bool)})
+            _, logs = lm_loss(model, lm_batch(val))
         out[f"lm_acc_{arm}"] = 100 * logs["tok_acc"]
     out["lm_acc_drop_pts"] = out["lm_acc_softmax"] - out["lm_acc_ecoformer"]
     return out

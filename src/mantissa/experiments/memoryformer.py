@@ -23,7 +23,7 @@ from mantissa.experiments.base import Check, Experiment, Result, register
 from mantissa.nn import Transformer, TransformerConfig
 from mantissa.nn.memory_layer import linear_flops, swap_linears
 from mantissa.tasks import CharTokenizer
-from mantissa.tasks.charlm import char_corpus, lm_windows
+from mantissa.tasks.charlm import char_corpus, lm_batch, lm_windows
 from mantissa.train import TensorBatches, TrainConfig, Trainer, lm_loss
 
 
@@ -135,7 +135,7 @@ class MemoryFormer(Experiment):
                train: torch.Tensor) -> tuple[Transformer, Trainer, list[tuple[int, float]]]:
         torch.manual_seed(seed)
         model = _model(cfg, vocab, arm, temperature)
-        batches = TensorBatches({"idx": train, "mask": torch.ones_like(train, dtype=torch.bool)},
+        batches = TensorBatches(lm_batch(train),
                                 cfg.batch_size, seed=seed)
         trainer = Trainer(model, TrainConfig(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, warmup=20,
                                              seed=seed, log_every=max(1, cfg.steps // 30)),
@@ -150,7 +150,7 @@ class MemoryFormer(Experiment):
         """Dev and test loss/accuracy and parameter count under ``key``; returns the dev loss."""
         with torch.no_grad():
             for name, data in (("dev", dev), ("test", test)):
-                loss, logs = lm_loss(model, {"idx": data, "mask": torch.ones_like(data, dtype=torch.bool)})
+                loss, logs = lm_loss(model, lm_batch(data))
                 metrics[f"{key}_{name}_loss"] = float(loss)
                 metrics[f"{key}_{name}_acc"] = 100 * logs["tok_acc"]
         metrics[f"{key}_params"] = float(model.num_params())

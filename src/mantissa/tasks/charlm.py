@@ -49,3 +49,18 @@ def lm_windows(ids: torch.Tensor, n: int, length: int, seed: int) -> torch.Tenso
     g = torch.Generator().manual_seed(seed)
     start = torch.randint(0, len(ids) - length - 1, (n,), generator=g)
     return torch.stack([ids[s : s + length + 1] for s in start.tolist()])
+
+
+def split_windows(ids: torch.Tensor, n_train: int, n_val: int, length: int, seed: int,
+                  val_length: int | None = None, train_fraction: float = 0.9
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Train windows from the first ``train_fraction`` of ``ids`` (seed ``seed``) and validation
+    windows (``val_length``, default ``length``) from the rest (seed ``seed + 1``)."""
+    split = int(len(ids) * train_fraction)
+    return (lm_windows(ids[:split], n_train, length, seed),
+            lm_windows(ids[split:], n_val, val_length or length, seed + 1))
+
+
+def lm_batch(windows: torch.Tensor) -> dict[str, torch.Tensor]:
+    """A language-model batch of full windows: ``{"idx": windows, "mask": all True}``."""
+    return {"idx": windows, "mask": torch.ones_like(windows, dtype=torch.bool)}
