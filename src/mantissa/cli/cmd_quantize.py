@@ -27,7 +27,7 @@ DEFAULT_COMPARE = ("int8", "int8-outlier", "fp8", "w4-int", "nupes4", "bcq3", "b
 def load_model(model_dir: str | None) -> Any:
     """The packaged MiniLM (no path) or a Hugging Face encoder folder, as a MiniLM wrapper."""
     from mantissa.data import load_minilm
-    from mantissa.data.minilm import MiniLM
+    from mantissa.data.minilm import MiniLM, quiet_transformers
 
     if not model_dir:
         return load_minilm()
@@ -38,8 +38,9 @@ def load_model(model_dir: str | None) -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     transformers = require("transformers", "real")
     try:
-        tok = transformers.AutoTokenizer.from_pretrained(str(root))
-        model = transformers.AutoModel.from_pretrained(str(root)).eval()
+        with quiet_transformers(transformers):
+            tok = transformers.AutoTokenizer.from_pretrained(str(root))
+            model = transformers.AutoModel.from_pretrained(str(root)).eval()
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{root} could not be loaded as a transformers model: {exc}") from None
     return MiniLM(model=model, tokenizer=tok, name=root.name)

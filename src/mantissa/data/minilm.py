@@ -8,8 +8,10 @@ apply the model's own pooling: mean over tokens, then L2 normalisation
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from typing import Any
 import torch
 
 from mantissa.errors import MissingDependencyError, require
+from mantissa.progress import enabled as progress_enabled
 from mantissa.progress import progress
 
 NAME = "all-MiniLM-L6-v2"
@@ -95,12 +98,44 @@ class MiniLM:
         return out
 
 
+def _silent_tqdm(factory: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return factory(*args, **{**kwargs, "disable": True})
+
+
+@contextlib.contextmanager
+def quiet_transformers(transformers: Any) -> Iterator[None]:
+    """Hide transformers' own tqdm bars (e.g. "Loading weights") inside the block.
+
+    They follow mantissa's switch (:func:`mantissa.progress.enabled`): shown only
+    when mantissa's bars are. The hook is restored on exit, so the setting does
+    not outlive mantissa's model loading.
+    """
+    hf_logging = transformers.utils.logging
+    if progress_enabled():
+        yield
+    elif hasattr(hf_logging, "set_tqdm_hook"):
+        previous = hf_logging.set_tqdm_hook(_silent_tqdm)
+        try:
+            yield
+        finally:
+            hf_logging.set_tqdm_hook(previous)
+    else:  # transformers 4.x: no hook, only the global switch
+        was_on = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+        try:
+            yield
+        finally:
+            if was_on:
+                hf_logging.enable_progress_bar()
+
+
 def load_minilm(device: str | torch.device = "cpu") -> MiniLM:
     """Load the packaged all-MiniLM-L6-v2 (a fresh copy each call), offline."""
     path = minilm_path()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     transformers = require("transformers", "real")
-    tok = transformers.AutoTokenizer.from_pretrained(str(path))
-    model = transformers.AutoModel.from_pretrained(str(path)).to(device).eval()
+    with quiet_transformers(transformers):
+        tok = transformers.AutoTokenizer.from_pretrained(str(path))
+        model = transformers.AutoModel.from_pretrained(str(path)).to(device).eval()
     return MiniLM(model=model, tokenizer=tok)
