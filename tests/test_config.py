@@ -3,7 +3,7 @@ from typing import Literal
 
 import pytest
 
-from mantissa.config import apply_overrides, config_keys
+from mantissa.config import apply_overrides, config_fields, config_keys
 from mantissa.errors import ConfigError
 
 
@@ -55,3 +55,11 @@ def test_bad_overrides(bad, words):
 
 def test_config_keys():
     assert "model.pe" in config_keys(Cfg())
+
+
+def test_config_fields_give_type_and_value():
+    rows = {key: (tp, value) for key, tp, value in config_fields(Cfg())}
+    assert list(rows) == config_keys(Cfg())
+    assert rows["lr"] == ("float", 1e-3) and rows["model.pe"] == ("str", "nope")
+    assert rows["lengths"] == ("tuple[int, ...]", (1, 2)) and rows["limit"] == ("int | None", None)
+    assert rows["mode"][0] == "Literal['plain', 'reverse']"

@@ -94,6 +94,19 @@ def config_keys(cfg: Any, prefix: str = "") -> list[str]:
     return keys
 
 
+def config_fields(cfg: Any, prefix: str = "") -> list[tuple[str, str, Any]]:
+    """``(dotted key, type name, current value)`` for every settable field of a dataclass instance."""
+    rows: list[tuple[str, str, Any]] = []
+    hints = _hints(type(cfg))
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            rows.extend(config_fields(value, f"{prefix}{f.name}."))
+        else:
+            rows.append((prefix + f.name, _type_name(hints[f.name]), value))
+    return rows
+
+
 def _set(cfg: Any, path: list[str], text: Any, full_key: str, root: Any) -> Any:
     names = {f.name for f in dataclasses.fields(cfg)}
     head = path[0]
@@ -120,7 +133,9 @@ def _set(cfg: Any, path: list[str], text: Any, full_key: str, root: Any) -> Any:
 
 
 def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+    if typing.get_origin(tp) is None and hasattr(tp, "__name__"):
+        return tp.__name__
+    return str(tp).replace("typing.", "")
 
 
 def apply_overrides(cfg: C, overrides: Iterable[str] | Mapping[str, Any]) -> C:

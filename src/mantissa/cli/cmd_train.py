@@ -8,14 +8,49 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import click
 
-from mantissa.config import apply_overrides
+from mantissa.config import apply_overrides, config_fields
 from mantissa.io import write_json
 
+#: keys whose ``--set`` value the command or the pipeline replaces, and by what
+_DERIVED = {
+    "data.task": "the TASK argument sets it",
+    "model.vocab_size": "set from the tokenizer",
+    "model.digit_tokens": "set from the tokenizer",
+    "model.max_len": "raised to fit the longest example",
+    "train.seed": "replaced by --seed",
+}
 
-@click.command("train")
+
+def base_config() -> Any:
+    """The ``LabConfig`` that ``train`` starts from, before TASK and the options."""
+    from mantissa.train.pipeline import LabConfig
+
+    return apply_overrides(LabConfig(), {"train.ckpt_every": 100})
+
+
+def set_keys_help() -> list[tuple[str, str]]:
+    """``(key, "type, default value")`` rows for every ``--set`` key, read from the config dataclasses."""
+    rows = []
+    for key, type_name, default in config_fields(base_config()):
+        note = f"; {_DERIVED[key]}" if key in _DERIVED else ""
+        rows.append((key, f"{type_name}, default {default!r}{note}"))
+    return rows
+
+
+class _TrainCommand(click.Command):
+    """``train`` with the ``--set`` keys listed after the options (built only when help is shown)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Keys for --set KEY=VALUE (type, default)"):
+            formatter.write_dl(set_keys_help())
+        super().format_epilog(ctx, formatter)
+
+
+@click.command("train", cls=_TrainCommand)
 @click.argument("task")
 @click.option("--format", "fmt", default=None, help="Data format of arithmetic tasks (plain, reverse, ...).")
 @click.option("--pe", default=None, help="Positional encoding (ape, nope, rope, alibi, t5, abacus, ...).")
@@ -23,7 +58,8 @@ from mantissa.io import write_json
 @click.option("--test-lengths", default=None, help="Evaluation lengths, e.g. 1-12.")
 @click.option("--steps", type=int, default=None, help="Optimizer steps.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="data.*, model.* or train.* override (repeatable), e.g. model.n_layer=4.")
+              help="data.*, model.* or train.* override (repeatable), e.g. model.n_layer=4; "
+                   "keys listed below.")
 @click.option("--out", type=click.Path(file_okay=False), default="runs/train", show_default=True,
               help="Folder for last.ckpt and eval.json.")
 @click.option("--resume", is_flag=True, help="Continue from OUT/last.ckpt, bit for bit.")
@@ -33,10 +69,9 @@ def command(task: str, fmt: str | None, pe: str | None, train_lengths: str | Non
     """Train a transformer on TASK, checkpointing to OUT; prints accuracy per length."""
     from mantissa.probe.length_gen import accuracy_by
     from mantissa.train.ddp import init_from_env, is_main, shutdown
-    from mantissa.train.pipeline import LabConfig, fit_task
+    from mantissa.train.pipeline import fit_task
 
-    cfg = LabConfig()
-    cfg = apply_overrides(cfg, {"data.task": task, "train.ckpt_every": 100})
+    cfg = apply_overrides(base_config(), {"data.task": task})
     quick = {"data.format": fmt, "model.pe": pe, "data.train_lengths": train_lengths,
              "data.test_lengths": test_lengths, "train.steps": steps}
     cfg = apply_overrides(cfg, {k: v for k, v in quick.items() if v is not None})
