@@ -70,7 +70,7 @@ def test_freeze_below_counts_trainable_parameters():
 
 
 @pytest.mark.real
-@pytest.mark.skipif(not minilm_available(), reason="needs the [real] extra (packaged MiniLM)")
+@pytest.mark.skipif(not minilm_available(), reason="missing data: the packaged MiniLM ([real] extra)")
 def test_minilm_encoder_matches_the_packaged_pipeline():
     from mantissa.data import load_minilm
 

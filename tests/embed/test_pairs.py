@@ -59,7 +59,7 @@ def test_docstring_and_digit_pairs():
     assert len(train.y) + len(test.y) == 1797 and isinstance(train.X, torch.Tensor)
 
 
-@pytest.mark.skipif(not wordnet_available(), reason="needs WordNet: apt-get install wordnet-base")
+@pytest.mark.skipif(not wordnet_available(), reason="missing data: WordNet: apt-get install wordnet-base")
 def test_wordnet_pairs():
     lg = wordnet_pairs("lemma-gloss", limit=50)
     assert len(lg) == 50 and all(p.group.endswith("-n") for p in lg)

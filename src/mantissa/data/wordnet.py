@@ -39,8 +39,10 @@ class Synset:
 
 
 def wordnet_dir() -> Path | None:
-    candidates = [os.environ["MANTISSA_WORDNET"]] if "MANTISSA_WORDNET" in os.environ else []
-    for d in (*candidates, *WORDNET_DIRS):
+    """The folder holding ``data.noun``: ``$MANTISSA_WORDNET`` alone when it is set (an empty
+    folder hides WordNet), else Debian's ``/usr/share/wordnet``; ``None`` when there is none."""
+    env = os.environ.get("MANTISSA_WORDNET")
+    for d in ([env] if env is not None else WORDNET_DIRS):
         if (Path(d) / "data.noun").is_file():
             return Path(d)
     return None

@@ -19,7 +19,7 @@ precision (float32 for float32/float16/bfloat16 inputs, float64 for float64, so 
 float64 input is never double-rounded through float32) with exact power-of-two
 scalings, and reproduces ml_dtypes' ``astype`` bit for bit, including its quirks
 (NaN into a format without NaN becomes a zero of the opposite sign; ``float8_e8m0fnu``
-rounds float32-subnormal inputs in bit space).
+rounds float32-subnormal inputs by value, as ml_dtypes >= 0.7 does: [2^-127, 1.5 * 2^-127) -> 2^-127).
 """
 
 from __future__ import annotations
@@ -234,11 +234,7 @@ class FloatFormat(Format):
 
     def _fnu_fixups(self, a: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
         lo = math.ldexp(1.0, self.emin)
-        q = torch.clamp(q, min=lo)  # no zero: tiny positives round to the smallest value
-        # ml_dtypes rounds float32-subnormal inputs in bit space: (2^emin, 2^(emin+1)) -> 2^(emin+1)
-        if self.emin == -127 and a.dtype == torch.float32:
-            q = torch.where((a > lo) & (a < 2 * lo), torch.full_like(q, 2 * lo), q)
-        return q
+        return torch.clamp(q, min=lo)  # no zero: tiny positives round to the smallest value
 
     def _overflow(self, q: torch.Tensor, a: torch.Tensor, neg: torch.Tensor, mode: str) -> torch.Tensor:
         top = self._max_int

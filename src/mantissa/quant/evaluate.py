@@ -53,22 +53,28 @@ class FidelityReport:
         return asdict(self)
 
 
-def evaluation_corpus(n: int = 2000, seed: int = 0) -> list[str]:
-    """``n`` distinct real texts: WordNet definitions, else stdlib docstrings' first lines."""
-    rng = random.Random(seed)
+def text_pool(pos: str | None = None, min_chars: int = 16) -> list[str]:
+    """Distinct real texts of at least ``min_chars`` characters, sorted: WordNet definitions (of part
+    of speech ``pos``, default all), else the first lines of standard-library docstrings."""
     if wordnet_available():
-        pool = sorted({s.definition for s in load_wordnet_glosses() if len(s.definition) > 15})
+        texts = {s.definition for s in (load_wordnet_glosses(pos) if pos else load_wordnet_glosses())}
     else:
-        pool = sorted({d.text.strip().splitlines()[0] for d in load_stdlib_docstrings()
-                       if d.text.strip() and len(d.text.strip().splitlines()[0]) > 15})
+        texts = {d.doc.strip().splitlines()[0] for d in load_stdlib_docstrings() if d.doc.strip()}
+    return sorted(t for t in texts if len(t) >= min_chars)
+
+
+def evaluation_corpus(n: int = 2000, seed: int = 0) -> list[str]:
+    """``n`` distinct real texts from :func:`text_pool`."""
+    pool = text_pool()
     if len(pool) < n:
         raise ConfigError(f"the corpus has {len(pool)} texts, fewer than the {n} asked for")
-    return rng.sample(pool, n)
+    return random.Random(seed).sample(pool, n)
 
 
 def calibration_corpus(n: int, exclude: set[str] | None = None, seed: int = 1) -> list[str]:
-    """``n`` WordNet verb glosses not in ``exclude`` (e.g. the evaluation corpus), for calibration."""
-    pool = sorted({s.definition for s in load_wordnet_glosses("v")} - (exclude or set()))
+    """``n`` real texts not in ``exclude`` (e.g. the evaluation corpus), for calibration: WordNet
+    verb glosses, else standard-library docstrings."""
+    pool = sorted(set(text_pool("v", min_chars=0)) - (exclude or set()))
     if len(pool) < n:
         raise ConfigError(f"only {len(pool)} calibration texts are available, fewer than the {n} asked for")
     return random.Random(seed).sample(pool, n)
