@@ -19,10 +19,9 @@ the per-token divergences in their generalised (Bregman) form, each term >= 0::
 
 Over the whole vocabulary ``sum(p) = sum(q) = 1``, so the extra ``-p + q`` terms
 cancel: with ``k = vocab`` TopKLD is exactly ``T^2 * KL(p‖q)`` (head = forward),
-i.e. plain KD (:func:`kd_loss`). We could not read the paper's equation text in
-this session; the head/tail assignment is therefore a parameter (default: forward
-KL on the teacher's top-k tokens, reverse KL on the tail) — see
-``notes/catalogue-bit-scaling.md``.
+i.e. plain KD (:func:`kd_loss`). The paper's equation text was not available, so
+the head/tail assignment is a parameter (default: forward KL on the teacher's
+top-k tokens, reverse KL on the tail); the ``bit-scaling`` experiment measures both.
 """
 
 from __future__ import annotations
