@@ -1,4 +1,4 @@
-"""Wiring shared by the embedding-training experiments (issue 8): data, model, plots, tables.
+"""Wiring shared by the embedding-training experiments: data, model, plots, tables.
 
 Not an experiment (the leading underscore keeps discovery away).
 """

@@ -19,7 +19,7 @@ round-to-nearest) at the same group size, for each width N, scored by
 :func:`mantissa.quant.evaluate` on real text (WordNet definitions): mean cosine
 with the float embeddings and recall@10 of the float model's neighbours. The
 dense (dequantized) path of ``bcqN`` is used: it gives the same numbers as the
-LUT matmul (checked above to ~1e-16) and is much faster for now. BCQ stores N
+LUT matmul (checked above to ~1e-16) and is much faster. BCQ stores N
 scales per group, so it spends more bits per weight than RTN at the same N
 (3.75 vs 3.25 at N = 3, group 128); RTN with group 32 (N + 1 bits per weight)
 is reported beside them, not judged.

@@ -1,10 +1,10 @@
-"""mantissa.probe — see ARCHITECTURE.md (docs/architecture.md)."""
+"""mantissa.probe — see docs/architecture.md."""
 
-# issue 8: alignment/uniformity, retrieval metrics, graded similarity
+# alignment/uniformity, retrieval metrics, graded similarity
 from mantissa.probe.alignment import alignment as alignment  # noqa: E402
 from mantissa.probe.alignment import uniformity as uniformity  # noqa: E402
 
-# issue 9: relative representations, neural collapse, Observatory, successor heads
+# relative representations, neural collapse, Observatory, successor heads
 from mantissa.probe.collapse import collapse_metrics as collapse_metrics  # noqa: E402
 from mantissa.probe.observatory import Table as Table  # noqa: E402
 from mantissa.probe.observatory import TableEncoder as TableEncoder  # noqa: E402
