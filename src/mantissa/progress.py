@@ -36,10 +36,21 @@ class Bar:
         self._prog.update(self._task, advance=n, info=text)
 
 
+_live: Any = None  # the Progress display in use; a bar opened inside another joins it as a new line
+
+
 @contextlib.contextmanager
 def progress(description: str, total: float | None = None) -> Iterator[Bar]:
+    global _live
     if not enabled():
         yield Bar(None, None)
+        return
+    if _live is not None:
+        task = _live.add_task(description, total=total, info="")
+        try:
+            yield Bar(_live, task)
+        finally:
+            _live.remove_task(task)
         return
     from rich.console import Console
     from rich.progress import (
@@ -60,7 +71,11 @@ def progress(description: str, total: float | None = None) -> Iterator[Bar]:
         TextColumn("{task.fields[info]}"),
     )
     with Progress(*columns, console=Console(stderr=True), transient=True) as prog:
-        yield Bar(prog, prog.add_task(description, total=total, info=""))
+        _live = prog
+        try:
+            yield Bar(prog, prog.add_task(description, total=total, info=""))
+        finally:
+            _live = None
 
 
 def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:

@@ -88,14 +88,15 @@ def read_run(path: Path) -> RunRecord:
 
 
 def list_runs(root: Path, exp_id: str | None = None) -> list[RunRecord]:
-    """Every run under ``root`` (optionally of one experiment), oldest first."""
+    """Every run under ``root`` (optionally of one experiment), oldest first. Only run directories
+    (those with a ``config.json``) count, so other tools' output folders in the store are ignored."""
     if not root.is_dir():
         return []
     dirs = [root / exp_id] if exp_id else sorted(p for p in root.iterdir() if p.is_dir())
     runs = []
     for d in dirs:
         if d.is_dir():
-            runs.extend(read_run(p) for p in sorted(d.iterdir()) if p.is_dir())
+            runs.extend(read_run(p) for p in sorted(d.iterdir()) if (p / "config.json").is_file())
     return runs
 
 
