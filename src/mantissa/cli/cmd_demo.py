@@ -115,7 +115,8 @@ def _run_step(argv: list[str]) -> int:
 
 @click.command("demo")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Run store (default: ./runs or $MANTISSA_RUNS); the demo's own outputs go to <store>/demo.")
+              help="Run store (default: ./runs or $MANTISSA_RUNS); the demo's other outputs go to "
+                   "<store>/demo.")
 @click.option("--list", "list_steps", is_flag=True, help="Print the demo's command lines and exit.")
 def command(out: str | None, list_steps: bool) -> None:
     """The curated demo (about 15 minutes on 2 cores): experiments from every pillar, a quantization
@@ -155,7 +156,8 @@ def command(out: str | None, list_steps: bool) -> None:
     _summary(rows)
     report = render(store)
     click.echo(f"report: {report.resolve()}")
-    click.echo(f"quantization: {(demo / 'quantize-compare').resolve()}   index: {(demo / 'index-eval').resolve()}")
+    click.echo(f"quantization: {(demo / 'quantize-compare').resolve()}")
+    click.echo(f"index: {(demo / 'index-eval').resolve()}")
     if any(r[2].startswith("failed") for r in rows):
         sys.exit(1)
 

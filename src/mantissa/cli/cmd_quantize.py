@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from mantissa.errors import ConfigError, require
@@ -46,17 +48,34 @@ def load_model(model_dir: str | None) -> Any:
     return MiniLM(model=model, tokenizer=tok, name=root.name)
 
 
+#: report columns: two-line headers keep the table within 80 columns for the default recipes
+_COLUMNS = ("recipe", "bits/w", "size\nMB", "cosine", "min\ncos", "recall\n@10", "syn gap\nquant / orig",
+            "latency\nms", "texts")
+
+
 def _report_table(rows: list[dict[str, Any]], title: str) -> Table:
-    table = Table(title=title)
-    cols = ("recipe", "bits/w", "size MB", "cosine", "min cos", "recall@10", "syn gap", "latency ms", "texts")
-    for c in cols:
-        table.add_column(c, justify="left" if c == "recipe" else "right")
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+    for c in _COLUMNS:
+        table.add_column(c, justify="left" if c == "recipe" else "right", no_wrap=True)
     for r in rows:
         table.add_row(r["recipe"], f"{r['bits_per_weight']:.2f}", f"{r['size_mb']:.1f}",
                       f"{r['mean_cosine']:.4f}", f"{r['min_cosine']:.3f}", f"{r['recall_at_10']:.3f}",
                       f"{r['synonym_gap']:.3f} / {r['synonym_gap_original']:.3f}", f"{r['latency_ms']:.0f}",
                       str(r["n_texts"]))
     return table
+
+
+def print_table(table: Table, console: Console | None = None) -> None:
+    """Print ``table`` on ``console`` (default: stdout) with every cell in full.
+
+    Rich fits a table to the console's width (80 columns when output is not a
+    terminal) by cutting cells with "…"; when the table's natural width is larger,
+    the console is widened to it instead, and a narrow terminal wraps the lines.
+    """
+    console = console or Console()
+    natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
+    console.width = max(console.width, natural)
+    console.print(table)
 
 
 def _plot(rows: list[dict[str, Any]], path: Path) -> None:
@@ -102,8 +121,8 @@ def _compare(specs: tuple[str, ...], model_dir: str | None, out: Path, n_texts: 
         keys = list(rows[0])
         write_csv(out / "compare.csv", keys, [[r[k] for k in keys] for r in rows])
         _plot(rows, out / "compare.png")
-    Console().print(_report_table(rows, f"{base.name}: {len(rows)} recipes (original latency "
-                                        f"{rows[0]['latency_ms_original']:.0f} ms / batch of 32)"))
+    print_table(_report_table(rows, f"{base.name}: {len(rows)} recipes (original latency "
+                                    f"{rows[0]['latency_ms_original']:.0f} ms / batch of 32)"))
     click.echo(f"table: {out / 'compare.csv'}  plot: {out / 'compare.png'}")
 
 
@@ -155,4 +174,4 @@ def command(args: tuple[str, ...], recipe: str | None, out: str | None, do_eval:
     click.echo(f"saved {rec.spec()} model to {path}")
     if do_eval:
         report = evaluate(model, original, n_texts=n_texts, n_pairs=n_pairs)
-        Console().print(_report_table([report.as_dict()], f"{model.name}"))
+        print_table(_report_table([report.as_dict()], f"{model.name}"))
