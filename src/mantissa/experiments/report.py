@@ -86,7 +86,8 @@ padding:.1rem .6rem;margin:.1rem .1rem;cursor:pointer}
 #filters button.on{background:#1d1d1f;color:#fff;border-color:#1d1d1f}
 .exp{scroll-margin-top:6rem;border-top:1px solid #ddd;padding:1rem 0}
 details.notrun{scroll-margin-top:6rem;border-top:1px solid #eee;padding:.3rem 0;font-size:.9rem}
-details.notrun>summary{cursor:pointer} .up{font-size:.8rem;font-weight:400;margin-left:.4rem;white-space:nowrap}
+details.notrun>summary{cursor:pointer}
+.up{font-size:.8rem;font-weight:400;margin-left:.4rem;white-space:nowrap}
 .pill{font-size:.75rem;font-weight:400;color:#555;background:#f0f0f4;border-radius:1rem;
 padding:.05rem .5rem;margin-left:.4rem;white-space:nowrap}
 .vs{display:flex;gap:1rem;align-items:flex-start;flex-wrap:wrap}.vs table{flex:0 1 auto}
