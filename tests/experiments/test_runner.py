@@ -71,6 +71,10 @@ def test_report_survives_broken_runs(tmp_path):
     (half / "config.json").write_text(json.dumps({"scale": "quick", "seed": 9}))
     junk = tmp_path / "no-such-experiment" / "x"
     junk.mkdir(parents=True)
+    (junk / "config.json").write_text(json.dumps({"scale": "quick", "seed": 0}))
+    tool_output = tmp_path / "demo" / "quantize-compare"  # not a run: no config.json
+    tool_output.mkdir(parents=True)
+    (tool_output / "compare.csv").write_text("recipe\nint8\n")
     page = render(tmp_path).read_text()
     assert "tiny-test" in page and "data:image/png;base64," in page
     assert "incomplete" in page  # the latest quick run is the half-written one
@@ -78,6 +82,7 @@ def test_report_survives_broken_runs(tmp_path):
     statuses = {r.path.name: r.status for r in list_runs(tmp_path)}
     assert statuses[broken.name] == "corrupt" and statuses[half.name] == "incomplete"
     assert statuses[good.path.name] == "ok"
+    assert "quantize-compare" not in statuses and not any(r.experiment == "demo" for r in list_runs(tmp_path))
 
 
 def test_runs_root_env(monkeypatch, tmp_path):
