@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mantissa.errors import MantissaError
+from mantissa.experiments.catalogue import pillar_name, pillar_of
 
 #: WordNet definitions embedded for the index step (fewer when the corpus is smaller)
 INDEX_TEXTS = 8000
@@ -56,24 +57,25 @@ class Step:
         return [a.format(store=store, demo=demo) for a in self.args]
 
 
-def _exp(pillar: str, exp_id: str) -> Step:
-    return Step(pillar, ("run", exp_id, "--scale", "quick", "--resume", "--out", "{store}"))
+def _exp(exp_id: str) -> Step:
+    return Step(pillar_name(pillar_of(exp_id, None)),
+                ("run", exp_id, "--scale", "quick", "--resume", "--out", "{store}"))
 
 
 DEMO: tuple[Step, ...] = (
-    _exp("formats & arithmetic", "lmul"),
-    _exp("formats & arithmetic", "llm-fp4"),
-    _exp("arithmetic lab", "teaching-arith"),
-    _exp("arithmetic lab", "cot-theory"),
-    _exp("embeddings", "bebr"),
-    _exp("embeddings", "word-vectors"),
-    _exp("merging & probes", "relative-reps"),
-    _exp("merging & probes", "atlas"),
-    _exp("efficient architectures", "hyperinterval"),
-    _exp("efficient architectures", "evonorm"),
-    Step("quantization", ("quantize", "--compare", "int8", "int8-outlier", "fp8", "w4-int", "w4a4-int",
+    _exp("lmul"),
+    _exp("llm-fp4"),
+    _exp("teaching-arith"),
+    _exp("cot-theory"),
+    _exp("bebr"),
+    _exp("word-vectors"),
+    _exp("relative-reps"),
+    _exp("atlas"),
+    _exp("hyperinterval"),
+    _exp("evonorm"),
+    Step("quantization (formats & arithmetic)", ("quantize", "--compare", "int8", "int8-outlier", "fp8", "w4-int", "w4a4-int",
                           "w4a4-fp", "--texts", "200", "--pairs", "200", "--out", "{demo}/quantize-compare")),
-    Step("embedding index", ("index", "eval", "--input", "{demo}/wordnet-definitions.txt", "--spec", "int8",
+    Step("embedding index (embeddings)", ("index", "eval", "--input", "{demo}/wordnet-definitions.txt", "--spec", "int8",
                              "--spec", "binary", "--spec", "binary+rescore:4", "--spec", "pq:48x8",
                              "--out", "{demo}/index-eval"), prepare=_write_definitions),
 )

@@ -23,39 +23,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mantissa.experiments.base import EXPERIMENTS, Experiment
-from mantissa.experiments.catalogue import load_all
+from mantissa.experiments.catalogue import PILLARS, load_all, pillar_name, pillar_of
 from mantissa.experiments.store import RunRecord, list_runs, runs_root
 from mantissa.io import atomic_write
 
 _SCALE_ORDER = ("full", "quick", "smoke")
 _MAX_CSV_ROWS = 60
 
-#: The catalogue's pillars in page order: slug -> (label, experiment ids). An
-#: experiment class may name its slug in a ``pillar`` attribute instead; anything
-#: in neither place is listed under "other".
-PILLARS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "formats": ("formats & arithmetic", (
-        "bit-scaling", "dfp-training", "fp8-stability", "i-vit", "llm-fp4", "llm-int8", "lmul",
-        "nupes", "power-softmax", "quant-survey", "shiftaddllm")),
-    "arith-lab": ("arithmetic lab", (
-        "alchemy", "cot-theory", "dissect-mult", "grok-corrupted", "pe-length-gen",
-        "positional-description", "rasp-l", "structural-recursion", "task-hinting",
-        "teaching-arith")),
-    "embeddings": ("embeddings", (
-        "2dmse", "bebr", "esimcse", "geodesic-mixup", "gistembed", "nv-embed", "starbucks",
-        "unified-embedding", "vector-compression", "word-vectors")),
-    "merging-probes": ("merging & probes", (
-        "atlas", "concrete-merging", "linguistic-collapse", "observatory", "relative-reps",
-        "self-positioning", "successor-heads")),
-    "architectures": ("efficient architectures & beyond text", (
-        "circuit-diagrams", "clex", "combiner", "ecoformer", "evonorm", "hyperinterval",
-        "imagebind-llm", "memoryformer", "neural-snowflakes", "pc-compression", "rep4ex",
-        "shiftaddvit")),
-}
-_OTHER = "other"
 #: one experiment on the page: id, class (None when no longer registered), its runs
 _Row = tuple[str, type[Experiment] | None, list[RunRecord]]
-_PILLAR_OF = {exp_id: slug for slug, (_, ids) in PILLARS.items() for exp_id in ids}
 
 #: badge text where it differs from the status it stands for
 _BADGE_TEXT = {"smoke": "smoke: pipeline check", "none": "not run"}
@@ -170,16 +146,6 @@ def run_label(run: RunRecord) -> str:
     if run.scale == "smoke" and run.status == "ok":
         return "smoke"
     return run.verdict or "no verdict"
-
-
-def pillar_of(exp_id: str, exp: type[Experiment] | None) -> str:
-    """The pillar slug of an experiment: its ``pillar`` attribute, else :data:`PILLARS`."""
-    own = getattr(exp, "pillar", None)
-    return own if isinstance(own, str) and own else _PILLAR_OF.get(exp_id, _OTHER)
-
-
-def _pillar_label(slug: str) -> str:
-    return PILLARS[slug][0] if slug in PILLARS else slug
 
 
 def _csv_table(path: Path) -> str:
@@ -308,7 +274,7 @@ def _not_run_line(exp_id: str, exp: type[Experiment]) -> str:
     """An experiment without runs: one line, its claim and figure folded inside."""
     return (f'<details class=notrun id="{_e(exp_id)}" {_attrs(exp_id, exp, [])}><summary>'
             f"<b>{_e(exp_id)}</b> — {_e(exp.title)} {_badge(None)}"
-            f"<span class=pill>{_e(_pillar_label(pillar_of(exp_id, exp)))}</span>"
+            f"<span class=pill>{_e(pillar_name(pillar_of(exp_id, exp)))}</span>"
             f'<a class=up href="#summary">↑ summary</a></summary>'
             f"<p>{_e(exp.claim)}</p>{_paper_box(exp)}</details>")
 
@@ -319,7 +285,7 @@ def _experiment_section(exp_id: str, exp: type[Experiment] | None, runs: list[Ru
     title = exp.title if exp else "(experiment no longer in the catalogue)"
     out = [f'<section class=exp id="{_e(exp_id)}" {_attrs(exp_id, exp, runs)}>'
            f"<h2>{_e(exp_id)} — {_e(title)}"
-           f"<span class=pill>{_e(_pillar_label(pillar_of(exp_id, exp)))}</span>"
+           f"<span class=pill>{_e(pillar_name(pillar_of(exp_id, exp)))}</span>"
            f'<a class=up href="#summary">↑ summary</a></h2>']
     if exp:
         out.append(f"<p><b>Paper {_e(exp.paper)}.</b> {_e(exp.claim)}</p>")
@@ -366,7 +332,7 @@ def _summary(rows: list[_Row]) -> str:
         if pillar != group:
             group = pillar
             body.append(f'<tr class=group data-group="{_e(pillar)}"><th colspan=4>'
-                        f"{_e(_pillar_label(pillar))}</th></tr>")
+                        f"{_e(pillar_name(pillar))}</th></tr>")
         body.append(_summary_row(exp_id, exp, runs))
     return ("<table id=summary><tr><th>experiment</th><th>paper</th><th>title</th>"
             f"<th>latest runs</th></tr>{''.join(body)}</table>")
