@@ -33,7 +33,8 @@ def test_bad_input_is_a_mantissa_error(tmp_path):
 
 
 @pytest.mark.real
-@pytest.mark.skipif(not (minilm_available() and wordnet_available()), reason="missing data: needs [real] and wordnet-base")
+@pytest.mark.skipif(not (minilm_available() and wordnet_available()),
+                    reason="missing data: needs [real] and wordnet-base")
 def test_quantize_tiny_model_folder_with_eval(tmp_path):
     import transformers
 

@@ -73,11 +73,13 @@ DEMO: tuple[Step, ...] = (
     _exp("atlas"),
     _exp("hyperinterval"),
     _exp("evonorm"),
-    Step("quantization (formats & arithmetic)", ("quantize", "--compare", "int8", "int8-outlier", "fp8", "w4-int", "w4a4-int",
-                          "w4a4-fp", "--texts", "200", "--pairs", "200", "--out", "{demo}/quantize-compare")),
-    Step("embedding index (embeddings)", ("index", "eval", "--input", "{demo}/wordnet-definitions.txt", "--spec", "int8",
-                             "--spec", "binary", "--spec", "binary+rescore:4", "--spec", "pq:48x8",
-                             "--out", "{demo}/index-eval"), prepare=_write_definitions),
+    Step("quantization (formats & arithmetic)",
+         ("quantize", "--compare", "int8", "int8-outlier", "fp8", "w4-int", "w4a4-int", "w4a4-fp",
+          "--texts", "200", "--pairs", "200", "--out", "{demo}/quantize-compare")),
+    Step("embedding index (embeddings)",
+         ("index", "eval", "--input", "{demo}/wordnet-definitions.txt", "--spec", "int8", "--spec", "binary",
+          "--spec", "binary+rescore:4", "--spec", "pq:48x8", "--out", "{demo}/index-eval"),
+         prepare=_write_definitions),
 )
 
 
