@@ -84,9 +84,9 @@ DEMO: tuple[Step, ...] = (
 
 
 def _state(demo: Path) -> dict:
-    from mantissa.experiments.runner import _git_commit
+    from mantissa.experiments.runner import git_commit
 
-    commit = _git_commit()
+    commit = git_commit()
     path = demo / "done.json"
     try:
         state = json.loads(path.read_text()) if path.is_file() else {}

@@ -23,7 +23,8 @@ from mantissa.io import write_json
 _PACKAGES = ("mantissa", "torch", "numpy", "ml_dtypes", "transformers", "scikit-learn", "safetensors")
 
 
-def _git_commit() -> str | None:
+def git_commit() -> str | None:
+    """The git commit of the checkout holding this code; None outside a git checkout."""
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
                              cwd=Path(__file__).parent)
@@ -43,7 +44,7 @@ def environment(seed: int) -> dict[str, Any]:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "packages": versions,
-        "git_commit": _git_commit(),
+        "git_commit": git_commit(),
         "seed": seed,
         **runtime.describe(),
     }
@@ -55,7 +56,7 @@ def finished_run(exp_id: str, scale: str = "quick", seed: int = 0, out: str | Pa
     config, made by the current git commit (so changed code runs again); None otherwise."""
     exp = get_experiment(exp_id)
     config = json.loads(json.dumps(to_dict(exp.config(scale, overrides))))
-    commit = _git_commit()
+    commit = git_commit()
     if commit is None:
         return None
     for rec in reversed(list_runs(runs_root(out), exp.id)):
