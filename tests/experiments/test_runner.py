@@ -19,7 +19,8 @@ def test_judge():
     assert judge([ok, ok]) is Verdict.REPRODUCED
     assert judge([ok, bad]) is Verdict.PARTIAL
     assert judge([bad]) is Verdict.NOT_REPRODUCED
-    assert judge([]) is Verdict.NOT_REPRODUCED
+    with pytest.raises(ConfigError):  # protocol v2: a verdict needs at least one claim
+        judge([])
     assert not Check("nan", float("nan"), "<", 1.0).passed
 
 

@@ -6,26 +6,40 @@ paths) are loaded too, so users can add their own experiments.
 """
 
 from mantissa.experiments.base import (
+    CLAIM,
     EXPERIMENTS,
+    GATE,
+    KINDS,
     SCALES,
     Check,
     Experiment,
+    NaNMetrics,
     Result,
     Verdict,
+    inconclusive_reason,
     judge,
+    mean_se,
+    paired_margin_check,
     register,
 )
 from mantissa.experiments.catalogue import get_experiment, load_all
 
 __all__ = [
+    "CLAIM",
     "EXPERIMENTS",
+    "GATE",
+    "KINDS",
     "SCALES",
     "Check",
     "Experiment",
+    "NaNMetrics",
     "Result",
     "Verdict",
     "get_experiment",
+    "inconclusive_reason",
     "judge",
     "load_all",
+    "mean_se",
+    "paired_margin_check",
     "register",
 ]

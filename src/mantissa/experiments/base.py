@@ -10,6 +10,14 @@ dataclass with per-scale presets, and implements
 * ``checks(metrics) -> list[Check]`` — compares measured metrics with the
   thresholds; :meth:`Experiment.verdict` turns them into a :class:`Verdict`.
 
+Protocol v2: each check has a kind. A *gate* says the setup worked (the model
+learned its in-distribution task, the baseline trained); a *claim* is one of the
+paper's claims. A failed gate makes the verdict ``inconclusive`` whatever the
+claims say (:func:`judge`, :func:`inconclusive_reason`). A claim may carry the
+paper's own number (``paper_value``). Effects within seed noise are judged on
+seed-paired differences with :func:`paired_margin_check`. Thresholds, baselines,
+budgets or seeds changed after a result was seen go into ``Experiment.history``.
+
 Scales: ``smoke`` (seconds; proves the pipeline works, its verdict means
 nothing), ``quick`` (2 CPU cores, minutes: the verdict that counts) and
 ``full`` (the paper's setting as far as one machine allows).
@@ -20,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -37,6 +45,12 @@ class Verdict(StrEnum):
     REPRODUCED = "reproduced"
     PARTIAL = "partial"
     NOT_REPRODUCED = "not reproduced"
+    INCONCLUSIVE = "inconclusive"
+
+
+GATE = "gate"
+CLAIM = "claim"
+KINDS = (GATE, CLAIM)
 
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -49,16 +63,29 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 
 @dataclass(frozen=True)
 class Check:
-    """One comparison of a measured value with a threshold."""
+    """One comparison of a measured value with a threshold.
+
+    ``kind`` is ``"claim"`` (one of the paper's claims; the default) or ``"gate"``
+    (the setup worked; a failed gate makes the run inconclusive). ``paper_value`` is
+    the paper's own number for this claim, shown beside ours; it is never judged.
+
+    A comparison between two arms (ours minus the baseline, say) must use a strict
+    op (``>`` or ``<``) against a margin fixed from the paper before the run, so a
+    tie fails: ``gain > 0.0``, never ``gain >= 0.0``. NaN always fails.
+    """
 
     description: str
     value: float
     op: str
     threshold: float
+    kind: str = CLAIM
+    paper_value: float | str | None = None
 
     def __post_init__(self) -> None:
         if self.op not in _OPS:
             raise ValueError(f"unknown comparison {self.op!r}; use one of {', '.join(_OPS)}")
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown check kind {self.kind!r}; use one of {', '.join(KINDS)}")
 
     @property
     def passed(self) -> bool:
@@ -68,13 +95,68 @@ class Check:
     def as_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "passed": self.passed}
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Check:
+        """A check from :meth:`as_dict` output (``passed`` is recomputed; a stored check
+        without a kind, from before protocol v2, is a claim)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
 
-def judge(checks: Sequence[Check]) -> Verdict:
-    """All checks pass -> reproduced; some -> partial; none -> not reproduced."""
-    passed = sum(c.passed for c in checks)
-    if checks and passed == len(checks):
+    def __str__(self) -> str:
+        return f"{self.description} ({self.value:.4g} {self.op} {self.threshold:.4g})"
+
+
+def judge(checks: Sequence[Check], scale: str | None = None) -> Verdict:
+    """Any failed gate -> inconclusive; otherwise all claims pass -> reproduced, some ->
+    partial, none -> not reproduced. ``scale`` is the run's scale; it does not change the
+    verdict (see :func:`inconclusive_reason`). A list without a claim is a ConfigError."""
+    claims = [c for c in checks if c.kind == CLAIM]
+    if not claims:
+        raise ConfigError("an experiment's checks must include at least one claim "
+                          f"(got {len(checks)} check(s), none of kind 'claim')")
+    if any(not c.passed for c in checks if c.kind == GATE):
+        return Verdict.INCONCLUSIVE
+    passed = sum(c.passed for c in claims)
+    if passed == len(claims):
         return Verdict.REPRODUCED
     return Verdict.PARTIAL if passed else Verdict.NOT_REPRODUCED
+
+
+def _larger_scale(scale: str | None) -> str:
+    if scale in SCALES[:-1]:
+        return f"a larger scale ({SCALES[SCALES.index(scale) + 1]}) should settle it"
+    if scale == SCALES[-1]:
+        return "it failed at full scale: the setup needs fixing before the claims can be judged"
+    return "a larger scale should settle it"
+
+
+def inconclusive_reason(checks: Sequence[Check], scale: str | None = None) -> str | None:
+    """Why a run is inconclusive: the failed gates and which scale should settle it,
+    e.g. ``"gate failed: model learned (0.4 >= 0.9); a larger scale (full) should settle
+    it"``; None when every gate passed."""
+    failed = [c for c in checks if c.kind == GATE and not c.passed]
+    if not failed:
+        return None
+    label = "gate failed" if len(failed) == 1 else f"{len(failed)} gates failed"
+    return f"{label}: {'; '.join(map(str, failed))}; {_larger_scale(scale)}"
+
+
+def mean_se(values: Sequence[float]) -> tuple[float, float]:
+    """The mean and its standard error (sample std with n - 1, over sqrt(n)); n >= 2."""
+    n = len(values)
+    if n < 2:
+        raise ConfigError(f"a standard error needs at least 2 values (seeds), got {n}")
+    mean = sum(values) / n  # plain sum: inf - inf gives NaN (a failed check), not an error
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return mean, math.sqrt(var / n)
+
+
+def paired_margin_check(description: str, diffs: Sequence[float], margin: float,
+                        kind: str = CLAIM, paper_value: float | str | None = None) -> Check:
+    """A check on seed-paired differences (ours minus baseline, one per seed): passes when
+    mean − 2·SE > margin. Its value is mean − 2·SE, so a NaN difference fails it."""
+    mean, se = mean_se([float(d) for d in diffs])
+    return Check(description, mean - 2 * se, ">", float(margin), kind, paper_value)
 
 
 @dataclass
@@ -115,6 +197,9 @@ class Experiment:
     Config: ClassVar[type] = NoConfig
     #: overrides of the Config defaults per scale; defaults should be the quick scale
     scales: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    #: (date, change, reason) for each threshold, baseline, budget or seed changed after a
+    #: result was seen, oldest first, e.g. ("2026-03-02", "min_gain 1.0 -> 0.5", "...")
+    history: ClassVar[tuple[tuple[str, str, str], ...]] = ()
 
     def config(self, scale: str = "quick", overrides: Sequence[str] | Mapping[str, Any] = ()) -> Any:
         if scale not in SCALES:
@@ -129,14 +214,29 @@ class Experiment:
         raise NotImplementedError
 
     def check(self, description: str, metrics: Mapping[str, float], key: str, op: str,
-              threshold: str | float) -> Check:
+              threshold: str | float, *, kind: str = CLAIM,
+              paper_value: float | str | None = None) -> Check:
         """A check of ``metrics[key] op threshold`` (a name in ``thresholds`` or a number);
-        a missing metric counts as NaN, i.e. failed."""
+        a missing metric counts as NaN, i.e. failed. ``kind`` is "claim" or "gate"."""
         limit = self.thresholds[threshold] if isinstance(threshold, str) else threshold
-        return Check(description, float(metrics.get(key, math.nan)), op, float(limit))
+        return Check(description, float(metrics.get(key, math.nan)), op, float(limit), kind, paper_value)
 
-    def verdict(self, metrics: Mapping[str, float]) -> Verdict:
-        return judge(self.checks(metrics))
+    def verdict(self, metrics: Mapping[str, float], scale: str | None = None) -> Verdict:
+        return judge(self.checks(metrics), scale)
+
+
+class NaNMetrics(Mapping[str, float]):
+    """Metrics in which every key reads as NaN (and is present): feeding them to
+    ``checks`` gives the declared checks with no values, all failed."""
+
+    def __getitem__(self, key: str) -> float:
+        return math.nan
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
 
 
 EXPERIMENTS: Registry[type[Experiment]] = Registry("experiment")
@@ -147,4 +247,6 @@ def register(cls: type[Experiment]) -> type[Experiment]:
     for attr in ("id", "title", "claim", "paper_figure"):
         if not getattr(cls, attr, None):
             raise TypeError(f"experiment {cls.__name__} must define {attr!r}")
+    if not all(isinstance(e, tuple) and len(e) == 3 for e in cls.history):
+        raise TypeError(f"experiment {cls.__name__}: history entries are (date, change, reason)")
     return EXPERIMENTS.add(cls.id, cls)

@@ -16,6 +16,7 @@ from typing import Any
 
 from mantissa import runtime
 from mantissa.config import to_dict
+from mantissa.experiments.base import inconclusive_reason, judge
 from mantissa.experiments.catalogue import get_experiment
 from mantissa.experiments.store import RunRecord, list_runs, new_run_dir, read_run, runs_root
 from mantissa.io import write_json
@@ -93,7 +94,7 @@ def run_experiment(
         runtime.seed_everything(seed)
         result = exp.run(cfg, seed, run_dir)
         checks = exp.checks(result.metrics)
-        verdict = exp.verdict(result.metrics)
+        verdict = judge(checks, scale)
     except BaseException as exc:
         wall = time.perf_counter() - t0
         write_json(run_dir / "env.json", {**env, "wall_s": wall})
@@ -106,6 +107,7 @@ def run_experiment(
     write_json(run_dir / "metrics.json", {
         "metrics": result.metrics,
         "verdict": verdict.value,
+        "verdict_reason": inconclusive_reason(checks, scale),
         "checks": [c.as_dict() for c in checks],
         "artifacts": result.artifacts,
         "wall_s": wall,

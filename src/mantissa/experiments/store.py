@@ -1,8 +1,8 @@
 """The run store: ``runs/<id>/<timestamp>-<scale>-s<seed>/`` with JSON records.
 
 A run directory holds ``config.json`` (written first), ``env.json``, the
-experiment's artifacts, and finally ``metrics.json`` (metrics, verdict,
-checks) or ``error.json``. A directory without either, or with a file that
+experiment's artifacts, and finally ``metrics.json`` (metrics, verdict, the
+reason of an inconclusive verdict, checks) or ``error.json``. A directory without either, or with a file that
 does not parse, reads back as a run with status ``incomplete`` or ``corrupt``;
 reading never raises.
 """
@@ -49,6 +49,8 @@ class RunRecord:
     started: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
     verdict: str | None = None
+    #: why the verdict is inconclusive (the failed gates); empty otherwise and in older runs
+    verdict_reason: str = ""
     checks: list[dict[str, Any]] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
     env: dict[str, Any] = field(default_factory=dict)
@@ -76,6 +78,7 @@ def read_run(path: Path) -> RunRecord:
             m = read_json(path / "metrics.json")
             rec.metrics, rec.verdict = dict(m["metrics"]), m.get("verdict")
             rec.checks, rec.wall_s = list(m.get("checks", [])), m.get("wall_s")
+            rec.verdict_reason = str(m.get("verdict_reason") or "")
             rec.status = "ok"
         elif (path / "error.json").exists():
             e = read_json(path / "error.json")
