@@ -7,9 +7,19 @@ import sys
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from mantissa.experiments import EXPERIMENTS, load_all
 from mantissa.experiments.store import latest, list_runs, runs_root
+
+#: colours of the verdicts; any other status (failed, corrupt, a verdict this version does not
+#: know) is shown as plain text
+_STYLES = {"reproduced": "green", "partial": "yellow", "inconclusive": "dark_orange",
+           "not reproduced": "red"}
+
+
+def _verdict(text: str) -> Text:
+    return Text(text, style=_STYLES.get(text, ""))
 
 
 @click.command("list")
@@ -28,7 +38,7 @@ def command(runs_dir: str | None) -> None:
     for exp_id, exp in EXPERIMENTS.items():
         run = latest(list_runs(root, exp_id))
         verdict = "-" if run is None else (run.verdict if run.status == "ok" else run.status)
-        table.add_row(exp_id, f"{exp.paper} {exp.title}".strip(), verdict or "-",
+        table.add_row(exp_id, Text(f"{exp.paper} {exp.title}".strip()), _verdict(verdict or "-"),
                       run.scale if run else "-", run.started[:16] if run else "-")
     # a pipe or file gets a wide table instead of rich's 80-column default
     Console(width=None if sys.stdout.isatty() else 140).print(table)

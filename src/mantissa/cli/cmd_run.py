@@ -7,6 +7,7 @@ import time
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mantissa.errors import ConfigError, MantissaError
@@ -62,6 +63,8 @@ def command(ids: tuple[str, ...], run_all: bool, tour: bool, scale: str | None, 
             rec = run_experiment(name, scale, seed, out, overrides)
             records.append((name, rec, f"{time.perf_counter() - t0:.1f}s"))
             con.print(f"  -> {rec.verdict}  ({rec.path})")
+            if rec.verdict_reason:
+                con.print(f"     {escape(rec.verdict_reason)}")
         except MantissaError as exc:
             if len(names) == 1:
                 raise

@@ -1,43 +1,94 @@
-"""``mantissa show ID``: one experiment's claim, thresholds, parts and last results."""
+"""``mantissa show ID``: one experiment's claim, gates and claims, history and last results."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
-from mantissa.experiments import SCALES, get_experiment
-from mantissa.experiments.store import latest, list_runs, runs_root
+from mantissa.experiments import CLAIM, GATE, SCALES, Experiment, NaNMetrics, get_experiment
+from mantissa.experiments.store import RunRecord, latest, list_runs, runs_root
+
+
+def _num(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+
+
+def _paper(check: Mapping[str, Any]) -> str:
+    paper = check.get("paper_value", check.get("paper"))
+    return "" if paper is None else f"  (paper: {escape(_num(paper))})"
+
+
+def _by_kind(checks: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[Mapping[str, Any]]]]:
+    """Gates, then claims (a stored check without a kind is a claim); empty groups left out."""
+    groups = [(kind, [c for c in checks if c.get("kind", CLAIM) == kind]) for kind in (GATE, CLAIM)]
+    return [(f"{kind}s", group) for kind, group in groups if group]
+
+
+def _declared(exp: Experiment, runs: list[RunRecord]) -> list[Mapping[str, Any]]:
+    """The checks the class declares (computed from all-NaN metrics), else the latest run's."""
+    try:
+        return [c.as_dict() for c in exp.checks(NaNMetrics())]
+    except Exception:  # checks() that cannot run without real metrics: show what a run stored
+        done = [r for r in runs if r.status == "ok" and r.checks]
+        return done[-1].checks if done else []
+
+
+def _print_declared(con: Console, checks: Sequence[Mapping[str, Any]]) -> None:
+    for label, group in _by_kind(checks):
+        con.print(f"[bold]{label}[/bold]:")
+        for c in group:
+            con.print(f"  {escape(str(c['description']))}: {c['op']} {_num(c['threshold'])}{_paper(c)}")
+
+
+def _print_history(con: Console, exp: Experiment) -> None:
+    if exp.history:
+        con.print("[bold]history[/bold] (changed after a result was seen):")
+    for date, change, reason in exp.history:
+        con.print(f"  {escape(date)}  {escape(change)} — {escape(reason)}")
+
+
+def _print_run(con: Console, scale: str, run: RunRecord) -> None:
+    con.print(f"[bold]last {scale} run[/bold] ({run.started}, {escape(str(run.path))}): "
+              f"{run.verdict if run.status == 'ok' else run.status}")
+    if run.verdict_reason:
+        con.print(f"  {escape(run.verdict_reason)}")
+    for label, group in _by_kind(run.checks):
+        con.print(f"  {label}:")
+        for c in group:
+            mark = "pass" if c.get("passed") else "FAIL"
+            con.print(f"    {mark}  {escape(str(c['description']))}: {_num(c['value'])} {c['op']} "
+                      f"{_num(c['threshold'])}{_paper(c)}")
+    if run.error:
+        con.print(f"  {escape(run.error)}")
 
 
 @click.command("show")
 @click.argument("exp_id")
 @click.option("--runs", "runs_dir", type=click.Path(file_okay=False), default=None)
 def command(exp_id: str, runs_dir: str | None) -> None:
-    """Show an experiment: claim, paper's figure, thresholds, parts, config, last results."""
+    """Show an experiment: claim, paper's figure, gates and claims, history, config, last results."""
     exp = get_experiment(exp_id)
     con = Console()
-    con.print(f"[bold]{exp.id}[/bold] — {exp.title} {exp.paper}")
-    con.print(f"[bold]claim[/bold]: {exp.claim}")
-    con.print(f"[bold]paper's figure[/bold]: {exp.paper_figure}")
+    con.print(f"[bold]{exp.id}[/bold] — {escape(exp.title)} {escape(exp.paper)}")
+    con.print(f"[bold]claim[/bold]: {escape(exp.claim)}")
+    con.print(f"[bold]paper's figure[/bold]: {escape(exp.paper_figure)}")
     if exp.thresholds:
         con.print("[bold]thresholds[/bold]: " + ", ".join(f"{k}={v}" for k, v in exp.thresholds.items()))
+    runs = list_runs(runs_root(runs_dir), exp.id)
+    _print_declared(con, _declared(exp, runs))
+    _print_history(con, exp)
     if exp.parts:
         con.print("[bold]parts[/bold]: " + ", ".join(exp.parts))
     cfg = exp.config("quick")
     if dataclasses.fields(cfg):
-        con.print("[bold]config (quick)[/bold]: "
-                  + ", ".join(f"{f.name}={getattr(cfg, f.name)!r}" for f in dataclasses.fields(cfg)))
-    runs = list_runs(runs_root(runs_dir), exp.id)
+        con.print("[bold]config (quick)[/bold]: " + escape(
+            ", ".join(f"{f.name}={getattr(cfg, f.name)!r}" for f in dataclasses.fields(cfg))))
     for scale in SCALES:
         run = latest(runs, scale)
-        if run is None:
-            continue
-        con.print(f"[bold]last {scale} run[/bold] ({run.started}, {run.path}): "
-                  f"{run.verdict if run.status == 'ok' else run.status}")
-        for c in run.checks:
-            mark = "pass" if c.get("passed") else "FAIL"
-            con.print(f"  {mark}  {c['description']}: {c['value']:.4g} {c['op']} {c['threshold']:.4g}")
-        if run.error:
-            con.print(f"  {run.error}")
+        if run is not None:
+            _print_run(con, scale, run)

@@ -5,9 +5,11 @@ script, no network). A sticky bar at the top counts the experiments per verdict
 and per pillar and filters the summary table and the sections below it. Per
 experiment it shows the claim, the checks against the thresholds beside the
 paper's figure, the metrics, plots, tables, config and environment; an
-experiment without runs is one collapsed line. A smoke-scale run is labelled a
-pipeline check, never a verdict. A broken run directory appears as failed; it
-never stops the report.
+experiment without runs is one collapsed line. Checks are listed by kind (gates,
+then claims), an inconclusive run says which gate failed, and an experiment's
+history (thresholds and baselines changed after a result was seen) sits under
+its claim. A smoke-scale run is labelled a pipeline check, never a verdict. A
+broken run directory appears as failed; it never stops the report.
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ img{max-width:100%;border:1px solid #eee;margin:.4rem 0}
 text-overflow:ellipsis} .nw{white-space:nowrap}
 pre{background:#f7f7f7;padding:.5rem;overflow:auto;font-size:.8rem} .muted{color:#666;font-size:.85rem}
 pre.err{white-space:pre-wrap;color:#8a1414}
+.reason{background:#fff3e0;border-left:3px solid #8a4700;padding:.3rem .6rem;font-size:.9rem}
+td.kind{color:#555;font-size:.8rem} details.history{font-size:.9rem;margin:.3rem 0}
 """
 
 _JS = """
@@ -191,19 +195,37 @@ def _paper_value(check: dict) -> object:
     return None
 
 
+def _kind(check: dict) -> str:
+    """A stored check's kind; checks stored before protocol v2 are claims."""
+    return str(check.get("kind") or "claim")
+
+
 def _checks_table(run: RunRecord) -> str:
-    with_paper = any(_paper_value(c) is not None for c in run.checks)
-    head = "<th>check</th>" + ("<th>paper</th>" if with_paper else "") + "<th>ours</th><th>bar</th><th></th>"
+    """Gates first, then claims; a paper column when any check carries the paper's number."""
+    checks = sorted(run.checks, key=lambda c: _kind(c) != "gate")
+    with_paper = any(_paper_value(c) is not None for c in checks)
+    head = ("<th>kind</th><th>check</th>" + ("<th>paper</th>" if with_paper else "")
+            + "<th>ours</th><th>bar</th><th></th>")
     rows = []
-    for c in run.checks:
+    for c in checks:
         paper = _paper_value(c)
         verdict = '<td class=pass>pass</td>' if c.get("passed") else "<td class=fail>FAIL</td>"
         rows.append(
-            f"<tr><td>{_e(c.get('description'))}</td>"
+            f"<tr><td class=kind>{_e(_kind(c))}</td><td>{_e(c.get('description'))}</td>"
             + (f"<td class=num>{'' if paper is None else _fmt(paper)}</td>" if with_paper else "")
             + f"<td class=num>{_fmt(c.get('value'))}</td>"
             f"<td class=num>{_e(c.get('op'))} {_fmt(c.get('threshold'))}</td>{verdict}</tr>")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
+
+
+def _history(exp: type[Experiment] | None) -> str:
+    """Thresholds, baselines, budgets or seeds changed after a result was seen, with why."""
+    entries = getattr(exp, "history", ()) if exp else ()
+    if not entries:
+        return ""
+    items = "".join(f"<li><b>{_e(d)}</b> {_e(c)} — {_e(r)}</li>" for d, c, r in entries)
+    return ("<details class=history><summary>history: changed after a result was seen "
+            f"({len(entries)})</summary><ul>{items}</ul></details>")
 
 
 def _paper_box(exp: type[Experiment] | None) -> str:
@@ -237,6 +259,8 @@ def _run_section(run: RunRecord, exp: type[Experiment] | None) -> str:
                     "its checks are shown but its verdict means nothing.</p>")
     if run.error:
         body.append(f"<pre class=err>{_e(run.error)}</pre>")
+    if run.verdict_reason and run.status == "ok":
+        body.append(f"<p class=reason><b>Inconclusive:</b> {_e(run.verdict_reason)}</p>")
     body += [_results(run, exp), _artifacts(run), _metrics(run)]
     for label, data in (("config", run.config), ("environment", run.env)):
         if data:
@@ -276,7 +300,7 @@ def _not_run_line(exp_id: str, exp: type[Experiment]) -> str:
             f"<b>{_e(exp_id)}</b> — {_e(exp.title)} {_badge(None)}"
             f"<span class=pill>{_e(pillar_name(pillar_of(exp_id, exp)))}</span>"
             f'<a class=up href="#summary">↑ summary</a></summary>'
-            f"<p>{_e(exp.claim)}</p>{_paper_box(exp)}</details>")
+            f"<p>{_e(exp.claim)}</p>{_paper_box(exp)}{_history(exp)}</details>")
 
 
 def _experiment_section(exp_id: str, exp: type[Experiment] | None, runs: list[RunRecord]) -> str:
@@ -288,7 +312,7 @@ def _experiment_section(exp_id: str, exp: type[Experiment] | None, runs: list[Ru
            f"<span class=pill>{_e(pillar_name(pillar_of(exp_id, exp)))}</span>"
            f'<a class=up href="#summary">↑ summary</a></h2>']
     if exp:
-        out.append(f"<p><b>Paper {_e(exp.paper)}.</b> {_e(exp.claim)}</p>")
+        out.append(f"<p><b>Paper {_e(exp.paper)}.</b> {_e(exp.claim)}</p>{_history(exp)}")
     out.append(f"<p>Latest: {_latest_badges(runs)}</p>")
     shown = _shown_runs(runs)
     out += [_run_section(run, exp) for run in shown]
