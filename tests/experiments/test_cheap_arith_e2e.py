@@ -81,8 +81,6 @@ E2E_CASES = {
     "llm-int8": ({"e2e_int8_cosine": 0.997, "e2e_cosine_gain": 0.002, "e2e_recall_gain": 0.03,
                   "e2e_int8_outlier_cosine": 0.9993},
                  {"e2e_cosine_gain": -0.001}),
-    "nupes": ({"e2e_nupes4_cosine": 0.95, "e2e_cosine_gain": 0.03, "e2e_recall_gain": 0.04},
-              {"e2e_recall_gain": -0.01}),
     "shiftaddllm": ({"e2e_w3_cosine_gain": 0.1, "e2e_w3_recall_gain": 0.1}, {"e2e_w3_cosine_gain": -0.1}),
     "lmul": ({"e2e_ratio_lmul3_e5m2": 0.8, "e2e_ratio_lmul4_e4m3": 0.9}, {"e2e_ratio_lmul4_e4m3": 3.0}),
 }

@@ -93,9 +93,18 @@ class NUPES(Experiment):
     id = "nupes"
     title = "NUPES: Non-Uniform Post-Training Quantization via Power Exponent Search"
     paper = "#29"
-    claim = "4-bit power-exponent quantization has lower weight and layer-output error than uniform int4."
+    claim = ("4-bit power-exponent quantization has lower weight and layer-output error than uniform int4 "
+             "with its best (MSE-searched) clipping.")
     paper_figure = "SOTA data-free and data-driven compression"
-    thresholds = {"max_weight_ratio": 1.0, "max_output_ratio": 1.0, "min_e2e_gain": 0.0}
+    thresholds = {"max_ratio": 1.0}
+    history = (
+        ("2026-12-04",
+         "claims judged against per-channel int4 with an MSE-searched clip (was: min-max int4); the "
+         "end-to-end comparison with min-max int4 RTN is reported, no longer judged; a gate checks the "
+         "MSE-clipped baseline",
+         "protocol v2: the strongest fair baseline. Against min-max NUPES passed (weight-MSE ratio 0.697); "
+         "against the MSE clip the ratio was 1.19, computed but not judged before"),
+    )
     parts = ("formats.power", "quant.nupes", "quant.uniform", "quant.recipes:nupes4",
              "quant.recipes:w4-int", "quant.evaluate")
     Config = Config
@@ -133,6 +142,7 @@ class NUPES(Experiment):
         m["output_ratio"] = m["out_nupes_learned"] / m["out_uniform"]
         m["weight_ratio_vs_mse_clip"] = m["mse_nupes_learned"] / m["mse_uniform_mse"]
         m["output_ratio_vs_mse_clip"] = m["out_nupes_learned"] / m["out_uniform_mse"]
+        m["clip_gain_ratio"] = m["mse_uniform_mse"] / m["mse_uniform"]
         m["frac_layers_output_better"] = float(sum(r["out_nupes_learned"] < r["out_uniform"] for r in rows)
                                                / len(rows))
         m["mean_a_search"], m["mean_a_learned"] = mean("a_search"), mean("a_learned")
@@ -158,16 +168,10 @@ class NUPES(Experiment):
 
     def checks(self, metrics):
         return [
-            self.check("NUPES / uniform int4 weight MSE (mean over MiniLM layers)", metrics, "weight_ratio",
-                       "<", "max_weight_ratio"),
-            self.check("NUPES / uniform int4 layer-output error (held-out glosses)", metrics, "output_ratio",
-                       "<", "max_output_ratio"),
-        ] + (self._e2e_checks(metrics) if "e2e_nupes4_cosine" in metrics else [])
-
-    def _e2e_checks(self, metrics):
-        return [
-            self.check("MiniLM end to end: nupes4 minus per-channel int4 RTN mean cosine", metrics,
-                       "e2e_cosine_gain", ">", "min_e2e_gain"),
-            self.check("MiniLM end to end: nupes4 minus per-channel int4 RTN recall@k "
-                       "(k = min(10, texts // 4))", metrics, "e2e_recall_gain", ">", "min_e2e_gain"),
+            self.check("baseline: the MSE-searched clip's weight MSE is at most min-max int4's", metrics,
+                       "clip_gain_ratio", "<=", "max_ratio", kind="gate"),
+            self.check("NUPES / best-clipped uniform int4 weight MSE (mean over MiniLM layers)", metrics,
+                       "weight_ratio_vs_mse_clip", "<", "max_ratio"),
+            self.check("NUPES / best-clipped uniform int4 layer-output error (held-out glosses)", metrics,
+                       "output_ratio_vs_mse_clip", "<", "max_ratio"),
         ]
