@@ -63,16 +63,16 @@ def _exp(exp_id: str) -> Step:
 
 
 DEMO: tuple[Step, ...] = (
-    _exp("lmul"),
     _exp("llm-fp4"),
-    _exp("teaching-arith"),
-    _exp("cot-theory"),
-    _exp("bebr"),
+    _exp("dfp-training"),
+    _exp("alchemy"),
+    _exp("grok-corrupted"),
+    _exp("geodesic-mixup"),
     _exp("word-vectors"),
-    _exp("relative-reps"),
     _exp("atlas"),
+    _exp("relative-reps"),
     _exp("hyperinterval"),
-    _exp("evonorm"),
+    _exp("imagebind-llm"),
     Step("quantization (formats & arithmetic)",
          ("quantize", "--compare", "int8", "int8-outlier", "fp8", "w4-int", "w4a4-int", "w4a4-fp",
           "--texts", "200", "--pairs", "200", "--out", "{demo}/quantize-compare")),
