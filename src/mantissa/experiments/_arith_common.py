@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -18,15 +19,22 @@ from mantissa.train.trainer import TrainConfig
 
 @dataclass
 class Knobs:
-    """Model and optimisation settings every lab experiment exposes."""
+    """Model and optimisation settings every lab experiment exposes.
+
+    ``curriculum`` > 0 phases longer training examples in over that fraction of
+    the steps, shortest first (:mod:`mantissa.train.curriculum`); 0 mixes all
+    lengths from the start. ``device`` is ``cpu`` at smoke and quick scale (tiny
+    models on one thread); the ``full`` presets say ``auto`` (CUDA when present)."""
 
     steps: int = 2000
     batch_size: int = 32
-    lr: float = 3e-3
+    lr: float = 1e-3
+    curriculum: float = 0.0
     d_model: int = 64
     n_layer: int = 2
     n_head: int = 4
     n_test: int = 100
+    device: str = "cpu"
 
 
 @contextlib.contextmanager
@@ -41,10 +49,11 @@ def single_thread() -> Iterator[None]:
 
 
 def lab(k: Knobs, data: DataConfig, pe: str = "ape", **model: Any) -> LabConfig:
+    """The lab config of ``data`` with the knobs' model, optimiser and curriculum."""
     return LabConfig(
-        data=data,
+        data=dataclasses.replace(data, curriculum=k.curriculum),
         model=TransformerConfig(d_model=k.d_model, n_layer=k.n_layer, n_head=k.n_head, pe=pe, **model),
-        train=TrainConfig(steps=k.steps, batch_size=k.batch_size, lr=k.lr,
+        train=TrainConfig(steps=k.steps, batch_size=k.batch_size, lr=k.lr, device=k.device,
                           warmup=max(1, min(100, k.steps // 10)), log_every=max(1, k.steps // 20)),
     )
 

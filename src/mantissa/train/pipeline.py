@@ -22,7 +22,8 @@ import torch
 from mantissa.errors import ConfigError
 from mantissa.nn.transformer import Transformer, TransformerConfig
 from mantissa.tasks import CharTokenizer, Example, Split, Task, buckets, length_range, make_split, make_task
-from mantissa.train.lm import TensorBatches, exact_match
+from mantissa.train.curriculum import CurriculumBatches, example_level
+from mantissa.train.lm import Batch, TensorBatches, exact_match
 from mantissa.train.trainer import TrainConfig, Trainer
 
 
@@ -36,6 +37,8 @@ class DataConfig:
     n_train: int = 10000
     n_test: int = 100         # per length bucket
     disjoint: bool = False    # refuse test lengths that overlap training lengths
+    curriculum: float = 0.0   # > 0: shortest examples first, longer ones phased in over this fraction
+    #                           of the steps (train.curriculum.CurriculumBatches); 0 = all lengths mixed
 
 
 @dataclass
@@ -81,6 +84,16 @@ def encode(tok: CharTokenizer, examples: Sequence[Example]) -> dict[str, torch.T
     return tok.batch([(e.prompt, e.answer) for e in examples])
 
 
+def training_batches(data: DataConfig, tok: CharTokenizer, examples: Sequence[Example], train: TrainConfig,
+                     ) -> Callable[[int], Batch]:
+    """The batch source of ``examples``: a length curriculum when ``data.curriculum > 0``."""
+    tensors = encode(tok, examples)
+    if data.curriculum:
+        return CurriculumBatches(tensors, [example_level(e) for e in examples], train.batch_size,
+                                 train.steps, train.seed, ramp=data.curriculum)
+    return TensorBatches(tensors, train.batch_size, train.seed)
+
+
 def fit_task(cfg: LabConfig, seed: int = 0, *, split: Split | None = None, task: Task | None = None,
              ckpt_dir: str | os.PathLike[str] | None = None, resume: bool = False,
              evaluate: Callable[[Transformer], dict[str, float]] | None = None,
@@ -95,7 +108,7 @@ def fit_task(cfg: LabConfig, seed: int = 0, *, split: Split | None = None, task:
     tcfg = dataclasses.replace(cfg.train, seed=seed)
     meta: dict[str, Any] = {"model_config": dataclasses.asdict(mcfg),
                             "data_config": dataclasses.asdict(cfg.data)}
-    trainer = Trainer(model, tcfg, TensorBatches(encode(tok, split.train), tcfg.batch_size, seed),
+    trainer = Trainer(model, tcfg, training_batches(cfg.data, tok, split.train, tcfg),
                       evaluate=evaluate, ckpt_dir=ckpt_dir, meta=meta, progress_desc=desc)
     trainer.fit(resume=resume)
     return LabRun(model, tok, task, split, trainer)
