@@ -6,7 +6,22 @@ paper's representation trick: random spaces between the operand digits, which
 stop the model from tying digits to absolute positions (zero-padding is the
 other trick; ``formats`` lists both). A len(a) × len(b) exact-match grid per model
 shows where extrapolation breaks. Parts: ``tasks.formats:random_space,zero_pad``,
-``probe.length_gen.grid``.
+``probe.length_gen.grid``, ``train.curriculum``.
+
+Gate: both formats learn the training lengths (exact match at N digits, the
+longest trained). Claims: with random spaces the model extrapolates to N+2
+digits; in the usual format it does not. Mixed lengths with learned absolute
+positions plateau at 2-3 digits when all lengths are mixed from the start at
+lr 3e-3, so training phases the lengths in, shortest first (``curriculum``),
+at lr 1e-3.
+
+Quick: N = 5, 2 formats × 8000 steps, about 5 minutes on 2 cores (CPU, one
+thread). It does not reach the gate: with the curriculum the random-space
+model reached 84 % at 5 digits (and at 4 with N = 4), the usual one 0 %;
+without it, at N = 3, the usual one reached 100 % and the random-space one
+10 %. The quick verdict is ``inconclusive``. Full (``device=auto``: N = 10,
+120k samples, 2 × 10000 steps of a 6-layer d = 256 model) settles it: about
+14 ms a step on one H200, about 6 minutes in all.
 """
 
 from __future__ import annotations
@@ -26,7 +41,8 @@ class Config(Knobs):
     n_train: int = 8000
     formats: tuple[str, ...] = ("reverse", "random_space:p=0.3")
     pe: str = "ape"
-    steps: int = 3000
+    steps: int = 8000
+    curriculum: float = 0.5
     grid_n: int = 20   # examples per (len a, len b) cell of the accuracy grid
     n_layer: int = 3
 
@@ -39,14 +55,25 @@ class PositionalDescription(Experiment):
     claim = ("Addition trained on up to N digits extrapolates to N+2 digits when the data format breaks the "
              "reliance on absolute positions (random spaces), and fails in the usual format.")
     paper_figure = "10 → 12 digit extrapolation with the trick (120k samples); no extrapolation without"
-    thresholds = {"min_trick_acc": 50.0, "max_usual_acc": 10.0}
+    thresholds = {"min_id_acc": 90.0, "min_trick_acc": 50.0, "max_usual_acc": 10.0}
+    history = (
+        ("2026-12-04", "gate added: both formats >= 90 % exact match at N digits (in distribution)",
+         "the quick model never learned the training lengths (0 % at 5 digits, only 2x2 in the grid), so "
+         "'usual format fails at N+2' passed vacuously and said nothing about the paper"),
+        ("2026-12-04", "quick and full: length curriculum over the first half; quick: lr 3e-3 -> 1e-3, "
+         "3000 -> 8000 steps",
+         "mixed lengths 1-5 with learned absolute positions plateau at 2-3 digits at lr 3e-3. A probe "
+         "(seed 0) with these settings: random spaces 84 % at 5 digits, usual format 0 %; without the "
+         "curriculum at N = 3: usual 100 %, random spaces 10 %. The gate is out of reach at quick scale, "
+         "full settles it"),
+    )
     parts = ("tasks.formats:random_space,zero_pad,reverse", "nn.positional:ape")
     Config = Config
     scales = {
         "smoke": {"steps": 10, "d_model": 32, "n_layer": 1, "n_test": 5, "n_train": 200, "train_max": 2,
                   "grid_n": 2},
         "full": {"train_max": 10, "steps": 10000, "d_model": 256, "n_layer": 6, "batch_size": 64, "lr": 5e-4,
-                 "n_train": 120000, "n_test": 200},
+                 "n_train": 120000, "n_test": 200, "device": "auto"},
     }
 
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
@@ -78,12 +105,15 @@ class PositionalDescription(Experiment):
         plot_curves(curves, out_dir / "extrapolation.png", train_max=cfg.train_max, xlabel="digits",
                     title=f"addition trained on 1-{cfg.train_max} digits")
         write_csv(out_dir / "accuracy.csv", ["variant", "format", "digits", "exact_match_pct"], rows)
+        metrics["min_id"] = min(metrics[f"{label}_id"] for label in names)
         return Result(metrics, artifacts)
 
     def checks(self, metrics):
         return [
+            self.check("both formats learned N-digit addition (exact match at N digits, %)", metrics,
+                       "min_id", ">=", "min_id_acc", kind="gate"),
             self.check("with random spaces: exact match at N+2 digits (%)", metrics, "trick_n_plus_2", ">=",
-                       "min_trick_acc"),
+                       "min_trick_acc", paper_value="extrapolates 10 -> 12 digits"),
             self.check("usual format: exact match at N+2 digits (%) stays low", metrics, "usual_n_plus_2",
-                       "<=", "max_usual_acc"),
+                       "<=", "max_usual_acc", paper_value="no extrapolation"),
         ]
