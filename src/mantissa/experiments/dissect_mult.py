@@ -7,6 +7,20 @@ During training, per-output-digit accuracy is recorded for the improved format:
 the paper finds the model optimises each digit as a separate subtask and that
 the middle digits — the ones with long carry chains — are learned last.
 Parts: ``tasks.formats:zero_pad,plain``, ``probe.length_gen.per_digit_accuracy``.
+
+Gate: the improved format (the paper's own recipe) learns n-digit
+multiplication on held-out problems. Claims: it beats the plain format by a
+margin, and the per-digit curves show the middle (carry-heavy) digits learned
+after the edge ones. With n = 2 there are 8,100 problems, 6,000 of them in
+training.
+
+Quick: 2 formats × 9000 steps, about 4-6 minutes on 2 cores (CPU, one
+thread). It does not reach the gate: held-out exact match of the improved
+format was 34 % (lr 3e-3) and 19 % (lr 1e-3) after 9000 steps, 25 % and 33 %
+with a wider or a deeper model, so the quick verdict is ``inconclusive``. Full
+(``device=auto``, the paper's 5×5 digits, 200k samples, 2 × 20000 steps of a
+6-layer d = 256 model) settles it: about 12 ms a step on one H200, about
+10 minutes in all.
 """
 
 from __future__ import annotations
@@ -45,8 +59,9 @@ class Config(Knobs):
     n_train: int = 6000
     eval_points: int = 10
     probe_n: int = 200
-    steps: int = 3000
+    steps: int = 9000
     n_layer: int = 3
+    lr: float = 3e-3
 
 
 @register
@@ -57,14 +72,26 @@ class DissectMult(Experiment):
     claim = ("A transformer learns multiplication digit by digit, the carry-heavy middle digits last; "
              "writing the product reversed and padded to fixed width beats the plain format.")
     paper_figure = "over 99.9 % on 5-digit multiplication with a tiny transformer and the improved format"
-    thresholds = {"min_gain": 10.0, "min_edge_minus_middle": 5.0}
+    thresholds = {"min_learned": 90.0, "min_gain": 10.0, "min_edge_minus_middle": 5.0}
+    history = (
+        ("2026-12-04", "gate added: the improved format >= 90 % exact match on held-out problems",
+         "at quick scale neither format learned 2-digit multiplication (plain 10 %, improved 7 %), so "
+         "'improved does not beat plain' said nothing about the paper"),
+        ("2026-12-04", "quick: 3000 -> 9000 steps per format (lr stays 3e-3)",
+         "held-out exact match was 38 % at 10k steps and still rising; a probe at 9000 steps (seed 0) "
+         "gave improved 34 % / plain 41 % at lr 3e-3, 19 % / 17 % at lr 1e-3, 25 % / 25 % with d = 128 "
+         "(lr 1e-3, 6000 steps), 33 % / 29 % with 4 layers (lr 3e-3, 7000 steps): the gate is out of reach "
+         "at quick scale, full settles it"),
+        ("2026-12-04", "comparisons strict: gain > 10, edge - middle > 5 (were >=)",
+         "protocol v2: ties fail"),
+    )
     parts = ("tasks:mul", "tasks.formats:zero_pad(reverse),plain", "probe.length_gen.per_digit_accuracy")
     Config = Config
     scales = {
         "smoke": {"steps": 10, "d_model": 32, "n_layer": 1, "n_test": 5, "n_train": 200, "eval_points": 2,
                   "probe_n": 10},
         "full": {"digits": 5, "steps": 20000, "d_model": 256, "n_layer": 6, "batch_size": 64, "lr": 5e-4,
-                 "n_train": 200000, "n_test": 500, "eval_points": 40, "probe_n": 500},
+                 "n_train": 200000, "n_test": 500, "eval_points": 40, "probe_n": 500, "device": "auto"},
     }
 
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
@@ -118,8 +145,11 @@ class DissectMult(Experiment):
 
     def checks(self, metrics):
         return [
-            self.check("improved format minus plain, exact match (points)", metrics, "gain", ">=",
-                       "min_gain"),
+            self.check("improved format learned multiplication (held-out exact match, %)", metrics,
+                       "improved_acc", ">=", "min_learned", kind="gate"),
+            self.check("improved format minus plain, exact match (points)", metrics, "gain", ">",
+                       "min_gain", paper_value="improved: 99.9 % on 5-digit multiplication"),
             self.check("edge digits minus middle digits, mean accuracy over training (points)", metrics,
-                       "edge_minus_middle_auc", ">=", "min_edge_minus_middle"),
+                       "edge_minus_middle_auc", ">", "min_edge_minus_middle",
+                       paper_value="middle (carry) digits learned last"),
         ]
