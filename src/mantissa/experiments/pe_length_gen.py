@@ -6,6 +6,21 @@ RoPE; Abacus beside them as the modern anchor) trained on lengths
 ``≤ train_max`` of two tasks — addition with least-significant-digit-first
 operands and output, and sequence reversal — and tested on longer inputs.
 One accuracy-vs-length curve per encoding and task.
+
+Gates: NoPE and APE both learn the training lengths of each task. Claims: per
+task, NoPE beats APE out of distribution by more than 5 points (about two
+standard errors of a mean over 4 lengths × 100 examples). Training phases the
+lengths in, shortest first (``curriculum``), at lr 1e-3. Quick trains the two
+judged encodings only; ``--set pes=nope,ape,rope,alibi,abacus`` adds the
+others to the plots (about 2 minutes more each).
+
+Quick: 2 tasks × 2 encodings × 5000 steps, about 4 minutes on 2 cores (CPU,
+one thread). Reversal passes its gate (NoPE 98.5 %, APE 100 % in
+distribution); addition does not (NoPE 3 %, APE 36 %; 2-42 % with 10000
+steps, without the curriculum or with lengths ≤ 4), so the quick verdict is
+``inconclusive``. Full (``device=auto``: 7 encodings × 2 tasks × 10000 steps
+of a 6-layer d = 256 model, lengths ≤ 8 → 16) settles it: about 13 ms a step
+on one H200, about 35 minutes in all.
 """
 
 from __future__ import annotations
@@ -32,11 +47,12 @@ TASKS = {"add": ("add", "reverse_all"), "reverse": ("reverse", "")}
 @dataclass
 class Config(Knobs):
     tasks: tuple[str, ...] = ("add", "reverse")
-    pes: tuple[str, ...] = ("nope", "ape", "rope", "alibi", "abacus")
+    pes: tuple[str, ...] = ("nope", "ape")
     train_max: int = 6
     test_max: int = 10
     n_train: int = 5000
-    steps: int = 1500
+    steps: int = 5000
+    curriculum: float = 0.5
 
 
 @register
@@ -47,7 +63,19 @@ class PELengthGen(Experiment):
     claim = ("Without any positional encoding (NoPE) a decoder-only transformer generalizes to longer inputs "
              "at least as well as with explicit encodings such as learned absolute positions (APE).")
     paper_figure = "NoPE best overall on reasoning/arithmetic tasks; APE and T5/ALiBi/RoPE fall behind"
-    thresholds = {"min_id_acc": 90.0, "min_nope_minus_ape": 0.0}
+    thresholds = {"min_id_acc": 90.0, "min_nope_minus_ape": 5.0}
+    history = (
+        ("2026-12-04", "in-distribution checks are gates; NoPE - APE judged with a strict > 5 points "
+         "(was >= 0)",
+         "protocol v2: a tie (0 = 0 when neither encoding extrapolates) passed; 5 points is about two "
+         "standard errors of the out-of-distribution mean"),
+        ("2026-12-04", "quick and full: length curriculum over the first half; quick: encodings (nope, ape, "
+         "rope, alibi, abacus) -> (nope, ape), lr 3e-3 -> 1e-3, 1500 -> 5000 steps",
+         "no encoding learned addition beyond 2 digits in distribution; the budget goes to the two judged "
+         "encodings. A probe (seed 0): addition ID NoPE 3 % / APE 36 % (curriculum), 2 / 42 % (none), "
+         "39 / 38 % (lengths <= 4), 22 / 42 % (10000 steps): the addition gate is out of reach at quick "
+         "scale, full settles it"),
+    )
     parts = ("nn.positional:nope,ape,t5,alibi,rope,abacus", "tasks:add,reverse", "probe.length_gen")
     Config = Config
     scales = {
@@ -55,7 +83,7 @@ class PELengthGen(Experiment):
                   "n_train": 200, "train_max": 3, "test_max": 4},
         "full": {"pes": ("nope", "ape", "t5", "alibi", "rope", "abacus", "fire"), "train_max": 8,
                  "test_max": 16, "steps": 10000, "d_model": 256, "n_layer": 6, "batch_size": 64, "lr": 5e-4,
-                 "n_train": 50000, "n_test": 200},
+                 "n_train": 50000, "n_test": 200, "device": "auto"},
     }
 
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
@@ -86,10 +114,9 @@ class PELengthGen(Experiment):
         return Result(metrics, [f"{t}_curves.png" for t in cfg.tasks] + ["accuracy.csv"])
 
     def checks(self, metrics):
-        out = []
-        for task in TASKS:
-            out.append(self.check(f"{task}: NoPE and APE both learned the training lengths (ID %)",
-                                  metrics, f"{task}_min_id_nope_ape", ">=", "min_id_acc"))
-            out.append(self.check(f"{task}: NoPE minus APE, out-of-distribution exact match (points)",
-                                  metrics, f"{task}_nope_minus_ape_ood", ">=", "min_nope_minus_ape"))
-        return out
+        gates = [self.check(f"{task}: NoPE and APE both learned the training lengths (ID %)", metrics,
+                            f"{task}_min_id_nope_ape", ">=", "min_id_acc", kind="gate") for task in TASKS]
+        claims = [self.check(f"{task}: NoPE minus APE, out-of-distribution exact match (points)", metrics,
+                             f"{task}_nope_minus_ape_ood", ">", "min_nope_minus_ape",
+                             paper_value="NoPE best; APE falls behind") for task in TASKS]
+        return gates + claims
