@@ -4,7 +4,21 @@
 Addition trained on ``1..train_max`` digits and tested on longer operands, with
 index hints (every digit preceded by a letter naming its place value, letters
 drawn from a random window, output reversed) versus the same reversed-output
-format without hints. Parts: ``tasks.formats:index_hints``, ``probe.length_gen``.
+format without hints. Parts: ``tasks.formats:index_hints``, ``probe.length_gen``,
+``train.curriculum``.
+
+Gate: both formats learn the training lengths. Claim: index hints raise
+exact match on longer operands by more than 10 points. Mixed lengths 1-5 with
+learned absolute positions plateau at 2-3 digits when all lengths are mixed
+from the start at lr 3e-3, so training phases the lengths in, shortest first
+(``curriculum``), at lr 1e-3.
+
+Quick: 2 formats × 8000 steps, about 4-5 minutes on 2 cores (CPU, one
+thread). The curriculum lifts the hinted model's in-distribution accuracy
+from 26 % to 58 % (no hints: 50-52 %; 72-78 % with N = 4), short of the gate,
+so the quick verdict is ``inconclusive``. Full (``device=auto``: 1-10 → 15
+digits, 100k samples, 2 × 10000 steps of a 6-layer d = 256 model) settles it:
+about 14 ms a step on one H200, about 6 minutes in all.
 """
 
 from __future__ import annotations
@@ -32,7 +46,8 @@ class Config(Knobs):
     test_max: int = 7
     n_train: int = 8000
     pe: str = "ape"
-    steps: int = 3000
+    steps: int = 8000
+    curriculum: float = 0.5
 
 
 @register
@@ -45,13 +60,24 @@ class RaspL(Experiment):
     paper_figure = ("with index hints, addition trained to 40 digits generalizes to ~50 digits; "
                     "without hints it does not")
     thresholds = {"min_id_acc": 90.0, "min_gain": 10.0}
+    history = (
+        ("2026-12-04", "in-distribution check is a gate; hints - no hints judged with a strict > 10 "
+         "(was >= 10)",
+         "protocol v2: the quick models never learned the training lengths (ID 22 % vs 26 %), so "
+         "'not reproduced' said nothing about the paper; ties fail"),
+        ("2026-12-04", "quick and full: length curriculum over the first half; quick: lr 3e-3 -> 1e-3, "
+         "3000 -> 8000 steps",
+         "mixed lengths 1-5 with learned absolute positions plateau at 2-3 digits at lr 3e-3. A probe "
+         "(seed 0): ID hints 58 % / no hints 52 % (curriculum), 26 / 50 % (none), 78 / 72 % (N = 4): the "
+         "gate is out of reach at quick scale, full settles it"),
+    )
     parts = ("tasks.formats:index_hints,reverse", "probe.length_gen")
     Config = Config
     scales = {
         "smoke": {"steps": 10, "d_model": 32, "n_layer": 1, "n_test": 5, "n_train": 200, "train_max": 2,
                   "test_max": 3},
         "full": {"train_max": 10, "test_max": 15, "steps": 10000, "d_model": 256, "n_layer": 6,
-                 "batch_size": 64, "lr": 5e-4, "n_train": 100000, "n_test": 200},
+                 "batch_size": 64, "lr": 5e-4, "n_train": 100000, "n_test": 200, "device": "auto"},
     }
 
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
@@ -77,7 +103,7 @@ class RaspL(Experiment):
     def checks(self, metrics):
         return [
             self.check("both formats learned the training lengths (ID exact match, %)", metrics, "min_id",
-                       ">=", "min_id_acc"),
-            self.check("index hints minus no hints, longer operands (points)", metrics, "gain_ood", ">=",
-                       "min_gain"),
+                       ">=", "min_id_acc", kind="gate"),
+            self.check("index hints minus no hints, longer operands (points)", metrics, "gain_ood", ">",
+                       "min_gain", paper_value="hints: 40 -> ~50 digits; none without"),
         ]
