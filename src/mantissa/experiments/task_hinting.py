@@ -5,6 +5,19 @@ Sorting trained on sequences of at most ``train_max`` letters and tested on
 longer ones, plain versus multitask training with the *successor* hint task
 (given the sequence and one element, output the next element of the sorted
 order), half of the training examples each. Parts: ``tasks:sort:hint=true``.
+
+Gate: both models sort the training lengths. Claim: hinting raises exact match
+on longer sequences by more than 10 points. ``pe`` sets the positional
+encoding; the default is NoPE: learned absolute positions (``ape``) have no
+embedding for the positions of the longer test sequences, so both models
+score 0 % there whatever the training. The test reaches 3× the training
+length (the paper: 5×), where the plain model starts to fail.
+
+Quick: 2 models × 9000 steps, about 5-6 minutes on 2 cores (CPU, one thread);
+both pass the gate (plain 100 %, hinted 98.7 % in distribution). Full
+(``device=auto``: lengths ≤ 20 → 100, 200k samples, 2 × 20000 steps of a
+4-layer d = 256 model): about 8 ms a step on one H200, about 8 minutes in
+all (decoding 100-element sorts without a KV cache included).
 """
 
 from __future__ import annotations
@@ -21,11 +34,13 @@ from mantissa.train.pipeline import DataConfig
 @dataclass
 class Config(Knobs):
     train_max: int = 12
-    test_lengths: str = "4,8,12,16,20"
+    test_lengths: str = "4,8,12,16,24,36"
     n_train: int = 8000
     alphabet: int = 26
     hint_frac: float = 0.5
-    steps: int = 3000
+    pe: str = "nope"
+    steps: int = 9000
+    lr: float = 3e-3
 
 
 @register
@@ -37,13 +52,28 @@ class TaskHinting(Experiment):
              "sequences longer than those seen in training.")
     paper_figure = "trained on length ≤ 20, tested at length 100: < 1 % (plain) → 92 % (with hinting)"
     thresholds = {"min_id_acc": 90.0, "min_gain": 10.0}
+    history = (
+        ("2026-12-04",
+         "in-distribution check is a gate; hinted - plain judged with a strict > 10 (was >= 10)",
+         "protocol v2: the quick models did not sort the training lengths (55-57 % at 12), so 'not "
+         "reproduced' said nothing about the paper; ties fail"),
+        ("2026-12-04", "quick: 3000 -> 9000 steps; new setting pe, ape -> nope (quick and full); quick test "
+         "lengths 4,8,12,16,20 -> 4,8,12,16,24,36",
+         "with 9000 steps both models pass the gate (APE: plain 93 %, hinted 98 % in distribution) but "
+         "score 0 % beyond the training length with APE, which has no embedding for those positions. A probe "
+         "(seed 0) of hinted minus plain out of distribution: APE 0, NoPE -10, ALiBi -47.5, RoPE +4.5 "
+         "points; NoPE, the encoding the length-generalization papers recommend, chosen; with it plain "
+         "still sorted 20 elements (97 %), so the test now reaches 3x the training length (plain 55 %, "
+         "hinted 17 % at 36)"),
+    )
     parts = ("tasks:sort (successor hint)", "train.Trainer (multitask)", "probe.length_gen")
     Config = Config
     scales = {
         "smoke": {"steps": 10, "d_model": 32, "n_layer": 1, "n_test": 5, "n_train": 200, "train_max": 4,
                   "test_lengths": "3,6"},
         "full": {"train_max": 20, "test_lengths": "10,20,30,40,60,80,100", "steps": 20000, "d_model": 256,
-                 "n_layer": 4, "batch_size": 64, "lr": 5e-4, "n_train": 200000, "n_test": 200},
+                 "n_layer": 4, "batch_size": 64, "lr": 5e-4, "n_train": 200000, "n_test": 200,
+                 "device": "auto"},
     }
 
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
@@ -59,7 +89,7 @@ class TaskHinting(Experiment):
                 seen = {t.prompt for t in trained}
                 split = Split(trained, [e for e in test if e.prompt not in seen])
                 data = DataConfig(task="sort", train_lengths=f"2-{cfg.train_max}")
-                run = train(lab(cfg, data), seed, f"sort {label}", split=split, task=task)
+                run = train(lab(cfg, data, pe=cfg.pe), seed, f"sort {label}", split=split, task=task)
                 acc = eval_by_length(run)
                 ood = [k for k in acc if k[0] > cfg.train_max]
                 metrics[f"{label}_id"] = pct(mean_over(acc, [k for k in acc if k[0] <= cfg.train_max]))
@@ -78,7 +108,7 @@ class TaskHinting(Experiment):
     def checks(self, metrics):
         return [
             self.check("both models sort the training lengths (ID exact match, %)", metrics, "min_id", ">=",
-                       "min_id_acc"),
-            self.check("hinting minus plain on longer sequences (points)", metrics, "gain_ood", ">=",
-                       "min_gain"),
+                       "min_id_acc", kind="gate"),
+            self.check("hinting minus plain on longer sequences (points)", metrics, "gain_ood", ">",
+                       "min_gain", paper_value="+91 at length 100 (< 1 % -> 92 %)"),
         ]
