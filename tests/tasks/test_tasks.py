@@ -117,6 +117,18 @@ def test_expressions_and_cot():
                 assert evaluate_expression(s, 11) == evaluate_expression(ex.prompt[:-1], 11)
 
 
+def test_expression_table_is_every_one_operator_expression():
+    for spec in ("expr:p=11", "expr:p=11,cot=true"):
+        task = make_task(spec)
+        table = task.table()
+        assert len(table) == len({e.prompt for e in table}) == 3 * 11 * 11
+        assert all(e.length == (1,) for e in table)
+        assert all(int(e.answer) == evaluate_expression(e.prompt[:-1], 11) for e in table)
+        sampled = {(e.prompt, e.answer) for e in task.generate(2000, [(1,)], seed=0)}
+        assert sampled == {(e.prompt, e.answer) for e in table}  # the same examples training draws
+    assert len(make_task("expr:p=5,ops=*").table()) == 25
+
+
 def test_binary_successor_edge_cases():
     t = make_task("binsucc:edge_ones=3")
     rng = np.random.default_rng(0)

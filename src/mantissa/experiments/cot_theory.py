@@ -6,7 +6,23 @@ parenthesised) with 1..``max_ops`` operators, answered directly or with a
 chain of thought that rewrites the expression one innermost operation at a
 time. Same model size, same number of training steps; exact match of the
 final value on held-out expressions with the most operators.
-Parts: ``tasks:expr`` (direct / ``cot=true``).
+Parts: ``tasks:expr`` (direct / ``cot=true``), ``train.curriculum``.
+
+Gate: both models know the operation table (every one-operator expression;
+at quick and full scale all of them are in training): without it neither a direct answer nor a chain
+of thought can be right, and the comparison says nothing. Claims: with CoT the
+model solves the deepest expressions, and beats answering directly by more
+than 20 points. Training phases the operator counts in, fewest first
+(``curriculum``), at lr 1e-3: mixing all depths from the start at lr 3e-3
+learned the rewriting format but not the mod-11 table.
+
+Quick: 2 models × 8000 steps, about 5 minutes on 2 cores (CPU, one thread).
+It does not reach the gate: the CoT model learns the table (86 %; 93 % with
+d = 128), the direct one does not (40-44 % with a longer curriculum, with 3
+operators, or with d = 128), and neither solves 4 operators (≈ 10 %),
+so the quick verdict is ``inconclusive``. Full (``device=auto``: ≤ 6
+operators, 500k samples, 2 × 20000 steps of a 3-layer d = 256 model) settles
+it: about 11 ms a step on one H200, about 10 minutes in all.
 """
 
 from __future__ import annotations
@@ -24,7 +40,8 @@ class Config(Knobs):
     p: int = 11
     max_ops: int = 4
     n_train: int = 10000
-    steps: int = 3000
+    steps: int = 8000
+    curriculum: float = 0.5
 
 
 def final_value(text: str) -> str:
@@ -39,13 +56,25 @@ class CoTTheory(Experiment):
     claim = ("A constant-size transformer evaluates deeper arithmetic expressions with a chain of thought, "
              "while the same model answering directly fails.")
     paper_figure = "expressions mod 11 with 4 operators: CoT ≈ 99.9 %, direct ≈ 64 % (their logs)"
-    thresholds = {"min_cot_acc": 90.0, "min_gap": 20.0}
+    thresholds = {"min_table_acc": 90.0, "min_cot_acc": 90.0, "min_gap": 20.0}
+    history = (
+        ("2026-12-04", "gate added: both models >= 90 % on the operation table (one-operator expressions); "
+         "CoT - direct judged with a strict > 20 (was >= 20)",
+         "at quick scale both models were near chance (CoT 13 %, direct 14 % at 4 operators): they had "
+         "learned the rewriting format but not the mod-11 table, so 'not reproduced' said nothing about "
+         "the paper; ties fail"),
+        ("2026-12-04", "quick and full: operator-count curriculum over the first half; quick: lr 3e-3 -> "
+         "1e-3, 3000 -> 8000 steps",
+         "the mod-11 table was not learned with all depths mixed at lr 3e-3. A probe (seed 0): table "
+         "CoT 86 % / direct 40.5 % (curriculum 0.5), 80 / 44 % (0.8), 92 / 43 % (max 3 operators), "
+         "93 / 40.5 % (d = 128): the gate is out of reach at quick scale, full settles it"),
+    )
     parts = ("tasks:expr (direct, cot=true)", "nn.transformer", "train.Trainer")
     Config = Config
     scales = {
         "smoke": {"steps": 10, "d_model": 32, "n_layer": 1, "n_test": 3, "n_train": 100, "max_ops": 2},
         "full": {"max_ops": 6, "steps": 20000, "d_model": 256, "n_layer": 3, "batch_size": 64, "lr": 5e-4,
-                 "n_train": 500000, "n_test": 500},
+                 "n_train": 500000, "n_test": 500, "device": "auto"},
     }
 
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
@@ -56,6 +85,8 @@ class CoTTheory(Experiment):
                 data = DataConfig(task=f"expr:p={cfg.p},cot={cot}", train_lengths=f"1-{cfg.max_ops}",
                                   test_lengths=f"1-{cfg.max_ops}", n_train=cfg.n_train, n_test=cfg.n_test)
                 run = train(lab(cfg, data), seed, f"expr {label}")
+                table, _ = run.exact(run.task.table())
+                metrics[f"{label}_table"] = pct(sum(table) / len(table))
                 _, preds = run.exact(run.split.test)
                 correct = [final_value(p) == final_value(e.answer) for p, e in zip(preds, run.split.test)]
                 acc = accuracy_by(run.split.test, correct)
@@ -67,6 +98,7 @@ class CoTTheory(Experiment):
         metrics["cot_deepest"] = metrics[f"cot_ops{deep}"]
         metrics["direct_deepest"] = metrics[f"direct_ops{deep}"]
         metrics["cot_minus_direct"] = metrics["cot_deepest"] - metrics["direct_deepest"]
+        metrics["min_table"] = min(metrics["cot_table"], metrics["direct_table"])
         plot_curves(curves, out_dir / "depth.png", xlabel="operators in the expression",
                     title=f"expressions mod {cfg.p}: final-answer accuracy")
         write_csv(out_dir / "accuracy.csv", ["mode", "operators", "exact_match_pct"], rows)
@@ -74,8 +106,10 @@ class CoTTheory(Experiment):
 
     def checks(self, metrics):
         return [
+            self.check("both models learned the operation table (one-operator expressions, %)", metrics,
+                       "min_table", ">=", "min_table_acc", kind="gate"),
             self.check("chain of thought: accuracy at the most operators (%)", metrics, "cot_deepest", ">=",
-                       "min_cot_acc"),
-            self.check("CoT minus direct at the most operators (points)", metrics, "cot_minus_direct", ">=",
-                       "min_gap"),
+                       "min_cot_acc", paper_value=99.9),
+            self.check("CoT minus direct at the most operators (points)", metrics, "cot_minus_direct", ">",
+                       "min_gap", paper_value="35.9 (99.9 vs 64)"),
         ]

@@ -121,6 +121,12 @@ class Expression(Task):
         answer = "=".join(steps) if self.cot else steps[-1]
         return Example(_show(tree) + "=", answer, (n,), (), self.name)
 
+    def table(self) -> list[Example]:
+        """Every one-operator expression ``a∘b=`` (the operation table, ``p² · len(ops)``
+        examples); direct and chain-of-thought answers coincide here."""
+        return [Example(f"{a}{op}{b}=", str(_apply(op, a, b, self.p)), (1,), (), self.name)
+                for op in self.ops for a in range(self.p) for b in range(self.p)]
+
 
 def evaluate_expression(text: str, p: int) -> int:
     """Value of a fully parenthesised expression mod ``p`` (an independent check)."""
