@@ -7,6 +7,14 @@ run of trailing ones (a carry chain). Trained on uniformly random numbers, where
 under-represented. Exact match on typical numbers (fewer than ``edge_ones``
 trailing ones) versus edge cases (at least ``edge_ones``, all-ones included),
 at training lengths. Parts: ``tasks:binsucc`` (tags ``typical`` / ``edge``).
+
+Gate: the model learned the typical cases. Claim: edge cases score more than
+10 points below typical ones (the shortcut finding).
+
+Quick: one model × 4000 steps, about 1-2 minutes on 2 cores (CPU, one
+thread); a probe (seed 0) passed the gate and the claim (typical 100 %, edge
+38 %). Full (``device=auto``: 8-24 bits, 100k samples, 10000 steps of a
+4-layer d = 256 model): about 8 ms a step on one H200, about 3 minutes.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ class Config(Knobs):
     edge_ones: int = 5
     n_train: int = 8000
     steps: int = 4000
+    lr: float = 3e-3
 
 
 @register
@@ -39,12 +48,16 @@ class StructuralRecursion(Experiment):
              "under-represented in training (long recursive chains).")
     paper_figure = "binary successor / tree traversal: typical cases near-perfect, rare edge cases fail"
     thresholds = {"min_typical_acc": 90.0, "min_gap": 10.0}
+    history = (
+        ("2026-12-04", "typical-case accuracy is a gate (was a claim); typical - edge judged with a strict "
+         "> 10 (was >= 10)", "protocol v2: learning the typical cases is the setup working; ties fail"),
+    )
     parts = ("tasks:binsucc (edge-case tags)", "nn.transformer", "probe.length_gen.accuracy_by")
     Config = Config
     scales = {
         "smoke": {"steps": 10, "d_model": 32, "n_layer": 1, "n_test": 5, "n_train": 200, "lengths": "9-10"},
         "full": {"lengths": "8-24", "steps": 10000, "d_model": 256, "n_layer": 4, "batch_size": 64,
-                 "lr": 5e-4, "n_train": 100000, "n_test": 500},
+                 "lr": 5e-4, "n_train": 100000, "n_test": 500, "device": "auto"},
     }
 
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
@@ -84,6 +97,8 @@ class StructuralRecursion(Experiment):
 
     def checks(self, metrics):
         return [
-            self.check("typical cases: exact match (%)", metrics, "typical_acc", ">=", "min_typical_acc"),
-            self.check("typical minus edge cases (points)", metrics, "typical_minus_edge", ">=", "min_gap"),
+            self.check("typical cases learned: exact match (%)", metrics, "typical_acc", ">=",
+                       "min_typical_acc", kind="gate"),
+            self.check("typical minus edge cases (points)", metrics, "typical_minus_edge", ">", "min_gap",
+                       paper_value="typical near-perfect, rare edge cases fail"),
         ]
