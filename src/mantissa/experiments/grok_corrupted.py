@@ -9,6 +9,18 @@ Fourier spectrum, and pruning them should lower accuracy on the corrupted
 labels while keeping test accuracy. With weight decay the network should
 ignore the corrupted labels (the "inversion" phase). Parts: ``nn.mlp.ModMLP``, ``tasks.modular_table``,
 ``probe.ipr``, ``train.Trainer`` (full-batch, cross-entropy).
+
+Gates: both networks (weak and strong weight decay) fit their clean training
+labels. Claims: the weakly regularised one memorises the corrupted labels and
+still generalises; pruning its low-IPR neurons removes the memorisation at
+(almost) no test cost; strong weight decay ignores the corrupted labels and
+generalises.
+
+Quick: two full-batch runs of 3000 steps, about 4 minutes on 2 cores (CPU,
+one thread); a probe (seed 0) passed both gates and 5 of the 6 claims (strong
+weight decay: test 81 %). Full (``device=auto``: hidden 1024, 2 × 20000
+full-batch steps) should take a few minutes on one GPU (not measured; about
+2 hours on one CPU thread).
 """
 
 from __future__ import annotations
@@ -34,17 +46,19 @@ class Config:
     hidden: int = 256
     train_frac: float = 0.5
     corrupt: float = 0.2
-    steps: int = 1500
+    steps: int = 3000
     lr: float = 3e-3
     wd_weak: float = 3.0        # AdamW decoupled decay of the memorise-and-generalise run
     wd_strong: float = 15.0     # the strongly regularised run
     prune_frac: float = 0.25    # fraction of lowest-IPR neurons pruned
+    device: str = "cpu"         # the full preset says auto (CUDA when present)
 
 
 def accuracies(model: ModMLP, d: ModularData) -> dict[str, float]:
+    dev = model.neuron_mask.device
     with torch.no_grad():
-        pred = model(d.train_x).argmax(-1)
-        test = (model(d.test_x).argmax(-1) == d.test_y).float().mean()
+        pred = model(d.train_x.to(dev)).argmax(-1).cpu()
+        test = (model(d.test_x.to(dev)).argmax(-1).cpu() == d.test_y).float().mean()
     bad = d.corrupted
     return {"corrupted_memorized": float((pred[bad] == d.train_y[bad]).float().mean()),
             "clean_train": float((pred[~bad] == d.train_y[~bad]).float().mean()),
@@ -59,7 +73,7 @@ def fit(d: ModularData, cfg: Config, wd: float, seed: int) -> ModMLP:
     def loss_fn(m, b):
         return F.cross_entropy(m(b["x"]), b["y"]), {}
     tc = TrainConfig(steps=cfg.steps, batch_size=n, lr=cfg.lr, warmup=10, weight_decay=wd, grad_clip=0.0,
-                     schedule="constant", log_every=max(1, cfg.steps // 10), seed=seed)
+                     schedule="constant", log_every=max(1, cfg.steps // 10), seed=seed, device=cfg.device)
     Trainer(model, tc, TensorBatches({"x": d.train_x, "y": d.train_y}, n, seed), loss_fn=loss_fn,
             progress_desc=f"mod-{d.p} MLP wd={wd}").fit()
     return model
@@ -75,13 +89,26 @@ class GrokCorrupted(Experiment):
              "accuracy; stronger weight decay makes the network ignore the corrupted labels.")
     paper_figure = ("100 % test accuracy while memorising the corrupted labels; "
                     "pruning or regularisation removes the memorisation")
-    thresholds = {"min_test_acc": 90.0, "min_memorized": 90.0, "min_prune_drop": 20.0,
-                  "max_test_loss_from_pruning": 2.0, "min_wd_drop": 20.0}
+    thresholds = {"min_clean_train": 90.0, "min_test_acc": 90.0, "min_memorized": 90.0,
+                  "min_prune_drop": 20.0, "max_test_loss_from_pruning": 2.0, "min_wd_drop": 20.0}
+    history = (
+        ("2026-11-26", "weight-decay arms 0 and 1.0 -> 3 and 15 (AdamW decoupled); hidden 512 -> 256",
+         "recorded afterwards: changed in commit 5a82745 ('quick-scale settings') after the first quick "
+         "runs, without a stated reason; the issue-14 audit lists it as changed after results were seen"),
+        ("2026-12-04",
+         "gates added: both networks fit their clean training labels (>= 90 %); strong weight decay must "
+         "also generalise (test >= 90 %, new claim); comparisons strict (drop > 20, test cost < 2)",
+         "protocol v2: the strong-decay run had not converged (clean train 84 %, test 62 %), so its "
+         "'ignores the corrupted labels' passed without the network having learned anything; ties fail"),
+        ("2026-12-04", "quick: 1500 -> 3000 steps",
+         "the strong-decay run needs them to fit its clean labels (84 % at 1500; 94 % at 3000 in a "
+         "probe, seed 0, where its test accuracy was 81 %)"),
+    )
     parts = ("nn.mlp.ModMLP", "tasks.modular_table", "probe.ipr.fourier_ipr", "train.Trainer")
     Config = Config
     scales = {
         "smoke": {"p": 13, "hidden": 32, "steps": 20},
-        "full": {"p": 97, "hidden": 1024, "steps": 20000, "lr": 1e-3},
+        "full": {"p": 97, "hidden": 1024, "steps": 20000, "lr": 1e-3, "device": "auto"},
     }
 
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
@@ -90,9 +117,9 @@ class GrokCorrupted(Experiment):
         with single_thread():
             model = fit(d, cfg, cfg.wd_weak, seed)
             base = accuracies(model, d)
-            ipr = fourier_ipr(model.w1.weight, cfg.p)
+            ipr = fourier_ipr(model.w1.weight.detach().cpu(), cfg.p)
             k = int(round(cfg.prune_frac * cfg.hidden))
-            order = torch.argsort(ipr)
+            order = torch.argsort(ipr).to(model.neuron_mask.device)
             sweep = []
             for frac in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5):
                 model.neuron_mask.fill_(1.0)
@@ -110,7 +137,7 @@ class GrokCorrupted(Experiment):
         m["test_loss_from_pruning"] = m["weak_test"] - m["pruned_test"]
         m["wd_drop_corrupted"] = m["weak_corrupted_memorized"] - m["strong_corrupted_memorized"]
         metrics["ipr_median"] = float(ipr.median())
-        metrics["ipr_pruned_max"] = float(ipr[order[k - 1]]) if k else float("nan")
+        metrics["ipr_pruned_max"] = float(ipr[int(order[k - 1])]) if k else float("nan")
         self._plots(ipr, k, sweep, out_dir)
         header = ["pruned_frac", "corrupted_memorized_pct", "clean_train_pct", "test_pct"]
         table = [(f, *(pct(a[k]) for k in ("corrupted_memorized", "clean_train", "test"))) for f, a in sweep]
@@ -139,14 +166,21 @@ class GrokCorrupted(Experiment):
         plot.save(fig, out_dir / "pruning.png")
 
     def checks(self, metrics):
-        return [
-            self.check("weak weight decay: test accuracy (%)", metrics, "weak_test", ">=", "min_test_acc"),
+        gates = [self.check(f"{arm} weight decay: clean training labels fitted (%)", metrics,
+                            f"{arm}_clean_train", ">=", "min_clean_train", kind="gate")
+                 for arm in ("weak", "strong")]
+        return gates + [
+            self.check("weak weight decay: test accuracy (%)", metrics, "weak_test", ">=", "min_test_acc",
+                       paper_value=100.0),
             self.check("weak weight decay: corrupted labels memorised (%)", metrics,
-                       "weak_corrupted_memorized", ">=", "min_memorized"),
+                       "weak_corrupted_memorized", ">=", "min_memorized", paper_value=100.0),
             self.check("pruning low-IPR neurons: drop on corrupted labels (points)", metrics,
-                       "prune_drop_corrupted", ">=", "min_prune_drop"),
+                       "prune_drop_corrupted", ">", "min_prune_drop"),
             self.check("pruning low-IPR neurons: test accuracy lost (points)", metrics,
-                       "test_loss_from_pruning", "<=", "max_test_loss_from_pruning"),
+                       "test_loss_from_pruning", "<", "max_test_loss_from_pruning",
+                       paper_value="test accuracy improves"),
             self.check("strong vs weak weight decay: fewer corrupted labels memorised (points)", metrics,
-                       "wd_drop_corrupted", ">=", "min_wd_drop"),
+                       "wd_drop_corrupted", ">", "min_wd_drop"),
+            self.check("strong weight decay: test accuracy (%)", metrics, "strong_test", ">=", "min_test_acc",
+                       paper_value=100.0),
         ]
