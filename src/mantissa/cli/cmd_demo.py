@@ -66,7 +66,7 @@ DEMO: tuple[Step, ...] = (
     _exp("llm-fp4"),
     _exp("dfp-training"),
     _exp("alchemy"),
-    _exp("grok-corrupted"),
+    _exp("structural-recursion"),
     _exp("geodesic-mixup"),
     _exp("word-vectors"),
     _exp("atlas"),
