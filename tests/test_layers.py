@@ -9,7 +9,8 @@ from pathlib import Path
 import mantissa
 
 ROOT = Path(mantissa.__file__).parent
-UTILITIES = {"errors", "registry", "config", "io", "progress", "runtime", "plot", "data", "__init__"}
+UTILITIES = {"errors", "registry", "config", "io", "progress", "runtime", "plot", "data", "__init__",
+             "swap", "ownership", "fresh_dir"}
 RANK = {"formats": 0, "arith": 1, "nn": 2, "tasks": 2, "models": 2,
         "quant": 3, "train": 3, "embed": 3, "probe": 3, "compress": 3,
         "experiments": 4, "cli": 5}

@@ -33,6 +33,11 @@ class CorruptFileError(MantissaError, ValueError):
     """A file is truncated, foreign, of an unknown version or fails its checksum."""
 
 
+class OverwriteRefusedError(MantissaError, FileExistsError):
+    """An output path holds something mantissa did not write (or ``--force`` is missing);
+    the message names the foreign files."""
+
+
 class MissingDependencyError(MantissaError, ImportError):
     """An optional dependency is not installed (message names the extra)."""
 
