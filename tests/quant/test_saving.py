@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from mantissa.errors import ConfigError, CorruptFileError
+from mantissa.errors import ConfigError, CorruptFileError, OverwriteRefusedError
 from mantissa.quant.api import quantize
 from mantissa.quant.saving import load_quantized, read_manifest, save_quantized, size_on_disk
 
@@ -78,8 +78,9 @@ def test_save_refuses_unquantized_and_foreign_target(tmp_path):
     quantize(m, "int8")
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("mine")
-    with pytest.raises(ConfigError, match="exists"):
+    with pytest.raises(OverwriteRefusedError, match="notes.txt"):
         save_quantized(m, tmp_path / "busy")
+    assert (tmp_path / "busy" / "notes.txt").read_text() == "mine"
 
 
 def test_interrupted_save_leaves_nothing(tmp_path, monkeypatch):

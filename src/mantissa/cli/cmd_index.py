@@ -28,20 +28,18 @@ def command() -> None:
 @click.option("--fit-size", default=100_000, show_default=True, help="vectors used to train the compressor")
 @click.option("--chunk", default=16_384, show_default=True, help="vectors encoded per chunk (bounds memory)")
 @click.option("--seed", default=0, show_default=True)
-@click.option("--force", is_flag=True, help="replace an existing index")
+@click.option("--force", is_flag=True,
+              help="replace an existing index (only an index holding nothing but its own files)")
 def build(input_path: str, spec: str, out: str, key: str | None, fit_size: int, chunk: int, seed: int,
           force: bool) -> None:
     """Build an index folder from vectors or texts, streaming in chunks."""
-    from mantissa.embed.index_file import build_index
+    from mantissa.embed.index_file import build_index, check_index_out
     from mantissa.embed.inputs import iter_vectors, read_texts
-    from mantissa.io import atomic_write
 
-    if Path(out).exists() and not force:
-        raise ShapeError(f"{out} exists; pass --force to replace it")
+    check_index_out(out, force)  # before the input is read: refuse early, touch nothing
+    texts = read_texts(input_path) if Path(input_path).suffix.lower() in (".txt", ".text", ".lines") else None
     idx = build_index(out, spec, iter_vectors(input_path, chunk, key), fit_size=fit_size, chunk_size=chunk,
-                      seed=seed, overwrite=force)
-    if Path(input_path).suffix.lower() in (".txt", ".text", ".lines"):
-        atomic_write(Path(out) / "texts.txt", "\n".join(read_texts(input_path)) + "\n")
+                      seed=seed, overwrite=force, texts=texts)
     click.echo(f"{out}: {idx.count} vectors, dim {idx.dim}, spec {idx.spec}, "
                f"{idx.bytes_per_vector:g} B/vector in memory, "
                f"{idx.disk_bytes_per_vector:g} B/vector on disk, "

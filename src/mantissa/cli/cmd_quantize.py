@@ -130,7 +130,8 @@ def _compare(specs: tuple[str, ...], model_dir: str | None, out: Path, n_texts: 
 @click.argument("args", nargs=-1)
 @click.option("--recipe", "-r", default=None, help="Recipe spec, e.g. int8, fp8, 'w4-int:group=128'.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
-              help="Output folder (the quantized model; with --compare: table and plot).")
+              help="Output folder (the quantized model; with --compare: table and plot). An existing "
+                   "folder is replaced only when it is a saved model holding nothing but its own files.")
 @click.option("--eval", "do_eval", is_flag=True, help="Report fidelity against the original model.")
 @click.option("--compare", is_flag=True, help="Compare recipes (ARGS are specs; none = all).")
 @click.option("--model", "model_opt", default=None,
@@ -164,8 +165,10 @@ def command(args: tuple[str, ...], recipe: str | None, out: str | None, do_eval:
         raise ConfigError("quantize needs --recipe SPEC and --out DIR (see `mantissa quantize --list`)")
     from mantissa.quant import evaluate, parse_recipe, quantize, save_quantized
     from mantissa.quant.evaluate import calibration_corpus, evaluation_corpus
+    from mantissa.quant.saving import check_model_out
 
     rec = parse_recipe(recipe)
+    check_model_out(out)  # before any work: refuse a folder that is not a saved model of ours
     model = load_model(args[0] if args else None)
     original = copy.deepcopy(model) if do_eval else None
     calib = calibration_corpus(n_calib, set(evaluation_corpus(n_texts))) if rec.needs_calibration else None

@@ -14,8 +14,10 @@ version, dim, spec, field, count, width, SHA-256 of the payload), padded to
 * :func:`build_index` streams chunks of vectors: the first ``fit_size`` rows
   train the compressor, then every chunk is encoded and appended to the files,
   so memory is bounded by ``fit_size`` and the chunk size, not by the count.
-  It writes into a hidden sibling folder and renames it into place at the end:
-  an interrupted build leaves no index behind.
+  It writes into a hidden sibling folder and swaps it into place at the end
+  (:mod:`mantissa.swap`): an interrupted build leaves the previous index or none,
+  never half of one. An existing folder is replaced only with ``overwrite=True`` and
+  only when it is an index holding nothing but its own files (:mod:`mantissa.ownership`).
 * :func:`append_index` writes a new segment beside the old ones, then replaces
   the manifest atomically; readers of the old manifest are unaffected.
 * :func:`open_index` checks magic, version, sizes and (``verify=True``) every
@@ -30,7 +32,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -39,8 +41,10 @@ import torch
 
 from mantissa.embed.index import Index, IndexSpec, Segment
 from mantissa.errors import CorruptFileError, ShapeError
-from mantissa.io import load_tensors, read_json, save_tensors, write_json
+from mantissa.io import atomic_write, load_tensors, read_json, save_tensors, write_json
+from mantissa.ownership import Owned, artifact_files, check_replaceable
 from mantissa.progress import progress
+from mantissa.swap import building_dir, clean_stale, recover, remove, swap_into_place
 
 MAGIC = b"MNTSIDX1"
 MANIFEST_MAGIC = "mantissa-index"
@@ -48,6 +52,9 @@ VERSION = 1
 HEADER = 4096
 FIELDS = ("codes", "rescore", "lists")
 _AUX_KIND = "mantissa-index-aux"
+TEXTS = "texts.txt"
+_LOCK = ".append.lock"
+_STAGING = ".append-"
 
 
 class _FieldWriter:
@@ -190,13 +197,36 @@ def _manifest(index: Index, segments: list[dict[str, Any]]) -> dict[str, Any]:
             "aux_bytes": index.aux_bytes, "segments": segments}
 
 
+def index_files(path: Path) -> Owned | None:
+    """The files of the index in ``path`` (from its manifest); None when it holds no index."""
+    try:
+        man = read_json(path / "index.json")
+    except CorruptFileError:
+        return None
+    if not isinstance(man, dict) or man.get("magic") != MANIFEST_MAGIC:
+        return None
+    try:
+        names = {"index.json", TEXTS, _LOCK, str(man.get("aux", "aux.safetensors"))}
+        names |= {f"{seg['name']}.{field}" for seg in man["segments"] for field in seg["fields"]}
+    except (KeyError, TypeError, AttributeError):
+        return None
+    return artifact_files(names, scratch=(_STAGING,))
+
+
+def check_index_out(out: str | os.PathLike[str], overwrite: bool) -> None:
+    """Refuse an ``out`` that ``build_index`` may not replace (see :mod:`mantissa.ownership`)."""
+    recover(Path(out))
+    check_replaceable(Path(out), "mantissa index", index_files, force=overwrite)
+
+
 def build_index(out: str | os.PathLike[str], spec: IndexSpec | str, chunks: Iterable[Any], *,
                 fit_size: int = 100_000, chunk_size: int = 16_384, seed: int = 0,
-                overwrite: bool = False) -> Index:
-    """Stream ``chunks`` of vectors into a new index folder ``out``; return it opened."""
+                overwrite: bool = False, texts: Sequence[str] | None = None) -> Index:
+    """Stream ``chunks`` of vectors into a new index folder ``out``; return it opened.
+
+    ``texts`` (one per vector) are stored beside the codes for ``index search``."""
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} exists; choose another path or pass overwrite=True (--force)")
+    check_index_out(out, overwrite)
     it = _rechunk(chunks, chunk_size)
     head, have = [], 0
     for c in it:
@@ -209,15 +239,19 @@ def build_index(out: str | os.PathLike[str], spec: IndexSpec | str, chunks: Iter
     sample = torch.cat([torch.as_tensor(h).float() for h in head])[:fit_size]
     index = Index.fit(spec, sample, seed)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    clean_stale(out.parent)
+    tmp = building_dir(out)
     try:
         _save_aux(tmp, index)
         seg = _write_segment(tmp, "seg-00000", index, _chain(head, it), 0)
+        if texts is not None:
+            atomic_write(tmp / TEXTS, "\n".join(texts) + "\n")
         write_json(tmp / "index.json", _manifest(index, [seg]))
-        _swap_into_place(tmp, out)
+        check_index_out(out, overwrite)  # nothing foreign arrived while building
+        swap_into_place(tmp, out)
     finally:
         if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+            remove(tmp)
     return open_index(out, verify=False)
 
 
@@ -226,22 +260,12 @@ def _chain(head: list[torch.Tensor], rest: Iterator[torch.Tensor]) -> Iterator[t
     yield from rest
 
 
-def _swap_into_place(tmp: Path, out: Path) -> None:
-    if out.exists():
-        trash = out.parent / f".{out.name}.old-{os.getpid()}"
-        os.replace(out, trash)
-        os.replace(tmp, out)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
-
-
 def append_index(path: str | os.PathLike[str], chunks: Iterable[Any], *, chunk_size: int = 16_384) -> Index:
     """Add vectors to an existing index as a new segment; the manifest is swapped atomically."""
     path = Path(path)
     index = open_index(path, verify=False)
     manifest = read_json(path / "index.json")
-    lock = path / ".append.lock"
+    lock = path / _LOCK
     try:
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
     except FileExistsError:
@@ -250,7 +274,7 @@ def append_index(path: str | os.PathLike[str], chunks: Iterable[Any], *, chunk_s
     os.close(fd)
     try:
         name = f"seg-{len(manifest['segments']):05d}"
-        staging = Path(tempfile.mkdtemp(prefix=".append-", dir=path))
+        staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-", dir=path))
         try:
             seg = _write_segment(staging, name, index, _rechunk(chunks, chunk_size), index.count)
             for f in seg["fields"]:
@@ -267,6 +291,7 @@ def append_index(path: str | os.PathLike[str], chunks: Iterable[Any], *, chunk_s
 def open_index(path: str | os.PathLike[str], *, verify: bool = True) -> Index:
     """Open an index folder (memory-mapped); ``verify`` checks every checksum first."""
     path = Path(path)
+    recover(path)
     if not path.is_dir():
         raise CorruptFileError(f"{path}: not an index folder (expected {path}/index.json)")
     man = read_json(path / "index.json")

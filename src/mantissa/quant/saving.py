@@ -10,18 +10,18 @@ A saved model is a folder::
     config.json           the Hugging Face config (when the model has one)
     tokenizer/            the tokenizer (when the model came with one)
 
-The folder is written beside its destination and renamed into place, so an
-interrupted save leaves nothing behind. :func:`load_quantized` checks the
-manifest, every checksum and every tensor before building anything, and
-refuses a truncated, altered or foreign folder with :class:`CorruptFileError`.
-Its size on disk is the honest compressed size.
+The folder is written beside its destination and swapped into place
+(:mod:`mantissa.swap`), so an interrupted save leaves the previous model or none.
+An existing folder is replaced only when it is a saved model holding nothing but
+the files its manifest lists (:mod:`mantissa.ownership`); anything else is refused.
+:func:`load_quantized` checks the manifest, every checksum and every tensor
+before building anything, and refuses a truncated, altered or foreign folder
+with :class:`CorruptFileError`. Its size on disk is the honest compressed size.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -31,9 +31,11 @@ from torch import nn
 
 from mantissa.errors import ConfigError, CorruptFileError
 from mantissa.io import load_tensors, read_json, save_tensors, sha256_file, write_json
+from mantissa.ownership import Owned, artifact_files, check_replaceable
 from mantissa.quant.api import module_of, quantized_layers
 from mantissa.quant.layers import QuantLinear, bits_per_weight
 from mantissa.quant.recipes import parse_recipe
+from mantissa.swap import MARKER, building_dir, clean_stale, recover, remove, swap_into_place
 
 FORMAT = "mantissa-quantized-model"
 VERSION = 1
@@ -54,55 +56,74 @@ def _state(module: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     return tensors, metas
 
 
+def model_files(path: Path) -> Owned | None:
+    """The files of the saved model in ``path`` (from its manifest); None when it holds none."""
+    try:
+        manifest = read_json(path / "manifest.json")
+    except CorruptFileError:
+        return None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        return None
+    files = manifest.get("files")
+    if not isinstance(files, dict):
+        return None
+    return artifact_files({"manifest.json", *map(str, files)})
+
+
+def check_model_out(path: str | os.PathLike[str]) -> None:
+    """Refuse a ``path`` that :func:`save_quantized` may not replace (see :mod:`mantissa.ownership`)."""
+    recover(Path(path))
+    check_replaceable(Path(path), "saved quantized model", model_files)
+
+
 def save_quantized(model: Any, path: str | os.PathLike[str]) -> Path:
-    """Write the quantized ``model`` (from :func:`mantissa.quant.quantize`) to the folder ``path``."""
+    """Write the quantized ``model`` (from :func:`mantissa.quant.quantize`) to the folder ``path``.
+
+    An existing ``path`` is replaced only when it is a saved model holding nothing but its own
+    files (or an empty folder); otherwise :class:`~mantissa.errors.OverwriteRefusedError`."""
     module = module_of(model)
     info = getattr(module, "mantissa_quant", None)
     if not info:
         raise ConfigError("this model is not quantized; call mantissa.quant.quantize(model, recipe) first")
     final = Path(path)
-    if final.exists() and not (final.is_dir() and (not any(final.iterdir())
-                                                    or (final / "manifest.json").is_file())):
-        raise ConfigError(f"{final} exists and is not a saved quantized model; choose another --out")
+    check_model_out(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.parent))
+    clean_stale(final.parent)
+    tmp = building_dir(final)
     try:
-        tensors, metas = _state(module)
-        save_tensors(tmp / "weights.safetensors", tensors, kind=_KIND, meta={"recipe": info["recipe"]})
-        config = getattr(module, "config", None)
-        if config is not None and hasattr(config, "save_pretrained"):
-            config.save_pretrained(tmp)
-        tokenizer = getattr(model, "tokenizer", None)
-        if tokenizer is not None:
-            tokenizer.save_pretrained(tmp / "tokenizer")
-        files = {str(p.relative_to(tmp)): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
-        write_json(tmp / "manifest.json", {
-            "format": FORMAT, "version": VERSION, "recipe": info["recipe"],
-            "architecture": type(module).__name__, "layers": metas, "files": files,
-            "bits_per_weight": bits_per_weight(module),
-            "base": getattr(model, "name", type(module).__name__).split("+")[0],
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        })
-        _swap_into_place(tmp, final)
+        _write_model(model, module, info, tmp)
+        check_model_out(final)  # nothing foreign arrived while writing
+        swap_into_place(tmp, final)
     finally:
         if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+            remove(tmp)
     return final
 
 
-def _swap_into_place(tmp: Path, final: Path) -> None:
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        os.replace(final, old)
-    os.replace(tmp, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+def _write_model(model: Any, module: nn.Module, info: dict[str, Any], tmp: Path) -> None:
+    tensors, metas = _state(module)
+    save_tensors(tmp / "weights.safetensors", tensors, kind=_KIND, meta={"recipe": info["recipe"]})
+    config = getattr(module, "config", None)
+    if config is not None and hasattr(config, "save_pretrained"):
+        config.save_pretrained(tmp)
+    tokenizer = getattr(model, "tokenizer", None)
+    if tokenizer is not None:
+        tokenizer.save_pretrained(tmp / "tokenizer")
+    files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*"))
+             if p.is_file() and p.name != MARKER}
+    write_json(tmp / "manifest.json", {
+        "format": FORMAT, "version": VERSION, "recipe": info["recipe"],
+        "architecture": type(module).__name__, "layers": metas, "files": files,
+        "bits_per_weight": bits_per_weight(module),
+        "base": getattr(model, "name", type(module).__name__).split("+")[0],
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    })
 
 
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The manifest of a saved model, with every listed file's checksum verified."""
     root = Path(path)
+    recover(root)
     if not root.is_dir():
         raise CorruptFileError(f"{root}: not a folder holding a quantized model (no such folder)")
     manifest = read_json(root / "manifest.json")
