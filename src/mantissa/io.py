@@ -147,6 +147,25 @@ def load_tensors(path: str | os.PathLike[str], *, kind: str) -> tuple[dict[str, 
     return tensors, json.loads(header.get("mantissa.meta", "{}"))
 
 
+def peek_meta(path: str | os.PathLike[str], *, kind: str) -> dict[str, Any]:
+    """The metadata of a :func:`save_tensors` file of ``kind``, read from its header alone
+    (cheap, not verified: :func:`load_tensors` checks the payload)."""
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(8)
+            n = int.from_bytes(head, "little") if len(head) == 8 else -1
+            raw = head + fh.read(n) if 0 <= n <= 100_000_000 else b""
+        header = _safetensors_metadata(raw)
+        meta = json.loads(header.get("mantissa.meta", "{}"))
+    except (OSError, ValueError, AttributeError) as exc:
+        raise CorruptFileError(f"{p}: not a readable safetensors file ({exc})") from None
+    if header.get("mantissa.kind") != kind or not isinstance(meta, dict):
+        raise CorruptFileError(f"{p}: holds {header.get('mantissa.kind', 'no mantissa data')!r}, "
+                               f"expected {kind!r}")
+    return meta
+
+
 def _safetensors_metadata(raw: bytes) -> dict[str, str]:
     if len(raw) < 8:
         raise ValueError("file shorter than its header")

@@ -1,18 +1,25 @@
 """``mantissa train TASK``: train a small transformer on a task (resumable, DDP-ready).
 
     mantissa train add --format reverse --pe nope --set model.n_layer=4 --out runs/train/add
+    mantissa train add --format reverse --pe nope --set model.n_layer=4 --out runs/train/add --resume
     torchrun --nproc_per_node 2 -m mantissa.cli train add --steps 500 --out runs/train/ddp
+
+Without ``--out`` every run gets a fresh ``runs/train/<timestamp>`` folder. An OUT that
+holds a checkpoint is refused unless ``--resume`` (same seed and configs, else a
+one-line diff) or ``--force`` (start over) is given (:mod:`mantissa.train.resume_check`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
 import click
 
 from mantissa.config import apply_overrides, config_fields
+from mantissa.errors import ConfigError
 from mantissa.io import write_json
 
 #: keys whose ``--set`` value the command or the pipeline replaces, and by what
@@ -41,6 +48,22 @@ def set_keys_help() -> list[tuple[str, str]]:
     return rows
 
 
+def _out_dir(out: str | None, *, resume: bool, force: bool, cfg: Any, seed: int) -> Path:
+    """OUT checked against its checkpoint, or a fresh ``runs/train/<timestamp>`` folder."""
+    from mantissa.fresh_dir import fresh_dir, timestamp
+    from mantissa.train.resume_check import check_train_out, requested
+
+    if out is not None:
+        check_train_out(Path(out), resume=resume, force=force, cfg=cfg, seed=seed,
+                        defaults=requested(base_config(), seed))
+        return Path(out)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ConfigError("give --out when training with several processes: they must share one folder")
+    if resume:
+        raise ConfigError("--resume needs --out: the folder of the run to continue")
+    return fresh_dir(Path("runs") / "train" / timestamp())
+
+
 class _TrainCommand(click.Command):
     """``train`` with the ``--set`` keys listed after the options (built only when help is shown)."""
 
@@ -60,12 +83,15 @@ class _TrainCommand(click.Command):
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="data.*, model.* or train.* override (repeatable), e.g. model.n_layer=4; "
                    "keys listed below.")
-@click.option("--out", type=click.Path(file_okay=False), default="runs/train", show_default=True,
-              help="Folder for last.ckpt and eval.json.")
-@click.option("--resume", is_flag=True, help="Continue from OUT/last.ckpt, bit for bit.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Folder for last.ckpt and eval.json (default: a new runs/train/<timestamp>).")
+@click.option("--resume", is_flag=True,
+              help="Continue from OUT/last.ckpt, bit for bit (refused if the seed or a config differs).")
+@click.option("--force", is_flag=True, help="Start over, replacing the checkpoint in OUT.")
 @click.option("--seed", type=int, default=0, show_default=True)
 def command(task: str, fmt: str | None, pe: str | None, train_lengths: str | None, test_lengths: str | None,
-            steps: int | None, overrides: tuple[str, ...], out: str, resume: bool, seed: int) -> None:
+            steps: int | None, overrides: tuple[str, ...], out: str | None, resume: bool, force: bool,
+            seed: int) -> None:
     """Train a transformer on TASK, checkpointing to OUT; prints accuracy per length."""
     from mantissa.probe.length_gen import accuracy_by
     from mantissa.train.ddp import init_from_env, is_main, shutdown
@@ -77,6 +103,7 @@ def command(task: str, fmt: str | None, pe: str | None, train_lengths: str | Non
     cfg = apply_overrides(cfg, {k: v for k, v in quick.items() if v is not None})
     cfg = apply_overrides(cfg, list(overrides))
     cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model))  # re-validate names
+    out = str(_out_dir(out, resume=resume, force=force, cfg=cfg, seed=seed))
     rank, world = init_from_env()
     try:
         run = fit_task(cfg, seed, ckpt_dir=out, resume=resume)
