@@ -39,6 +39,6 @@ def command(runs_dir: str | None) -> None:
         run = latest(list_runs(root, exp_id))
         verdict = "-" if run is None else (run.verdict if run.status == "ok" else run.status)
         table.add_row(exp_id, Text(f"{exp.paper} {exp.title}".strip()), _verdict(verdict or "-"),
-                      run.scale if run else "-", run.started[:16] if run else "-")
+                      Text(run.scale if run else "-"), Text(run.started[:16] if run else "-"))
     # a pipe or file gets a wide table instead of rich's 80-column default
     Console(width=None if sys.stdout.isatty() else 140).print(table)

@@ -42,7 +42,8 @@ def _print_declared(con: Console, checks: Sequence[Mapping[str, Any]]) -> None:
     for label, group in _by_kind(checks):
         con.print(f"[bold]{label}[/bold]:")
         for c in group:
-            con.print(f"  {escape(str(c['description']))}: {c['op']} {_num(c['threshold'])}{_paper(c)}")
+            con.print(f"  {escape(str(c['description']))}: {escape(str(c['op']))} "
+                      f"{escape(_num(c['threshold']))}{_paper(c)}")
 
 
 def _print_history(con: Console, exp: Experiment) -> None:
@@ -53,16 +54,16 @@ def _print_history(con: Console, exp: Experiment) -> None:
 
 
 def _print_run(con: Console, scale: str, run: RunRecord) -> None:
-    con.print(f"[bold]last {scale} run[/bold] ({run.started}, {escape(str(run.path))}): "
-              f"{run.verdict if run.status == 'ok' else run.status}")
+    con.print(f"[bold]last {scale} run[/bold] ({escape(run.started)}, {escape(str(run.path))}): "
+              f"{escape(str(run.verdict if run.status == 'ok' else run.status))}")
     if run.verdict_reason:
         con.print(f"  {escape(run.verdict_reason)}")
     for label, group in _by_kind(run.checks):
         con.print(f"  {label}:")
         for c in group:
             mark = "pass" if c.get("passed") else "FAIL"
-            con.print(f"    {mark}  {escape(str(c['description']))}: {_num(c['value'])} {c['op']} "
-                      f"{_num(c['threshold'])}{_paper(c)}")
+            con.print(f"    {mark}  {escape(str(c['description']))}: {escape(_num(c['value']))} "
+                      f"{escape(str(c['op']))} {escape(_num(c['threshold']))}{_paper(c)}")
     if run.error:
         con.print(f"  {escape(run.error)}")
 

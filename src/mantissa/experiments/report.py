@@ -1,15 +1,16 @@
 """``mantissa report``: every run in the store rendered as one static HTML page.
 
-The page is self-contained (plots embedded as base64 PNG, a few lines of inline
-script, no network). A sticky bar at the top counts the experiments per verdict
-and per pillar and filters the summary table and the sections below it. Per
+The page is self-contained (plots embedded as base64 ``<img>`` data, PNG or SVG,
+never as markup; a few lines of inline script, no network). A sticky bar at the
+top counts the experiments per verdict and per pillar and filters the summary
+table and the sections below it. Per
 experiment it shows the claim, the checks against the thresholds beside the
 paper's figure, the metrics, plots, tables, config and environment; an
 experiment without runs is one collapsed line. Checks are listed by kind (gates,
 then claims), an inconclusive run says which gate failed, and an experiment's
 history (thresholds and baselines changed after a result was seen) sits under
 its claim. A smoke-scale run is labelled a pipeline check, never a verdict. A
-broken run directory appears as failed; it never stops the report.
+broken or misshapen run directory appears as corrupt; it never stops the report.
 """
 
 from __future__ import annotations
@@ -171,17 +172,24 @@ def _csv_table(path: Path) -> str:
     return "".join(out)
 
 
+#: image artifacts and their media types; each is embedded as an ``<img>`` data URI, so an
+#: SVG's markup (a ``<script>`` in it, say) never becomes part of the page
+_IMAGES = {".png": "image/png", ".svg": "image/svg+xml"}
+
+
+def _image(path: Path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f'<img alt="{_e(path.name)}" src="data:{_IMAGES[path.suffix]};base64,{data}">'
+
+
 def _artifacts(run: RunRecord) -> str:
     parts = []
     for path in run.artifacts:
         try:
-            if path.suffix == ".png":
-                data = base64.b64encode(path.read_bytes()).decode()
-                parts.append(f'<img alt="{_e(path.name)}" src="data:image/png;base64,{data}">')
+            if path.suffix in _IMAGES:
+                parts.append(_image(path))
             elif path.suffix == ".csv":
                 parts.append(_csv_table(path))
-            elif path.suffix == ".svg":
-                parts.append(path.read_text())
         except OSError as exc:
             parts.append(f"<p class=muted>{_e(path.name)}: unreadable ({_e(exc)})</p>")
     return "".join(parts)

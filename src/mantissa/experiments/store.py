@@ -3,19 +3,22 @@
 A run directory holds ``config.json`` (written first), ``env.json``, the
 experiment's artifacts, and finally ``metrics.json`` (metrics, verdict, the
 reason of an inconclusive verdict, checks) or ``error.json``. A directory without either, or with a file that
-does not parse, reads back as a run with status ``incomplete`` or ``corrupt``;
-reading never raises.
+does not parse or has the wrong shape (:mod:`~mantissa.experiments.record_shape`),
+reads back as a run with status ``incomplete`` or ``corrupt``; reading never raises.
+:func:`new_run_dir` gives simultaneous callers distinct directories
+(:func:`mantissa.fresh_dir.fresh_dir`).
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from mantissa.errors import CorruptFileError
+from mantissa.experiments import record_shape as shape
+from mantissa.fresh_dir import fresh_dir, timestamp
 from mantissa.io import read_json
 
 STANDARD_FILES = {"config.json", "env.json", "metrics.json", "error.json"}
@@ -27,14 +30,8 @@ def runs_root(path: str | os.PathLike[str] | None = None) -> Path:
 
 
 def new_run_dir(root: Path, exp_id: str, scale: str, seed: int) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    base = root / exp_id / f"{stamp}-{scale}-s{seed}"
-    path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    path.mkdir(parents=True)
-    return path
+    """A new run directory, distinct from any other caller's, even a simultaneous one."""
+    return fresh_dir(root / exp_id / f"{timestamp()}-{scale}-s{seed}")
 
 
 @dataclass
@@ -66,28 +63,39 @@ class RunRecord:
             return []
 
 
+def _read(path: Path, check: Any) -> dict[str, Any]:
+    return check(path, read_json(path))
+
+
 def read_run(path: Path) -> RunRecord:
+    """The run in ``path``; a missing, unparsable or misshapen record makes it ``corrupt``."""
     rec = RunRecord(path=path, experiment=path.parent.name, status="incomplete")
     try:
-        cfg = read_json(path / "config.json")
-        rec.scale, rec.seed = cfg.get("scale", "?"), cfg.get("seed")
-        rec.started, rec.config = cfg.get("started", ""), cfg.get("config", {})
+        cfg = _read(path / "config.json", shape.config_record)
+        rec.scale, rec.seed = cfg.get("scale") or "?", cfg.get("seed")
+        rec.started, rec.config = cfg.get("started") or "", cfg.get("config") or {}
         if (path / "env.json").exists():
-            rec.env = read_json(path / "env.json")
+            rec.env = _read(path / "env.json", shape.env_record)
         if (path / "metrics.json").exists():
-            m = read_json(path / "metrics.json")
+            m = _read(path / "metrics.json", shape.metrics_record)
             rec.metrics, rec.verdict = dict(m["metrics"]), m.get("verdict")
-            rec.checks, rec.wall_s = list(m.get("checks", [])), m.get("wall_s")
+            rec.checks, rec.wall_s = list(m.get("checks") or []), m.get("wall_s")
             rec.verdict_reason = str(m.get("verdict_reason") or "")
             rec.status = "ok"
         elif (path / "error.json").exists():
-            e = read_json(path / "error.json")
+            e = _read(path / "error.json", shape.error_record)
             rec.status, rec.error, rec.wall_s = "failed", str(e.get("error", "")), e.get("wall_s")
         else:
             rec.error = "the run did not finish (no metrics.json): killed or still running"
     except (CorruptFileError, KeyError, TypeError, AttributeError, ValueError, OSError) as exc:
-        rec.status, rec.error = "corrupt", f"unreadable run directory: {exc}"
+        _damaged(rec, exc)
     return rec
+
+
+def _damaged(rec: RunRecord, exc: Exception) -> None:
+    """Mark ``rec`` corrupt, keeping nothing half-read that a reader could trip over."""
+    rec.status, rec.error = "corrupt", f"unreadable run directory: {exc}"
+    rec.metrics, rec.verdict, rec.verdict_reason, rec.checks = {}, None, "", []
 
 
 def list_runs(root: Path, exp_id: str | None = None) -> list[RunRecord]:
@@ -95,12 +103,18 @@ def list_runs(root: Path, exp_id: str | None = None) -> list[RunRecord]:
     (those with a ``config.json``) count, so other tools' output folders in the store are ignored."""
     if not root.is_dir():
         return []
-    dirs = [root / exp_id] if exp_id else sorted(p for p in root.iterdir() if p.is_dir())
+    dirs = [root / exp_id] if exp_id else sorted(p for p in _children(root) if p.is_dir())
     runs = []
     for d in dirs:
-        if d.is_dir():
-            runs.extend(read_run(p) for p in sorted(d.iterdir()) if (p / "config.json").is_file())
+        runs.extend(read_run(p) for p in sorted(_children(d)) if (p / "config.json").is_file())
     return runs
+
+
+def _children(folder: Path) -> list[Path]:
+    try:
+        return list(folder.iterdir())
+    except OSError:  # missing, not a folder, or unreadable: nothing to list
+        return []
 
 
 def latest(runs: list[RunRecord], scale: str | None = None) -> RunRecord | None:
