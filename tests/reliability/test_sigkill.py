@@ -83,7 +83,7 @@ def test_sigkill_of_index_build_at_random_moments(tmp_path, good):
     span = time.monotonic() - t0
     rng, seen = random.Random(15), []
     for trial in range(6):
-        proc = _spawn(good, out, "binary" if trial % 2 else "int8")
+        proc = _spawn(good, out, "binary" if _state(out) == "int8" else "int8")  # new != previous
         if trial == 0:  # while starting up
             time.sleep(rng.uniform(0, start))
         else:  # while building or swapping
