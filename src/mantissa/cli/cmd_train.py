@@ -57,7 +57,7 @@ def _out_dir(out: str | None, *, resume: bool, force: bool, cfg: Any, seed: int)
         check_train_out(Path(out), resume=resume, force=force, cfg=cfg, seed=seed,
                         defaults=requested(base_config(), seed))
         return Path(out)
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    if os.environ.get("WORLD_SIZE", "1").strip() not in ("", "0", "1"):
         raise ConfigError("give --out when training with several processes: they must share one folder")
     if resume:
         raise ConfigError("--resume needs --out: the folder of the run to continue")
