@@ -5,7 +5,8 @@ import io
 import pytest
 from rich.console import Console
 
-from mantissa.cli.cmd_quantize import _COLUMNS, DEFAULT_COMPARE, _report_table, print_table
+from mantissa.cli._tables import print_table
+from mantissa.cli.cmd_quantize import _COLUMNS, DEFAULT_COMPARE, _report_table
 
 
 def row(recipe: str) -> dict:

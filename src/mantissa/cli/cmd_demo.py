@@ -21,6 +21,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from mantissa.cli._tables import print_table
 from mantissa.errors import MantissaError
 from mantissa.experiments.catalogue import pillar_name, pillar_of
 
@@ -169,7 +170,7 @@ def command(out: str | None, list_steps: bool) -> None:
 def _summary(rows: list[tuple[str, str, str]]) -> None:
     table = Table(title="demo")
     for col in ("pillar", "command", "time"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col)
     for row in rows:
         table.add_row(*row)
-    Console(stderr=True).print(table)
+    print_table(table, Console(stderr=True))

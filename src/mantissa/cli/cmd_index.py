@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 import torch
-from rich.console import Console
 from rich.table import Table
 
+from mantissa.cli._tables import print_table
 from mantissa.errors import ShapeError
 
 
@@ -124,7 +124,7 @@ def evaluate_cmd(input_path: str, specs: tuple[str, ...], query_path: str | None
     for r in rows:
         table.add_row(r["spec"], f"{r['recall']:.3f}", f"{r['qps']:.0f}", f"{r['bytes_per_vector']:g}",
                       f"{r['disk_bytes_per_vector']:g}", f"{r['aux_bytes']:.0f}", f"{r['build_s']:.1f}")
-    Console().print(table)
+    print_table(table)
     if out_dir:
         _write_outputs(Path(out_dir), rows, k)
 

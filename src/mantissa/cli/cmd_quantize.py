@@ -16,9 +16,9 @@ from typing import Any
 import click
 from rich import box
 from rich.console import Console
-from rich.measure import Measurement
 from rich.table import Table
 
+from mantissa.cli._tables import print_table
 from mantissa.errors import ConfigError, require
 
 #: recipes of ``--compare`` when none are named: every registered recipe at its defaults
@@ -63,19 +63,6 @@ def _report_table(rows: list[dict[str, Any]], title: str) -> Table:
                       f"{r['synonym_gap']:.3f} / {r['synonym_gap_original']:.3f}", f"{r['latency_ms']:.0f}",
                       str(r["n_texts"]))
     return table
-
-
-def print_table(table: Table, console: Console | None = None) -> None:
-    """Print ``table`` on ``console`` (default: stdout) with every cell in full.
-
-    Rich fits a table to the console's width (80 columns when output is not a
-    terminal) by cutting cells with "…"; when the table's natural width is larger,
-    the console is widened to it instead, and a narrow terminal wraps the lines.
-    """
-    console = console or Console()
-    natural = Measurement.get(console, console.options.update_width(10_000), table).maximum
-    console.width = max(console.width, natural)
-    console.print(table)
 
 
 def _plot(rows: list[dict[str, Any]], path: Path) -> None:

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from mantissa.cli._tables import print_table
 from mantissa.errors import ConfigError, MantissaError
 from mantissa.experiments import SCALES, load_all
 from mantissa.experiments.report import render
@@ -89,6 +90,6 @@ def _summary(records: list[tuple[str, RunRecord | None, str]], scale: str) -> No
         table.add_column(col)
     for name, rec, note in records:
         table.add_row(name, rec.verdict if rec else "failed", note)
-    Console().print(table)
+    print_table(table)
     if scale == "smoke":
         Console().print("smoke scale only checks that the pipeline runs; its verdicts mean nothing.")
