@@ -13,12 +13,7 @@ from mantissa.quant.saving import load_quantized, read_manifest, save_quantized,
 
 transformers = pytest.importorskip("transformers")
 
-
-def tiny_bert():
-    torch.manual_seed(0)
-    cfg = transformers.BertConfig(vocab_size=50, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                                  intermediate_size=64, max_position_embeddings=16)
-    return transformers.BertModel(cfg).eval()
+from tiny_models import tiny_bert  # noqa: E402
 
 
 @pytest.fixture

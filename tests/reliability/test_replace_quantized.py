@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 from reliability_helpers import assert_one_error_line, snapshot, user_folder
 
 from mantissa.errors import OverwriteRefusedError
@@ -19,12 +18,7 @@ from mantissa.quant.saving import load_quantized, read_manifest, save_quantized
 
 transformers = pytest.importorskip("transformers")
 
-
-def tiny_bert():
-    torch.manual_seed(0)
-    cfg = transformers.BertConfig(vocab_size=50, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                                  intermediate_size=64, max_position_embeddings=16)
-    return transformers.BertModel(cfg).eval()
+from tiny_models import tiny_bert  # noqa: E402
 
 
 def quantized(spec: str = "int8"):
