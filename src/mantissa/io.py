@@ -134,10 +134,7 @@ def load_tensors(path: str | os.PathLike[str], *, kind: str) -> tuple[dict[str, 
         header = _safetensors_metadata(raw)
     except (SafetensorError, ValueError, json.JSONDecodeError) as exc:
         raise CorruptFileError(f"{p}: not a readable safetensors file ({exc})") from None
-    if header.get("mantissa.kind") != kind:
-        raise CorruptFileError(
-            f"{p}: holds {header.get('mantissa.kind', 'no mantissa data')!r}, expected {kind!r}"
-        )
+    _check_kind(p, header, kind)
     if header.get("mantissa.version") != str(FORMAT_VERSION):
         raise CorruptFileError(
             f"{p}: format version {header.get('mantissa.version')!r}, this mantissa reads {FORMAT_VERSION}"
@@ -160,10 +157,17 @@ def peek_meta(path: str | os.PathLike[str], *, kind: str) -> dict[str, Any]:
         meta = json.loads(header.get("mantissa.meta", "{}"))
     except (OSError, ValueError, AttributeError) as exc:
         raise CorruptFileError(f"{p}: not a readable safetensors file ({exc})") from None
-    if header.get("mantissa.kind") != kind or not isinstance(meta, dict):
-        raise CorruptFileError(f"{p}: holds {header.get('mantissa.kind', 'no mantissa data')!r}, "
-                               f"expected {kind!r}")
+    _check_kind(p, header, kind)
+    if not isinstance(meta, dict):
+        raise CorruptFileError(f"{p}: its mantissa metadata is not a JSON object")
     return meta
+
+
+def _check_kind(p: Path, header: dict[str, str], kind: str) -> None:
+    if header.get("mantissa.kind") != kind:
+        raise CorruptFileError(
+            f"{p}: holds {header.get('mantissa.kind', 'no mantissa data')!r}, expected {kind!r}"
+        )
 
 
 def _safetensors_metadata(raw: bytes) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""``mantissa demo``: the curated tour a newcomer runs first (``make demo``), about 15 minutes on 2 cores.
+"""``mantissa demo``: the curated tour a newcomer runs first (``make demo``), about 10 minutes on 2 cores.
 
 The demo is :data:`DEMO`, declared here and nowhere else: experiments from each pillar at quick
 scale, a short ``mantissa quantize --compare`` on the packaged MiniLM and one ``mantissa index eval``
@@ -11,6 +11,7 @@ on where it stopped. The full catalogue tour stays ``mantissa run --tour --resum
 from __future__ import annotations
 
 import json
+import random
 import sys
 import time
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from rich.table import Table
 from mantissa.cli._tables import print_table
 from mantissa.errors import MantissaError
 from mantissa.experiments.catalogue import pillar_name, pillar_of
+from mantissa.io import atomic_write
 
 #: WordNet definitions embedded for the index step (fewer when the corpus is smaller)
 INDEX_TEXTS = 8000
@@ -31,9 +33,6 @@ INDEX_TEXTS = 8000
 
 def _write_definitions(demo: Path) -> None:
     """The index step's input: real definitions, one a line (WordNet, else stdlib docstrings)."""
-    import random
-
-    from mantissa.io import atomic_write
     from mantissa.quant.evaluate import text_pool
 
     target = demo / "wordnet-definitions.txt"
@@ -99,8 +98,6 @@ def _state(demo: Path) -> dict:
 
 
 def _save_state(demo: Path, state: dict) -> None:
-    from mantissa.io import atomic_write
-
     atomic_write(demo / "done.json", json.dumps(state, indent=1))
 
 
@@ -124,7 +121,7 @@ def _run_step(argv: list[str]) -> int:
                    "<store>/demo.")
 @click.option("--list", "list_steps", is_flag=True, help="Print the demo's command lines and exit.")
 def command(out: str | None, list_steps: bool) -> None:
-    """The curated demo (about 15 minutes on 2 cores): experiments from every pillar, a quantization
+    """The curated demo (about 10 minutes on 2 cores): experiments from every pillar, a quantization
     comparison and an index evaluation, then the report. Resumes where an interrupted demo stopped."""
     from mantissa.experiments.report import render
     from mantissa.experiments.store import runs_root

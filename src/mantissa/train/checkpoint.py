@@ -49,12 +49,15 @@ def save_checkpoint(path: str | os.PathLike[str], *, model: torch.nn.Module,
     return save_tensors(path, tensors, kind=KIND, meta=info)
 
 
+def normalize(value: Any) -> Any:
+    """A config value as JSON stores it: tuples become lists, at any depth."""
+    return [normalize(v) for v in value] if isinstance(value, tuple | list) else value
+
+
 def config_mismatch(saved: dict[str, Any], expected: dict[str, Any]) -> list[str]:
     """Keys whose values differ (lists and tuples compare equal)."""
-    def norm(v: Any) -> Any:
-        return list(v) if isinstance(v, tuple | list) else v
     keys = sorted(set(saved) | set(expected))
-    return [k for k in keys if norm(saved.get(k)) != norm(expected.get(k))]
+    return [k for k in keys if normalize(saved.get(k)) != normalize(expected.get(k))]
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from mantissa.errors import ConfigError, CorruptFileError, OverwriteRefusedError
 from mantissa.io import peek_meta
-from mantissa.train.checkpoint import KIND, read_checkpoint
+from mantissa.train.checkpoint import KIND, normalize, read_checkpoint
 
 SECTIONS = ("data", "model", "train")
 #: keys that may differ on resume, or are derived rather than asked for
@@ -39,10 +39,6 @@ def stored(meta: dict[str, Any]) -> dict[str, Any]:
     return {s: meta.get(f"{s}_config") for s in SECTIONS}
 
 
-def _norm(value: Any) -> Any:
-    return [_norm(v) for v in value] if isinstance(value, tuple | list) else value
-
-
 def _section_diff(name: str, old: dict[str, Any], new: dict[str, Any],
                   default: dict[str, Any]) -> list[str]:
     out = []
@@ -50,8 +46,8 @@ def _section_diff(name: str, old: dict[str, Any], new: dict[str, Any],
         full = f"{name}.{key}"
         if full in _SKIPPED:
             continue
-        was = _norm(old.get(key, default.get(key, _ABSENT)))  # a key newer than the checkpoint
-        now = _norm(new.get(key, _ABSENT))
+        was = normalize(old.get(key, default.get(key, _ABSENT)))  # a key newer than the checkpoint
+        now = normalize(new.get(key, _ABSENT))
         if was != now:
             out.append(f"{'seed' if full == 'train.seed' else full} {_show(was)} -> {_show(now)}")
     return out
