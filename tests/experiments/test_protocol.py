@@ -247,3 +247,43 @@ def test_checks_can_fail_all_nan_metrics_never_reproduce(exp_id):
     checks = EXPERIMENTS.get(exp_id)().checks(NaNMetrics())
     assert checks and judge(checks, "quick") is not Verdict.REPRODUCED
     assert not any(c.passed for c in checks)
+
+
+def _declared(exp_id: str) -> list[Check]:
+    return EXPERIMENTS.get(exp_id)().checks(NaNMetrics())
+
+
+def _value(check: Check, passing: bool) -> float:
+    """A value on the passing or failing side of the check's threshold (a tie for strict ops)."""
+    above = check.op in (">", ">=")
+    step = 1.0 + abs(check.threshold)
+    if passing:
+        return check.threshold + (step if above else -step)
+    return check.threshold if check.op in (">", "<") else check.threshold + (-step if above else step)
+
+
+def _metrics(checks: list[Check], gates_pass: bool, claims_pass: bool) -> dict[str, float]:
+    return {c.metric: _value(c, gates_pass if c.kind == "gate" else claims_pass) for c in checks}
+
+
+@pytest.mark.parametrize("exp_id", CATALOGUE)
+def test_every_check_reads_one_metric_and_gates_and_claims_are_apart(exp_id):
+    checks = _declared(exp_id)
+    assert all(c.metric for c in checks), [c.description for c in checks if not c.metric]
+    gates = {c.metric for c in checks if c.kind == "gate"}
+    claims = {c.metric for c in checks if c.kind == "claim"}
+    assert gates and claims, "each experiment declares at least one gate and one claim"
+    assert not gates & claims, f"metrics judged as both gate and claim: {gates & claims}"
+
+
+@pytest.mark.parametrize("exp_id", CATALOGUE)
+def test_claims_can_fail_and_gates_make_it_inconclusive(exp_id):
+    """With the gates passing, failing claims give `not reproduced`, passing ones `reproduced`;
+    with a gate failing, the verdict is `inconclusive` whatever the claims say."""
+    exp, checks = EXPERIMENTS.get(exp_id)(), _declared(exp_id)
+    assert exp.verdict(_metrics(checks, True, False), "quick") is Verdict.NOT_REPRODUCED
+    assert exp.verdict(_metrics(checks, True, True), "quick") is Verdict.REPRODUCED
+    for gate_check in (c for c in checks if c.kind == "gate"):
+        metrics = _metrics(checks, True, True)
+        metrics[gate_check.metric] = _value(gate_check, False)
+        assert exp.verdict(metrics, "quick") is Verdict.INCONCLUSIVE, gate_check.description

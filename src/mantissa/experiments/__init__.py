@@ -21,6 +21,7 @@ from mantissa.experiments.base import (
     mean_se,
     paired_margin_check,
     register,
+    seed_metrics,
 )
 from mantissa.experiments.catalogue import get_experiment, load_all
 
@@ -42,4 +43,5 @@ __all__ = [
     "mean_se",
     "paired_margin_check",
     "register",
+    "seed_metrics",
 ]

@@ -80,6 +80,7 @@ class Check:
     threshold: float
     kind: str = CLAIM
     paper_value: float | str | None = None
+    metric: str = ""  # the metrics key the value was read from ("" when computed)
 
     def __post_init__(self) -> None:
         if self.op not in _OPS:
@@ -159,6 +160,15 @@ def paired_margin_check(description: str, diffs: Sequence[float], margin: float,
     return Check(description, mean - 2 * se, ">", float(margin), kind, paper_value)
 
 
+def seed_metrics(name: str, diffs: Sequence[float]) -> dict[str, float]:
+    """Metrics of seed-paired differences for a check inside ``run``: ``<name>_mean``,
+    ``<name>_se`` and ``<name>_lcb`` (mean − 2·SE, the value a margin is judged on:
+    ``check(..., "<name>_lcb", ">", margin)``), plus ``<name>_seeds``."""
+    mean, se = mean_se([float(d) for d in diffs])
+    return {f"{name}_mean": mean, f"{name}_se": se, f"{name}_lcb": mean - 2 * se,
+            f"{name}_seeds": float(len(diffs))}
+
+
 @dataclass
 class Result:
     """What ``run`` returns: flat numeric metrics and artifact file names in out_dir."""
@@ -219,7 +229,8 @@ class Experiment:
         """A check of ``metrics[key] op threshold`` (a name in ``thresholds`` or a number);
         a missing metric counts as NaN, i.e. failed. ``kind`` is "claim" or "gate"."""
         limit = self.thresholds[threshold] if isinstance(threshold, str) else threshold
-        return Check(description, float(metrics.get(key, math.nan)), op, float(limit), kind, paper_value)
+        return Check(description, float(metrics.get(key, math.nan)), op, float(limit), kind, paper_value,
+                     key)
 
     def verdict(self, metrics: Mapping[str, float], scale: str | None = None) -> Verdict:
         return judge(self.checks(metrics), scale)
