@@ -249,6 +249,54 @@ def test_checks_can_fail_all_nan_metrics_never_reproduce(exp_id):
     assert not any(c.passed for c in checks)
 
 
+#: experiments whose checks are not yet converted to protocol v2 (each id leaves this set
+#: once its checks declare gates and claims on distinct metrics)
+NOT_YET_V2 = {
+    "2dmse",
+    "alchemy",
+    "atlas",
+    "bebr",
+    "bit-scaling",
+    "circuit-diagrams",
+    "clex",
+    "combiner",
+    "concrete-merging",
+    "dfp-training",
+    "ecoformer",
+    "esimcse",
+    "evonorm",
+    "fp8-stability",
+    "geodesic-mixup",
+    "gistembed",
+    "hyperinterval",
+    "i-vit",
+    "imagebind-llm",
+    "linguistic-collapse",
+    "llm-fp4",
+    "llm-int8",
+    "lmul",
+    "memoryformer",
+    "neural-snowflakes",
+    "nv-embed",
+    "observatory",
+    "pc-compression",
+    "power-softmax",
+    "quant-survey",
+    "relative-reps",
+    "rep4ex",
+    "self-positioning",
+    "shiftaddllm",
+    "shiftaddvit",
+    "starbucks",
+    "successor-heads",
+    "unified-embedding",
+    "vector-compression",
+    "word-vectors",
+}
+V2_CATALOGUE = [pytest.param(i, marks=pytest.mark.xfail(strict=True, reason="not yet protocol v2"))
+                if i in NOT_YET_V2 else i for i in CATALOGUE]
+
+
 def _declared(exp_id: str) -> list[Check]:
     return EXPERIMENTS.get(exp_id)().checks(NaNMetrics())
 
@@ -266,7 +314,7 @@ def _metrics(checks: list[Check], gates_pass: bool, claims_pass: bool) -> dict[s
     return {c.metric: _value(c, gates_pass if c.kind == "gate" else claims_pass) for c in checks}
 
 
-@pytest.mark.parametrize("exp_id", CATALOGUE)
+@pytest.mark.parametrize("exp_id", V2_CATALOGUE)
 def test_every_check_reads_one_metric_and_gates_and_claims_are_apart(exp_id):
     checks = _declared(exp_id)
     assert all(c.metric for c in checks), [c.description for c in checks if not c.metric]
@@ -276,7 +324,7 @@ def test_every_check_reads_one_metric_and_gates_and_claims_are_apart(exp_id):
     assert not gates & claims, f"metrics judged as both gate and claim: {gates & claims}"
 
 
-@pytest.mark.parametrize("exp_id", CATALOGUE)
+@pytest.mark.parametrize("exp_id", V2_CATALOGUE)
 def test_claims_can_fail_and_gates_make_it_inconclusive(exp_id):
     """With the gates passing, failing claims give `not reproduced`, passing ones `reproduced`;
     with a gate failing, the verdict is `inconclusive` whatever the claims say."""
