@@ -324,7 +324,7 @@ def test_every_check_reads_one_metric_and_gates_and_claims_are_apart(exp_id):
     assert not gates & claims, f"metrics judged as both gate and claim: {gates & claims}"
 
 
-@pytest.mark.parametrize("exp_id", V2_CATALOGUE)
+@pytest.mark.parametrize("exp_id", CATALOGUE)
 def test_claims_can_fail_and_gates_make_it_inconclusive(exp_id):
     """With the gates passing, failing claims give `not reproduced`, passing ones `reproduced`;
     with a gate failing, the verdict is `inconclusive` whatever the claims say."""
