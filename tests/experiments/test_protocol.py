@@ -21,8 +21,9 @@ from mantissa.experiments import (
     judge,
     load_all,
     mean_se,
-    paired_margin_check,
     register,
+    seed_metrics,
+    seed_spread,
 )
 from mantissa.experiments.report import render
 from mantissa.experiments.runner import run_experiment
@@ -110,20 +111,22 @@ def test_mean_se_needs_two_seeds(values):
     with pytest.raises(ConfigError, match="at least 2"):
         mean_se(values)
     with pytest.raises(ConfigError):
-        paired_margin_check("gain", values, 0.0)
+        seed_metrics("gain", values)
 
 
-def test_paired_margin_check_judges_mean_minus_two_se():
-    c = paired_margin_check("gain over seeds", [2.0, 4.0], 0.5, paper_value=3.1)
-    assert (c.value, c.op, c.threshold, c.kind, c.paper_value) == (1.0, ">", 0.5, "claim", 3.1)
-    assert c.passed
-    assert not paired_margin_check("tie", [2.0, 4.0], 1.0).passed  # mean − 2·SE == margin fails
+def test_seed_metrics_judge_mean_minus_two_se():
+    exp = Gated()
+
+    def passes(diffs, margin):
+        return exp.check("gain", seed_metrics("g", diffs), "g_lcb", ">", margin).passed
+
+    assert passes([2.0, 4.0], 0.5)
+    assert not passes([2.0, 4.0], 1.0)  # mean − 2·SE == margin: a tie fails
     # 1, 2, 3, 4: 2.5 − 2·sqrt(5/12) = 1.2090...
-    c = paired_margin_check("gain", [1, 2, 3, 4], 1.2, kind="gate")
-    assert c.value == pytest.approx(2.5 - 2 * math.sqrt(5 / 12)) and c.passed and c.kind == "gate"
-    assert not paired_margin_check("noisy", [5.0, -3.0, 4.0], 0.0).passed  # big mean, big SE
-    assert not paired_margin_check("nan", [1.0, math.nan, 2.0], -10.0).passed
-    assert not paired_margin_check("inf", [math.inf, -math.inf], -10.0).passed
+    assert seed_metrics("g", [1, 2, 3, 4])["g_lcb"] == pytest.approx(2.5 - 2 * math.sqrt(5 / 12))
+    assert not passes([5.0, -3.0, 4.0], 0.0)  # big mean, big SE
+    assert not passes([1.0, math.nan, 2.0], -10.0)
+    assert not passes([math.inf, -math.inf], -10.0)
 
 
 # --- stored form ----------------------------------------------------------------------------
@@ -190,6 +193,7 @@ def test_report_shows_kinds_paper_values_reason_and_history(tmp_path):
     assert "<th>paper</th>" in section and ">2.5<" in section
     assert 'class="v inconclusive"' in section
     assert "<b>Inconclusive:</b> gate failed: model learned" in section
+    assert "<small>2 ± 0.058 over 3 seeds</small>" in section
     assert "history: changed after a result was seen (1)" in section
     assert "min_learned 0.95 -&gt; 0.9 — the quick scale trains for fewer steps" in section
 
@@ -335,3 +339,14 @@ def test_claims_can_fail_and_gates_make_it_inconclusive(exp_id):
         metrics = _metrics(checks, True, True)
         metrics[gate_check.metric] = _value(gate_check, False)
         assert exp.verdict(metrics, "quick") is Verdict.INCONCLUSIVE, gate_check.description
+
+
+def test_seed_metrics_and_their_spread():
+    metrics = seed_metrics("gain", [1.0, 2.0, 3.0])
+    assert metrics["gain_mean"] == 2.0 and metrics["gain_seeds"] == 3.0
+    assert metrics["gain_se"] == pytest.approx(1 / math.sqrt(3))
+    assert metrics["gain_lcb"] == pytest.approx(2.0 - 2 / math.sqrt(3))
+    assert seed_spread("gain_lcb", metrics) == "2 ± 0.58 over 3 seeds"
+    assert seed_spread("gain_mean", metrics) == "" and seed_spread("other_lcb", metrics) == ""
+    check = Gated().check("gain", metrics, "gain_lcb", ">", 0.5)
+    assert check.metric == "gain_lcb" and check.passed

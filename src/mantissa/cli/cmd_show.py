@@ -10,7 +10,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from mantissa.experiments import CLAIM, GATE, SCALES, Experiment, NaNMetrics, get_experiment
+from mantissa.experiments import CLAIM, GATE, SCALES, Experiment, NaNMetrics, get_experiment, seed_spread
 from mantissa.experiments.store import RunRecord, latest, list_runs, runs_root
 
 
@@ -62,8 +62,10 @@ def _print_run(con: Console, scale: str, run: RunRecord) -> None:
         con.print(f"  {label}:")
         for c in group:
             mark = "pass" if c.get("passed") else "FAIL"
+            spread = seed_spread(str(c.get("metric") or ""), run.metrics)
             con.print(f"    {mark}  {escape(str(c['description']))}: {escape(_num(c['value']))} "
-                      f"{escape(str(c['op']))} {escape(_num(c['threshold']))}{_paper(c)}")
+                      f"{escape(str(c['op']))} {escape(_num(c['threshold']))}{_paper(c)}"
+                      + (f" [{escape(spread)}]" if spread else ""))
     if run.error:
         con.print(f"  {escape(run.error)}")
 

@@ -19,9 +19,9 @@ from mantissa.experiments.base import (
     inconclusive_reason,
     judge,
     mean_se,
-    paired_margin_check,
     register,
     seed_metrics,
+    seed_spread,
 )
 from mantissa.experiments.catalogue import get_experiment, load_all
 
@@ -41,7 +41,7 @@ __all__ = [
     "judge",
     "load_all",
     "mean_se",
-    "paired_margin_check",
     "register",
     "seed_metrics",
+    "seed_spread",
 ]

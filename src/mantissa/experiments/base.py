@@ -15,7 +15,7 @@ learned its in-distribution task, the baseline trained); a *claim* is one of the
 paper's claims. A failed gate makes the verdict ``inconclusive`` whatever the
 claims say (:func:`judge`, :func:`inconclusive_reason`). A claim may carry the
 paper's own number (``paper_value``). Effects within seed noise are judged on
-seed-paired differences with :func:`paired_margin_check`. Thresholds, baselines,
+seed-paired differences stored by :func:`seed_metrics`. Thresholds, baselines,
 budgets or seeds changed after a result was seen go into ``Experiment.history``.
 
 Scales: ``smoke`` (seconds; proves the pipeline works, its verdict means
@@ -152,14 +152,6 @@ def mean_se(values: Sequence[float]) -> tuple[float, float]:
     return mean, math.sqrt(var / n)
 
 
-def paired_margin_check(description: str, diffs: Sequence[float], margin: float,
-                        kind: str = CLAIM, paper_value: float | str | None = None) -> Check:
-    """A check on seed-paired differences (ours minus baseline, one per seed): passes when
-    mean − 2·SE > margin. Its value is mean − 2·SE, so a NaN difference fails it."""
-    mean, se = mean_se([float(d) for d in diffs])
-    return Check(description, mean - 2 * se, ">", float(margin), kind, paper_value)
-
-
 def seed_metrics(name: str, diffs: Sequence[float]) -> dict[str, float]:
     """Metrics of seed-paired differences for a check inside ``run``: ``<name>_mean``,
     ``<name>_se`` and ``<name>_lcb`` (mean − 2·SE, the value a margin is judged on:
@@ -167,6 +159,17 @@ def seed_metrics(name: str, diffs: Sequence[float]) -> dict[str, float]:
     mean, se = mean_se([float(d) for d in diffs])
     return {f"{name}_mean": mean, f"{name}_se": se, f"{name}_lcb": mean - 2 * se,
             f"{name}_seeds": float(len(diffs))}
+
+
+def seed_spread(metric: str, metrics: Mapping[str, float]) -> str:
+    """``"mean ± SE over n seeds"`` for a check judged on a ``<name>_lcb`` metric written by
+    :func:`seed_metrics`; ``""`` for any other metric."""
+    name = metric.removesuffix("_lcb")
+    keys = (f"{name}_mean", f"{name}_se", f"{name}_seeds")
+    if name == metric or not all(k in metrics for k in keys):
+        return ""
+    mean, se, n = (float(metrics[k]) for k in keys)
+    return f"{mean:.4g} ± {se:.2g} over {n:.0f} seeds"
 
 
 @dataclass

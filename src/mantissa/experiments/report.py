@@ -25,7 +25,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mantissa.experiments.base import EXPERIMENTS, Experiment
+from mantissa.experiments.base import EXPERIMENTS, Experiment, seed_spread
 from mantissa.experiments.catalogue import PILLARS, load_all, pillar_name, pillar_of
 from mantissa.experiments.store import RunRecord, list_runs, runs_root
 from mantissa.io import atomic_write
@@ -208,6 +208,12 @@ def _kind(check: dict) -> str:
     return str(check.get("kind") or "claim")
 
 
+def _spread(check: dict, metrics: dict) -> str:
+    """Mean ± SE over seeds under a value judged on seed-paired differences."""
+    spread = seed_spread(str(check.get("metric") or ""), metrics)
+    return f"<br><small>{_e(spread)}</small>" if spread else ""
+
+
 def _checks_table(run: RunRecord) -> str:
     """Gates first, then claims; a paper column when any check carries the paper's number."""
     checks = sorted(run.checks, key=lambda c: _kind(c) != "gate")
@@ -221,7 +227,7 @@ def _checks_table(run: RunRecord) -> str:
         rows.append(
             f"<tr><td class=kind>{_e(_kind(c))}</td><td>{_e(c.get('description'))}</td>"
             + (f"<td class=num>{'' if paper is None else _fmt(paper)}</td>" if with_paper else "")
-            + f"<td class=num>{_fmt(c.get('value'))}</td>"
+            + f"<td class=num>{_fmt(c.get('value'))}{_spread(c, run.metrics)}</td>"
             f"<td class=num>{_e(c.get('op'))} {_fmt(c.get('threshold'))}</td>{verdict}</tr>")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
