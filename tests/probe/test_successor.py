@@ -36,3 +36,21 @@ def test_mod10_probe_finds_planted_feature_and_control_is_chance():
     assert mod10_probe(torch.randn(400, 8, generator=g), nums)["test_acc"] < 0.3
     with pytest.raises(ShapeError):
         mod10_probe(feats[:10], nums)
+
+
+def test_shuffled_order_null_scores_a_shift_circuit_low_and_random_heads_near_chance():
+    from mantissa.probe.successor import shuffled_order_null
+
+    n, d = 40, 64
+    q, _ = torch.linalg.qr(torch.randn(d, d, generator=torch.Generator().manual_seed(0)))
+    e = q[:n]
+    shift = torch.roll(torch.eye(n), 1, dims=1)
+    heads = [e.T @ shift.T @ e]  # one perfect successor head over tokens 0..n-1
+
+    def scores(ids):
+        x = e[torch.as_tensor(ids)]
+        return torch.tensor([succession_score(ov_logits(x, w, torch.eye(d), x)) for w in heads])
+
+    assert scores(list(range(n))).max() == 1.0
+    null = shuffled_order_null(scores, list(range(n)), n_perm=10)
+    assert null.shape == (10,) and float(null.max()) < 0.2  # a random order is not the head's order

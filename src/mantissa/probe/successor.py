@@ -147,3 +147,18 @@ def transformer_head_scores(model, token_ids: Sequence[int], layer: int = 0) -> 
             logits = ov_logits(e, w_v_all[sl], block.attn.proj.weight[:, sl], u)
             succ[h], copy[h] = succession_score(logits), copy_score(logits)
     return {"succession": succ, "copy": copy}
+
+
+def shuffled_order_null(score_fn, token_ids: Sequence[int], n_perm: int = 20, seed: int = 0) -> Tensor:
+    """Best-head succession score on randomly ordered sequences: the null for "the best
+    head increments tokens". ``score_fn(ids)`` returns per-head succession scores (e.g.
+    ``lambda ids: bert_head_scores(bert, ids)``); each of ``n_perm`` random orders of the
+    same tokens gives the maximum over heads, i.e. how high the best of many heads scores
+    when "successor" means an arbitrary other token of the set. Returns ``(n_perm,)``."""
+    ids = list(token_ids)
+    g = torch.Generator().manual_seed(seed)
+    out = torch.zeros(n_perm)
+    for r in range(n_perm):
+        perm = torch.randperm(len(ids), generator=g).tolist()
+        out[r] = score_fn([ids[p] for p in perm]).max()
+    return out
