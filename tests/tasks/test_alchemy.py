@@ -68,3 +68,28 @@ def test_bad_input():
     with pytest.raises(ConfigError, match="seed identity"):
         mutate_corpus([], 10)
     assert set(MUTATIONS.list()) == {"rw", "inst", "combine"}
+
+
+def test_prover_proves_instances_and_one_rewrite_away_and_nothing_false():
+    from mantissa.tasks.alchemy import prove_by_rewriting
+
+    seeds = seed_corpus()
+    # an instance of a seed (x -> 2*x)
+    assert prove_by_rewriting(Identity.parse("sin(2*x)**2 + cos(2*x)**2 = 1"), seeds, depth=0)
+    # tan(x) rewritten inside the double-angle identity: needs one rewrite per side
+    target = Identity.parse("sin(2*x)*cos(x) = 2*sin(x)*cos(x)**2")
+    assert not prove_by_rewriting(target, seeds, depth=0)
+    assert prove_by_rewriting(target, seeds, depth=1)
+    # false identities are never proved (the lemmas are true)
+    assert not prove_by_rewriting(Identity.parse("sin(2*x) = 2*sin(x)*cos(x) + 1"), seeds, depth=1)
+    assert not prove_by_rewriting(Identity.parse("sin(x) = cos(x)"), seeds, depth=1)
+
+
+def test_a_larger_library_proves_at_least_as_much():
+    from mantissa.tasks.alchemy import prove_by_rewriting
+
+    seeds = seed_corpus()
+    grown = mutate_corpus(seeds, 40, seed=5)
+    held = [c for c in mutate_corpus(seeds, 30, seed=6)[len(seeds):] if c.key not in {g.key for g in grown}]
+    for h in held[:8]:
+        assert prove_by_rewriting(h, grown) >= prove_by_rewriting(h, seeds)

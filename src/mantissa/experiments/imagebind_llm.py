@@ -13,12 +13,18 @@ Wiring (all parts from :mod:`mantissa.nn.bind` and :mod:`mantissa.nn.transformer
   cannot know which digit an image shows; then frozen;
 * only the bind network and one zero-initialised gate per layer are trained.
 
-Checks: with the gates at zero the conditioned LM's logits equal the LM's
-(max |Δlogit| = 0), and the digit chosen by scoring the ten candidate captions
-"the digit <word>." by likelihood is right far above chance (10 %).
-Also measured (no check): the training-free visual cache (cache = training image
-features) on clean queries and on "shifted-modality" queries (features of
-pixel-noised images, a stand-in for the paper's audio/3D/video inputs).
+Gate: the frozen text-only LM learned the caption language (teacher-forced
+next-character accuracy on the characters its prefix determines, every template
+and digit). Claims: the digit chosen by scoring the ten candidate captions
+"the digit <word>." by likelihood beats the LM without the image by more than
+20 points; greedy free captions name the right digit more than half the time;
+the training-free visual cache (cache = training image features) raises the
+accuracy on "shifted-modality" queries (features of pixel-noised images, a
+stand-in for the paper's audio/3D/video inputs) by more than 2 points.
+Properties that hold by construction (gates at zero leave the LM's logits
+unchanged, the LM stays frozen, the LM alone cannot tell images apart) are unit
+tests (``tests/experiments/test_imagebind_llm.py``, ``tests/nn/test_bind.py``);
+their values are still reported as metrics.
 The paper's instruction data and LLaMA scale are not reproduced.
 """
 
@@ -125,6 +131,25 @@ def _greedy(forward, tok: CharTokenizer, feats: torch.Tensor, max_new: int = 24)
     return out
 
 
+@torch.no_grad()
+def _determined_char_acc(lm: Transformer, tok: CharTokenizer) -> float:
+    """Teacher-forced next-character accuracy (%) of the text-only LM over every template and
+    digit, on the positions whose next character is fixed by the prefix (all captions sharing
+    the prefix continue alike): the part of the caption language an LM can learn without images."""
+    t, d = torch.meshgrid(torch.arange(len(TEMPLATES)), torch.arange(10), indexing="ij")
+    batch = _captions(tok, t.flatten(), d.flatten())
+    idx, mask = batch["idx"], batch["mask"][:, 1:]
+    nxt: dict[tuple[int, ...], set[int]] = {}
+    for row, m in zip(idx.tolist(), mask.tolist()):
+        for i, keep in enumerate(m):
+            if keep:
+                nxt.setdefault(tuple(row[: i + 1]), set()).add(row[i + 1])
+    det = torch.tensor([[keep and len(nxt[tuple(row[: i + 1])]) == 1 for i, keep in enumerate(m)]
+                        for row, m in zip(idx.tolist(), mask.tolist())])
+    hit = lm(idx[:, :-1]).argmax(-1) == idx[:, 1:]
+    return 100.0 * float(hit[det].float().mean())
+
+
 def _names_digit(caption: str, digit: int) -> bool:
     """The caption is one of the templates with ``digit`` filled in."""
     return caption in {_caption(t, digit) for t in range(len(TEMPLATES))}
@@ -138,8 +163,18 @@ class ImageBindLLM(Experiment):
     claim = ("A bind network plus zero-initialised gates injecting image features into every layer "
              "of a frozen LM leaves the LM unchanged at start and teaches it to follow visual input.")
     paper_figure = "multimodal instruction following; frozen LLaMA, only bind network + gates trained"
-    thresholds = {"max_gate0_dlogit": 0.0, "min_caption_acc": 50.0, "min_greedy_acc": 50.0,
-                  "max_lm_alone_acc": 20.0, "max_lm_drift": 0.0}
+    thresholds = {"min_lm_determined_acc": 95.0, "min_gain_over_lm_alone": 20.0, "min_greedy_acc": 50.0,
+                  "min_cache_gain_shifted": 2.0}
+    history = (
+        ("2026-12-04",
+         "checks true by construction (|Δlogit| at gate 0, frozen-LM drift, LM-alone accuracy <= 20) "
+         "moved to unit tests; caption accuracy now judged as its gain over the LM without the image "
+         "(> 20 points, was: accuracy >= 50); new claim: the visual cache raises shifted-query accuracy "
+         "by > 2 points; new gate: the text-only LM learned the captions (determined characters >= 95 %)",
+         "protocol v2: no by-construction checks, gates apart from claims, strict margins. The earlier "
+         "quick runs (seeds 0-2): caption 98.4 / 95.6 / 98.2 %, LM alone about 9 %, greedy 77.5 / 93.3 "
+         "/ 89.5 %, shifted 74.6 -> 87.3 with the cache (seed 0)"),
+    )
     parts = ("nn.bind.BindNetwork", "nn.bind.GatedInjection", "nn.transformer", "train.Trainer",
              "data.sklearn:digits")
     Config = Config
@@ -175,6 +210,7 @@ class ImageBindLLM(Experiment):
             cached = {"clean_cache": _scores(model, tok, cache(feats_te)),
                       "shifted": _scores(model, tok, shifted),
                       "shifted_cache": _scores(model, tok, cache(shifted))}
+            lm_det = _determined_char_acc(lm, tok)
         acc = float((after.argmax(-1) == test.y).float().mean()) * 100
         acc0 = float((base.argmax(-1) == test.y).float().mean()) * 100
         extra = {f"caption_acc_{k}": float((v.argmax(-1) == test.y).float().mean()) * 100
@@ -183,6 +219,9 @@ class ImageBindLLM(Experiment):
         extra["greedy_caption_acc"] = 100.0 * hits / len(greedy)
         greedy_file = write_csv(out_dir / "greedy_captions.csv", ["true", "caption"],
                   [[int(d), c] for d, c in list(zip(test.y, greedy))[:50]])
+        extra["caption_gain_over_lm_alone"] = acc - acc0
+        extra["cache_gain_shifted"] = extra["caption_acc_shifted_cache"] - extra["caption_acc_shifted"]
+        extra["lm_determined_char_acc"] = lm_det
         metrics = {**extra, "gate0_max_abs_dlogit": dlogit, "caption_acc": acc, "lm_alone_acc": acc0,
                    "lm_weight_drift": lm_drift,
                    "chance_acc": 10.0, "gate_abs_mean": float(inj.gates.detach().abs().mean()),
@@ -235,12 +274,15 @@ class ImageBindLLM(Experiment):
         return files
 
     def checks(self, metrics):
-        return [self.check("max |Δlogit| with gates at zero", metrics, "gate0_max_abs_dlogit", "<=",
-                           "max_gate0_dlogit"),
-                self.check("caption digit accuracy (%)", metrics, "caption_acc", ">=", "min_caption_acc"),
-                self.check("greedy free caption names the right digit (%)", metrics, "greedy_caption_acc",
-                           ">=", "min_greedy_acc"),
-                self.check("LM alone (no image) accuracy (%)", metrics, "lm_alone_acc", "<=",
-                           "max_lm_alone_acc"),
-                self.check("max |Δweight| of the frozen LM during bind training", metrics,
-                           "lm_weight_drift", "<=", "max_lm_drift")]
+        return [
+            self.check("text-only LM: next-character accuracy where the prefix fixes it (%)", metrics,
+                       "lm_determined_char_acc", ">=", "min_lm_determined_acc", kind="gate"),
+            self.check("caption digit accuracy minus the LM without the image (points; chance 10 %)",
+                       metrics, "caption_gain_over_lm_alone", ">", "min_gain_over_lm_alone",
+                       paper_value="follows visual instructions (qualitative)"),
+            self.check("greedy free caption names the right digit (%)", metrics, "greedy_caption_acc",
+                       ">", "min_greedy_acc"),
+            self.check("visual cache on shifted queries: accuracy gain (points)", metrics,
+                       "cache_gain_shifted", ">", "min_cache_gain_shifted",
+                       paper_value="cache mitigates the training-inference modality gap (qualitative)"),
+        ]

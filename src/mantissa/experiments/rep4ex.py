@@ -8,12 +8,20 @@ on latents observed through a nonlinear mixing, with a confounded outcome. The
 interventional means are scored on a grid of ``a ∈ [-3, 3]^2``: points outside
 the training box are the extrapolation set. A direct MLP regression of ``Y`` on
 ``A`` is reported for reference.
+
+The extrapolation error varies a lot between seeds, so ``seeds`` data sets and
+model pairs are drawn (seeds ``seed .. seed + seeds - 1``). Gates: both
+autoencoder pipelines fit the training support (in-support MSE, mean over
+seeds). Claim: the per-seed log ratio log(MSE vanilla / MSE Rep4Ex) on the
+extrapolation set has mean − 2·SE above 0 (Rep4Ex better beyond seed noise).
+Unprefixed metrics are means over the seeds.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mantissa import plot, runtime
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, register, seed_metrics
 from mantissa.io import atomic_write
 from mantissa.train import TensorBatches, TrainConfig, Trainer
 from mantissa.train.rep4ex import Rep4Ex, Rep4ExConfig, simulate, true_interventional_mean
@@ -36,6 +44,7 @@ class Config:
     cf_steps: int = 1000
     grid: int = 13
     hidden: int = 64
+    seeds: int = 3  # independent data sets + model pairs; the claim judges the paired log ratio
 
 
 def _direct_regression(a: torch.Tensor, y: torch.Tensor, steps: int, seed: int) -> nn.Module:
@@ -58,17 +67,35 @@ class Rep4ExExp(Experiment):
              "invariance) lets a control-function estimator predict the effects of unseen interventions "
              "better than an unconstrained autoencoder.")
     paper_figure = "Rep4Ex-CF extrapolates to unseen interventions; AE-vanilla and MLP regression do not"
-    thresholds = {"max_mse_ratio": 1.0}
+    thresholds = {"min_log_ratio": 0.0, "max_in_support_mse": 0.1}
+    history = (
+        ("2026-12-04",
+         "3 seeds per run; the claim judges mean - 2 SE of the per-seed log(MSE vanilla AE / MSE Rep4Ex) "
+         "> 0 (was: one seed's ratio < 1); gates added: in-support MSE < 0.1 for Rep4Ex and for the "
+         "vanilla autoencoder",
+         "protocol v2: the ratio swung from 0.62 (seed 0) to 0.04 (seed 1), so one seed is within noise; "
+         "gates apart from claims (in-support MSE was 0.016 / 0.055 at seed 0)"),
+    )
     parts = ("train.rep4ex", "train.Trainer")
     Config = Config
     scales = {"smoke": {"n": 256, "ae_steps": 10, "cf_steps": 10, "grid": 5, "hidden": 16},
-              "full": {"n": 20000, "ae_steps": 6000, "cf_steps": 4000, "grid": 25}}
+              "full": {"n": 20000, "ae_steps": 6000, "cf_steps": 4000, "grid": 25, "seeds": 5}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         with runtime.threads(1):
             return self._run(cfg, seed, out_dir)
 
     def _run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
+        per_seed = [self._one(cfg, s, out_dir if s == seed else None) for s in range(seed, seed + cfg.seeds)]
+        m = {k: sum(p[k] for p in per_seed) / len(per_seed) for k in per_seed[0]}
+        for i, p in enumerate(per_seed):
+            m.update({f"seed{i}_{k}": v for k, v in p.items()})
+        m.update(seed_metrics("log_ratio_vanilla_over_rep4ex",
+                              [math.log(p["mse_extrapolation_vanilla_ae"] / p["mse_extrapolation_rep4ex"])
+                               for p in per_seed]))
+        return Result(m, ["interventions.csv", "interventions.png"])
+
+    def _one(self, cfg: Config, seed: int, out_dir: Path | None) -> dict[str, float]:
         s, held = simulate(cfg.n, seed), simulate(1000, seed + 1)
         g = torch.linspace(-3, 3, cfg.grid)
         grid = torch.cartesian_prod(g, g)
@@ -92,7 +119,9 @@ class Rep4ExExp(Experiment):
         for name, h in hsics.items():
             m[f"heldout_hsic_{name}"] = h
         m["mse_ratio_rep4ex_over_vanilla"] = m["mse_extrapolation_rep4ex"] / m["mse_extrapolation_vanilla_ae"]
-        return Result(m, self._artifacts(grid, truth, preds, out_dir))
+        if out_dir is not None:
+            self._artifacts(grid, truth, preds, out_dir)
+        return m
 
     def _artifacts(self, grid, truth, preds, out_dir: Path) -> list[str]:
         buf = io.StringIO()
@@ -116,5 +145,12 @@ class Rep4ExExp(Experiment):
         return ["interventions.csv", "interventions.png"]
 
     def checks(self, metrics):
-        return [self.check("extrapolation MSE of Rep4Ex / vanilla autoencoder", metrics,
-                           "mse_ratio_rep4ex_over_vanilla", "<", "max_mse_ratio")]
+        return [
+            self.check("Rep4Ex fits the training support: in-support MSE, mean over seeds", metrics,
+                       "mse_in_support_rep4ex", "<", "max_in_support_mse", kind="gate"),
+            self.check("vanilla autoencoder fits the training support: in-support MSE, mean over seeds",
+                       metrics, "mse_in_support_vanilla_ae", "<", "max_in_support_mse", kind="gate"),
+            self.check("log(extrapolation MSE vanilla AE / Rep4Ex), paired over seeds: mean - 2 SE", metrics,
+                       "log_ratio_vanilla_over_rep4ex_lcb", ">", "min_log_ratio",
+                       paper_value="Rep4Ex-CF extrapolates; AE-vanilla does not (synthetic SCM)"),
+        ]

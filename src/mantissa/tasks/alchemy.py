@@ -251,3 +251,63 @@ def mutate_corpus(seeds: Sequence[Identity], target_size: int, ops: Sequence[str
         if on_new is not None:
             on_new(new)
     return corpus
+
+
+# --- a bounded rewriting prover (the downstream use of the grown corpus) ----------------------
+
+
+def _one_step(expr: sp.Expr, library: Sequence[Identity]) -> set[sp.Expr]:
+    """Every expression one rewrite away from ``expr``: one sub-expression replaced by the
+    other side of a library identity (either direction) whose pattern matches it, with every
+    pattern variable of the replacement bound by the match (Lean's ``rw`` with a lemma)."""
+    out: set[sp.Expr] = set()
+    subterms = list(sp.preorder_traversal(expr))
+    for rule in library:
+        for flip in (False, True):
+            pattern, replacement, wilds = _as_rule(rule, flip)
+            if pattern.is_Number or pattern.is_Symbol:
+                continue
+            needed = replacement.atoms(sp.Wild)
+            for sub in subterms:
+                if sub.func != pattern.func:
+                    continue
+                match = sub.match(pattern)
+                if not match or not needed <= set(match):
+                    continue
+                new = expr.xreplace({sub: replacement.xreplace(match)})
+                if new != expr:
+                    out.add(new)
+    return out
+
+
+def _instance_of(target: Identity, library: Sequence[Identity]) -> bool:
+    """``target`` is a library identity with its variables instantiated (Lean's ``exact``)."""
+    pair = sp.Tuple(target.lhs, target.rhs)
+    for rule in library:
+        for flip in (False, True):
+            pattern, replacement, _ = _as_rule(rule, flip)
+            if pair.match(sp.Tuple(pattern, replacement)) is not None:
+                return True
+    return False
+
+
+def prove_by_rewriting(target: Identity, library: Sequence[Identity], depth: int = 1) -> bool:
+    """Search for a proof of ``target`` from ``library`` (identities used as lemmas): it is an
+    instance of a lemma, or rewriting each side at most ``depth`` times (breadth first) reaches
+    a common expression (equality is SymPy's structural equality, no simplification). Sound
+    when every lemma is true; incomplete by design — a larger library proves more, which is
+    how Alchemy's grown corpus is meant to help a prover (paper #21, Sec. 4)."""
+    if target.lhs == target.rhs or _instance_of(target, library):
+        return True
+    left, right = {target.lhs}, {target.rhs}
+    frontier_l, frontier_r = set(left), set(right)
+    for _ in range(depth):
+        frontier_l = {e for x in frontier_l for e in _one_step(x, library)} - left
+        left |= frontier_l
+        if left & right:
+            return True
+        frontier_r = {e for x in frontier_r for e in _one_step(x, library)} - right
+        right |= frontier_r
+        if left & right:
+            return True
+    return False
