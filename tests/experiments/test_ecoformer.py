@@ -4,11 +4,13 @@ from mantissa.experiments.ecoformer import Config, EcoFormer, _mults, char_lm_ac
 
 def test_checks_can_fail():
     exp = EcoFormer()
-    good = {"acc_drop_pts": 0.5, "ecoformer_time_exponent": 1.05, "softmax_time_exponent": 1.9}
+    good = {"acc_softmax": 95.0, "acc_diff_lcb": -1.0, "ecoformer_time_exponent": 1.05,
+            "softmax_time_exponent": 1.9}
     assert exp.verdict(good) == Verdict.REPRODUCED
-    assert exp.verdict({**good, "acc_drop_pts": 2.5}) == Verdict.PARTIAL
+    assert exp.verdict({**good, "acc_diff_lcb": -2.0}) == Verdict.PARTIAL  # a tie with the margin fails
     assert exp.verdict({**good, "ecoformer_time_exponent": 1.8}) == Verdict.PARTIAL
-    assert exp.verdict({**good, "softmax_time_exponent": 1.1}) == Verdict.PARTIAL  # timing too noisy
+    assert exp.verdict({**good, "softmax_time_exponent": 1.1}) == Verdict.INCONCLUSIVE  # timing too noisy
+    assert exp.verdict({**good, "acc_softmax": 60.0}) == Verdict.INCONCLUSIVE
 
 
 def test_multiply_counts_break_even():

@@ -9,6 +9,14 @@ window): the RoPE model as is, and with Position Interpolation and NTK-aware
 scaling applied at inference with factor = length ratio; CLEX with ``t`` =
 length ratio (and, as a diagnostic, unscaled at ``t = 1``).
 ``finetune_steps=0`` trains both models from scratch instead.
+
+Gates: the RoPE model learned at ``L`` (below 3 bits/char; letter frequencies alone
+give about 4.1), and plain RoPE degrades beyond ``L`` (its loss at the longest
+length exceeds its loss at ``L`` by more than 0.1 bit/char: there is a loss for
+length extrapolation to recover). Claims at the longest length: CLEX below PI and
+below NTK by more than 0.05 bit/char each; at ``L``: CLEX within 0.05 bit/char of
+RoPE ("without loss"). One seed: the differences of the previous quick runs
+(seeds 0 and 1) were ten times the 0.05 margin, and consistent across seeds.
 """
 
 from __future__ import annotations
@@ -74,7 +82,15 @@ class CLEXExperiment(Experiment):
              "factors, extends the context 4x-8x beyond the training length without loss, beating PI and "
              "NTK scaling.")
     paper_figure = "4x–8x extension without loss; lower PPL than PI/NTK beyond the training length"
-    thresholds = {"max_gap_at_L_bits": 0.05}
+    thresholds = {"max_rope_bits_at_L": 3.0, "min_rope_degradation_bits": 0.1, "margin_bits": 0.05}
+    history = (
+        ("2026-12-04",
+         "CLEX − PI and CLEX − NTK judged against a margin of 0.05 bit/char (was: < 0); the gap at L "
+         "is strict (< 0.05; was ≤); gates added: the RoPE model learned (< 3 bits/char at L) and "
+         "plain RoPE degrades beyond L (by > 0.1 bit/char at the longest length)",
+         "protocol v2: margins on comparisons between arms, gates apart from claims. Previous quick "
+         "runs: CLEX − PI −1.82 / −1.66, CLEX − NTK +0.47 / +0.59, gap at L +0.14 / +0.15 (seeds 0 / 1)"),
+    )
     parts = ("nn.rope_scaling:clex", "nn.rope_scaling:rope-pi", "nn.rope_scaling:rope-ntk", "nn.Transformer",
              "train.Trainer", "tasks.charlm")
     Config = Config
@@ -142,6 +158,7 @@ class CLEXExperiment(Experiment):
         metrics["clex_gap_at_L_bits"] = metrics["clex_bits_1L"] - metrics["rope_bits_1L"]
         metrics["clex_minus_pi_at_max_bits"] = metrics[f"clex_bits_{top}L"] - metrics[f"pi_bits_{top}L"]
         metrics["clex_minus_ntk_at_max_bits"] = metrics[f"clex_bits_{top}L"] - metrics[f"ntk_bits_{top}L"]
+        metrics["rope_degradation_at_max_bits"] = metrics[f"rope_bits_{top}L"] - metrics["rope_bits_1L"]
         metrics["max_ratio"] = float(top)
         self._artifacts(cfg, metrics, curves, out_dir)
         return Result(metrics, ["bits_vs_length.png", "bits_by_position.png", "bits_vs_length.csv"])
@@ -182,12 +199,18 @@ class CLEXExperiment(Experiment):
         ax.legend()
         plot.save(fig, out_dir / "bits_by_position.png")
 
-    def checks(self, m: dict[str, float]) -> list[Check]:
+    def checks(self, m) -> list[Check]:
+        paper = "lower PPL than PI / NTK at 4×–8× the training length (LLaMA-2-7B trained at 4k)"
         return [
+            self.check("RoPE char LM learned (bits/char at the training length L)", m, "rope_bits_1L", "<",
+                       "max_rope_bits_at_L", kind="gate"),
+            self.check("plain RoPE degrades beyond L (bits/char at the longest length minus at L)", m,
+                       "rope_degradation_at_max_bits", ">", "min_rope_degradation_bits", kind="gate"),
             self.check("CLEX minus PI, bits/char at the longest length (4L at quick)", m,
-                       "clex_minus_pi_at_max_bits", "<", 0.0),
+                       "clex_minus_pi_at_max_bits", "<", -self.thresholds["margin_bits"], paper_value=paper),
             self.check("CLEX minus NTK, bits/char at the longest length (4L at quick)", m,
-                       "clex_minus_ntk_at_max_bits", "<", 0.0),
+                       "clex_minus_ntk_at_max_bits", "<", -self.thresholds["margin_bits"], paper_value=paper),
             self.check("CLEX minus plain RoPE, bits/char at the training length L", m,
-                       "clex_gap_at_L_bits", "<=", "max_gap_at_L_bits"),
+                       "clex_gap_at_L_bits", "<", "margin_bits",
+                       paper_value="no loss within the training length"),
         ]

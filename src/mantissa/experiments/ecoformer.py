@@ -11,12 +11,17 @@ fine-tuning with a *random* (unlearned, ``iters=0``) hash, and with *uniform*
 attention (every token gets the mean of the values: what attention-free mixing
 reaches on this task).
 
+Accuracy is judged seed-paired: per seed, EcoFormer minus softmax test accuracy;
+the claim holds when mean − 2·SE over the seeds is above −2 points (the paper's
+"within 2 pts of softmax attention"). The gate: the softmax model reached 90 %.
+
 Cost: time of one causal attention forward (1 batch × 4 heads × 16 dims, one
-thread) against sequence length; the exponent of a log-log fit (the Combiner
-experiment's ``_slope``) should be ≈1 for EcoFormer and ≈2 for softmax. The time
-is the thread's CPU time (``time.thread_time``, best of 5), not wall time: on a
-shared machine wall time includes the waits while other processes hold the core,
-which made single points jump several-fold.
+thread) against sequence length; the exponent of a log-log fit
+(:mod:`mantissa.experiments._timing`) should be ≈1 for EcoFormer (the claim: below
+1.2) and ≈2 for softmax (a gate: above 1.5, i.e. the timing sees the quadratic
+cost at all). The time is the thread's CPU time (``time.thread_time``, best of 5),
+not wall time: on a shared machine wall time includes the waits while other
+processes hold the core, which made single points jump several-fold.
 Counted multiplies (:func:`mantissa.nn.ecoformer.attention_macs`) are tabulated
 beside the times; the hashing itself costs ~T·m·(D+b) multiplies, so EcoFormer
 needs fewer multiplies than softmax only beyond a break-even length (≈41 tokens
@@ -32,8 +37,6 @@ next-character accuracy (informative metrics ``lm_*``, no check).
 from __future__ import annotations
 
 import copy
-import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,8 +44,8 @@ import torch
 
 from mantissa import plot, runtime
 from mantissa.experiments._cheap_arith import accuracy, digits_split, train_digits_vit, write_csv
-from mantissa.experiments.base import Check, Experiment, Result, register
-from mantissa.experiments.combiner import _slope
+from mantissa.experiments._timing import cpu_timed, log_log_slope
+from mantissa.experiments.base import Check, Experiment, Result, register, seed_metrics
 from mantissa.nn import ATTENTION
 from mantissa.nn.ecoformer import EcoFormerAttention, attention_macs
 from mantissa.nn.tiny_vit import TinyViT
@@ -57,7 +60,7 @@ ARMS = ("softmax", "ecoformer", "random_hash", "uniform")
 
 @dataclass
 class Config:
-    seeds: int = 3
+    seeds: int = 3  # the accuracy difference is judged seed-paired (mean − 2·SE)
     steps: int = 800  # softmax pre-training
     finetune_steps: int = 400
     finetune_lr: float = 1e-3
@@ -133,18 +136,6 @@ def _hash_losses(model: TinyViT) -> tuple[float, float]:
     return (sum(f.loss_initial for f in fits) / len(fits), sum(f.loss_learned for f in fits) / len(fits))
 
 
-def _cpu_timed(kernel, t: int, repeats: int = 5) -> float:
-    """Best-of-``repeats`` thread CPU seconds of ``kernel(q, k, v)`` (causal) at length ``t``."""
-    q, k, v = (torch.randn(1, 4, t, 16) for _ in range(3))
-    kernel(q, k, v)  # warm-up
-    best = math.inf
-    for _ in range(repeats):
-        t0 = time.thread_time()
-        kernel(q, k, v)
-        best = min(best, time.thread_time() - t0)
-    return best
-
-
 def _cost(cfg: Config, seed: int) -> dict[str, list[float]]:
     torch.manual_seed(seed)
     eco = EcoFormerAttention(bits=cfg.bits, anchors=cfg.anchors, iters=min(cfg.hash_iters, 20)).eval()
@@ -155,7 +146,7 @@ def _cost(cfg: Config, seed: int) -> dict[str, list[float]]:
     with torch.no_grad():
         for t in track(cfg.time_lengths, "ecoformer: attention time vs length"):
             for name, kernel in kernels.items():
-                times[name].append(_cpu_timed(kernel, t))
+                times[name].append(cpu_timed(kernel, t))
     return times
 
 
@@ -180,12 +171,22 @@ class EcoFormer(Experiment):
              "linear-complexity attention (multiplications replaced by accumulations) that keeps the "
              "accuracy of softmax attention.")
     paper_figure = "PVTv2-B0 ImageNet: 73 % on-chip energy cut, −0.33 % top-1"
-    thresholds = {"max_acc_drop_pts": 2.0, "max_eco_time_exponent": 1.2, "min_softmax_time_exponent": 1.5}
+    thresholds = {"min_softmax_acc": 90.0, "min_acc_diff_pts": -2.0, "max_eco_time_exponent": 1.2,
+                  "min_softmax_time_exponent": 1.5}
+    history = (
+        ("2026-12-04",
+         "accuracy judged on the seed-paired EcoFormer − softmax difference (mean − 2·SE > −2 pts; "
+         "was: mean drop ≤ 2 pts); the softmax time-exponent check became a gate; a gate on the "
+         "softmax model's accuracy (≥ 90 %) added; the EcoFormer time-exponent bar is strict (< 1.2)",
+         "protocol v2: margins beyond seed noise, gates apart from claims. The previous quick run "
+         "(seed 0, 3 seeds) had a drop of −0.07 pt (per seed +0.45, +0.67, −0.89) and exponents 0.96 "
+         "(EcoFormer) / 1.74 (softmax)"),
+    )
     parts = ("nn.ecoformer.EcoFormerAttention", "nn.ecoformer.KernelizedHash", "nn.TinyViT",
              "train.Trainer", "data.sklearn:digits")
     Config = Config
     scales = {
-        "smoke": {"seeds": 1, "steps": 10, "finetune_steps": 4, "hash_iters": 3, "bits": 8, "anchors": 8,
+        "smoke": {"seeds": 2, "steps": 10, "finetune_steps": 4, "hash_iters": 3, "bits": 8, "anchors": 8,
                   "time_lengths": (32, 64, 128)},
         "full": {"seeds": 5, "steps": 3000, "finetune_steps": 1500, "lm_steps": 1500,
                  "time_lengths": (256, 512, 1024, 2048, 4096, 8192)},
@@ -207,12 +208,13 @@ class EcoFormer(Experiment):
                    **{f"acc_{a}": mean[2 + i] for i, a in enumerate(ARMS)},
                    "hash_objective_random": mean[6], "hash_objective_learned": mean[7]}
         metrics["acc_drop_pts"] = metrics["acc_softmax"] - metrics["acc_ecoformer"]
+        metrics.update(seed_metrics("acc_diff", [r[3] - r[2] for r in rows]))  # EcoFormer − softmax
         metrics["acc_drop_random_hash_pts"] = metrics["acc_softmax"] - metrics["acc_random_hash"]
         metrics["acc_drop_uniform_pts"] = metrics["acc_softmax"] - metrics["acc_uniform"]
         with runtime.threads(1):
             times = _cost(cfg, seed)
         for name, ts in times.items():
-            metrics[f"{name}_time_exponent"] = _slope(cfg.time_lengths, ts)
+            metrics[f"{name}_time_exponent"] = log_log_slope(cfg.time_lengths, ts)
         metrics["time_ratio_softmax_over_eco_at_max_len"] = times["softmax"][-1] / times["ecoformer"][-1]
         metrics.update(_mults(cfg))
         if cfg.lm_steps:
@@ -249,7 +251,8 @@ class EcoFormer(Experiment):
         ax.set_ylabel("digits test accuracy (%)")
         ax.set_title("TinyViT fine-tuned with each attention")
         for name, ts in times.items():
-            bx.loglog(cfg.time_lengths, ts, "o-", label=f"{name} (slope {_slope(cfg.time_lengths, ts):.2f})")
+            slope = log_log_slope(cfg.time_lengths, ts)
+            bx.loglog(cfg.time_lengths, ts, "o-", label=f"{name} (slope {slope:.2f})")
         bx.set_xticks(cfg.time_lengths, [str(t) for t in cfg.time_lengths])
         bx.set_xticks([], minor=True)
         bx.set_xlabel("sequence length T")
@@ -261,10 +264,13 @@ class EcoFormer(Experiment):
 
     def checks(self, m) -> list[Check]:
         return [
-            self.check("accuracy drop of EcoFormer vs softmax attention (points)", m, "acc_drop_pts", "<=",
-                       "max_acc_drop_pts"),
+            self.check("softmax model learned digits (fine-tuned test accuracy, %, mean over seeds)", m,
+                       "acc_softmax", ">=", "min_softmax_acc", kind="gate"),
+            self.check("the timing sees softmax's quadratic cost (log-log slope of softmax time vs length)",
+                       m, "softmax_time_exponent", ">", "min_softmax_time_exponent", kind="gate"),
+            self.check("EcoFormer minus softmax test accuracy, seed-paired mean − 2·SE (points)", m,
+                       "acc_diff_lcb", ">", "min_acc_diff_pts",
+                       paper_value="−0.33 % top-1 (PVTv2-B0, ImageNet)"),
             self.check("log-log slope of EcoFormer attention time vs length", m, "ecoformer_time_exponent",
-                       "<=", "max_eco_time_exponent"),
-            self.check("log-log slope of softmax attention time vs length (the timing sees quadratic cost)",
-                       m, "softmax_time_exponent", ">=", "min_softmax_time_exponent"),
+                       "<", "max_eco_time_exponent", paper_value="linear complexity: 1"),
         ]

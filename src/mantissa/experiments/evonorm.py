@@ -7,6 +7,11 @@ Wires :mod:`mantissa.nn.evonorm` (``NormActCNN`` with the ``NORM`` slots
 same splits, initial seeds and schedule; accuracies are averaged over seeds. The
 paper's evolutionary search over layer graphs is not run here (the layers it
 found are).
+
+Gate: the BatchNorm-ReLU baseline reached 95 % test accuracy. Claim: EvoNorm-S0
+is within 1 point of BN-ReLU, judged on the seed-paired difference S0 − BN:
+mean − 2·SE over the seeds must be above −1 point. EvoNorm-B0's difference is
+reported beside it (``b0_minus_bn_*``), not judged.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import torch.nn.functional as F
 
 from mantissa import plot, runtime
 from mantissa.data import load_sklearn
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, register, seed_metrics
 from mantissa.io import atomic_write
 from mantissa.nn.evonorm import NormActCNN
 from mantissa.train import TensorBatches, TrainConfig, Trainer
@@ -37,7 +42,7 @@ class Config:
     width: int = 32
     depth: int = 4
     groups: int = 8
-    seeds: int = 3
+    seeds: int = 3  # S0 − BN is judged seed-paired (mean − 2·SE)
     test_fraction: float = 0.25
 
 
@@ -81,11 +86,18 @@ class EvoNorm(Experiment):
     claim = ("EvoNorm-S0, a batch-independent normalization-activation layer found by evolution, "
              "matches or beats BatchNorm-ReLU in the same CNN.")
     paper_figure = "EvoNorm-S0/B0 outperform BN-ReLU and GN-ReLU in many cases (ImageNet, ResNets)"
-    thresholds = {"max_gap_points": 1.0}
+    thresholds = {"min_bn_acc": 95.0, "min_diff_points": -1.0}
+    history = (
+        ("2026-12-04",
+         "the claim is judged on the seed-paired EvoNorm-S0 − BN-ReLU difference (mean − 2·SE over 3 "
+         "seeds > −1 pt; was: mean gap BN − S0 ≤ 1 pt); a gate on the BN-ReLU baseline (≥ 95 %) added",
+         "protocol v2: margins beyond seed noise, gates apart from claims. The previous quick run "
+         "(seed 0) had BN 99.70 %, S0 99.41 % (gap 0.30 pt)"),
+    )
     parts = ("nn.norm:evonorm-s0", "nn.norm:evonorm-b0", "nn.norm:bn-relu", "nn.norm:gn-relu",
              "train.Trainer", "data.sklearn:digits")
     Config = Config
-    scales = {"smoke": {"steps": 20, "seeds": 1, "width": 4, "depth": 2},
+    scales = {"smoke": {"steps": 20, "seeds": 2, "width": 4, "depth": 2},
               "full": {"steps": 3000, "seeds": 10, "width": 64}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
@@ -98,6 +110,8 @@ class EvoNorm(Experiment):
         metrics = {f"acc_{k.replace('-', '_')}": v for k, v in mean.items()}
         metrics["gap_bn_minus_s0"] = mean["bn-relu"] - mean["evonorm-s0"]
         metrics["gap_bn_minus_b0"] = mean["bn-relu"] - mean["evonorm-b0"]
+        metrics.update(seed_metrics("s0_minus_bn", [r["evonorm-s0"] - r["bn-relu"] for r in rows]))
+        metrics.update(seed_metrics("b0_minus_bn", [r["evonorm-b0"] - r["bn-relu"] for r in rows]))
         return Result(metrics, self._artifacts(rows, mean, out_dir))
 
     def _artifacts(self, rows, mean, out_dir: Path) -> list[str]:
@@ -122,5 +136,10 @@ class EvoNorm(Experiment):
         return ["accuracy.csv", "accuracy.png"]
 
     def checks(self, metrics):
-        return [self.check("BN-ReLU minus EvoNorm-S0 test accuracy (points, mean over seeds)",
-                           metrics, "gap_bn_minus_s0", "<=", "max_gap_points")]
+        return [
+            self.check("BN-ReLU baseline learned digits (test accuracy, %, mean over seeds)", metrics,
+                       "acc_bn_relu", ">=", "min_bn_acc", kind="gate"),
+            self.check("EvoNorm-S0 minus BN-ReLU test accuracy, seed-paired mean − 2·SE (points)", metrics,
+                       "s0_minus_bn_lcb", ">", "min_diff_points",
+                       paper_value="S0/B0 match or beat BN-ReLU in many cases (ImageNet ResNets)"),
+        ]

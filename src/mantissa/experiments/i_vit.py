@@ -15,6 +15,13 @@ MiniLM section (``e2e_texts > 0``): the packaged all-MiniLM-L6-v2 with the
 integers, calibrated on WordNet verb glosses), its encoder's integer forward
 run on real text under :func:`integer_only`, and its sentence-embedding
 fidelity to the float model on WordNet definitions.
+
+Gate: the float TinyViT learned digits (≥ 90 %). Claims: the integer-only forward
+is within 1 point of float accuracy, judged on the seed-paired difference
+(integer − float, mean − 2·SE over ``seeds`` seeds, above −1 point); its logits
+have cosine above 0.99 with the float logits; MiniLM's integer-only (int8)
+sentence embeddings have cosine above 0.99 with the float ones. That the forward
+is all-integer is not a check: :func:`integer_only` raises otherwise (unit-tested).
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import torch.nn.functional as F
 
 from mantissa import plot
 from mantissa.arith.integer_guard import integer_only
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, register, seed_metrics
 from mantissa.experiments._cheap_arith import (
     accuracy,
     digits_split,
@@ -44,7 +51,7 @@ from mantissa.runtime import threads
 @dataclass
 class Config:
     steps: int = 2000
-    seeds: int = 2
+    seeds: int = 3  # the accuracy difference is judged seed-paired (mean − 2·SE)
     d_model: int = 32
     n_layer: int = 2
     calib: int = 512
@@ -98,12 +105,20 @@ class IViT(Experiment):
     claim = ("A ViT whose every operation is integer — int8 matmuls, dyadic requantization, "
              "Shiftmax, ShiftGELU and I-LayerNorm — keeps the accuracy of its float model.")
     paper_figure = "INT8 integer-only ≈ FP accuracy on ImageNet (DeiT/Swin); 3.7–4.1× GPU speedup"
-    thresholds = {"max_acc_drop": 1.0, "min_cosine": 0.99, "min_e2e_cosine": 0.99}
+    thresholds = {"min_fp32_acc": 90.0, "min_acc_diff": -1.0, "min_cosine": 0.99, "min_e2e_cosine": 0.99}
+    history = (
+        ("2026-12-04",
+         "3 seeds (was 2); the accuracy claim judged on the seed-paired integer − float difference "
+         "(mean − 2·SE > −1 pt; was: mean drop ≤ 1 pt); a gate on the float model (≥ 90 %); the cosine "
+         "bars are strict (> 0.99); the MiniLM claim is always declared (it fails when the section is off)",
+         "protocol v2: margins beyond seed noise, gates apart from claims. The previous quick run "
+         "(seed 0, 2 seeds): drop 0.56 pt, logit cosine 0.9958, MiniLM int8 cosine 0.9838"),
+    )
     parts = ("arith.shiftmax", "arith.shift_gelu", "arith.i_layernorm", "arith.dyadic_requant",
              "arith.integer_only", "nn.IntViT", "nn.TinyViT", "train.Trainer", "data.sklearn:digits",
              "quant.recipes:int-only", "quant.int_only", "quant.evaluate", "data.minilm")
     Config = Config
-    scales = {"smoke": {"steps": 20, "seeds": 1, "calib": 64, "test_limit": 64, "e2e_texts": 0},
+    scales = {"smoke": {"steps": 20, "seeds": 2, "calib": 64, "test_limit": 64, "e2e_texts": 0},
               "full": {"steps": 6000, "seeds": 5, "d_model": 64, "e2e_texts": 4000, "e2e_pairs": 1000}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
@@ -126,6 +141,7 @@ class IViT(Experiment):
                    "logit_cosine": mean[4], "logit_cosine_res8": mean[5],
                    "prediction_agreement": mean[6], "integer_ops_per_forward": mean[7],
                    "float_ops_in_integer_forward": 0.0}  # integer_only() raises otherwise
+        metrics.update(seed_metrics("int_minus_fp", [r[2] - r[1] for r in rows]))
         header = ["seed", "acc_fp32", f"acc_int_res{cfg.res_bits}", "acc_int_res8", "cosine",
                   "cosine_res8", "agreement", "integer_ops"]
         arts = [write_csv(out_dir / "accuracy.csv", header, rows), self._plot(rows, cfg, out_dir)]
@@ -155,11 +171,14 @@ class IViT(Experiment):
         return "accuracy.png"
 
     def checks(self, metrics):
+        paper = "INT8 integer-only ≈ FP accuracy (DeiT/Swin, ImageNet)"
         return [
-            self.check("accuracy drop of the integer-only forward (points)", metrics,
-                       "acc_drop", "<=", "max_acc_drop"),
-            self.check("cosine of integer-only logits with float logits", metrics,
-                       "logit_cosine", ">=", "min_cosine"),
-        ] + ([self.check("MiniLM integer-only (int8) sentence-embedding cosine with float", metrics,
-                         "e2e_int_only_a8_cosine", ">=", "min_e2e_cosine")]
-             if "e2e_int_only_a8_cosine" in metrics else [])
+            self.check("float TinyViT learned digits (test accuracy, %, mean over seeds)", metrics,
+                       "acc_fp32", ">=", "min_fp32_acc", kind="gate"),
+            self.check("integer-only minus float test accuracy, seed-paired mean − 2·SE (points)", metrics,
+                       "int_minus_fp_lcb", ">", "min_acc_diff", paper_value=paper),
+            self.check("cosine of integer-only logits with float logits (mean over seeds)", metrics,
+                       "logit_cosine", ">", "min_cosine"),
+            self.check("MiniLM integer-only (int8) sentence-embedding cosine with float", metrics,
+                       "e2e_int_only_a8_cosine", ">", "min_e2e_cosine"),
+        ]

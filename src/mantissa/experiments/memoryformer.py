@@ -6,6 +6,12 @@ run per temperature ``t`` of Eq. 7; ``t`` chosen on a dev split, the verdict on 
 split) and ``memory-all`` (also the attention projections ``qkv``/``proj`` as Memory Layers, the
 paper's model, at the chosen ``t``). FLOPs are counted in closed form per token
 (:func:`mantissa.nn.memory_layer.linear_flops`), attention scores at the mean causal length.
+
+Gate: the dense LM learned (test loss below 2.2 nats/char; letter frequencies alone give
+about 2.9). Claims (the catalogue's "within 10 % of dense loss"): the relative test-loss gap
+of the Memory-FFN model and of the all-Memory-Layer model below 10 %. The FLOP ratios are
+reported; they follow from the shapes in closed form (unit-tested), so they are not checks.
+One seed: the gaps of the previous quick run (−1.7 % and +30 %) are far from the 10 % bar.
 """
 
 from __future__ import annotations
@@ -72,7 +78,14 @@ class MemoryFormer(Experiment):
     claim = ("Replacing fully-connected layers by hashed lookup tables (Memory Layers) removes most "
              "of a transformer's FLOPs except attention's, at comparable language-modelling quality.")
     paper_figure = "most FLOPs removed except attention; comparable or better zero-shot accuracy than Pythia"
-    thresholds = {"max_rel_loss_gap": 0.10, "max_ffn_flop_ratio": 0.2}  # catalogue: within 10 % of dense
+    thresholds = {"max_dense_loss": 2.2, "max_rel_loss_gap": 0.10}  # catalogue: within 10 % of dense
+    history = (
+        ("2026-12-04",
+         "the FFN FLOP-ratio check (≤ 0.2) is now a unit test (closed form of the shapes); a gate on the "
+         "dense LM's test loss (< 2.2 nats) added; the loss-gap bars are strict (< 10 %)",
+         "protocol v2: a property true by construction is not a check; gates apart from claims. The "
+         "previous quick run (seed 0): Memory-FFN −1.7 %, all Memory Layers +30.2 %, FFN FLOP ratio 0.149"),
+    )
     parts = ("nn.memory_layer.MemoryLinear", "nn.ffn:memory", "nn.Transformer", "train.Trainer",
              "tasks.charlm")
     Config = Config
@@ -189,13 +202,14 @@ class MemoryFormer(Experiment):
         ax.legend()
         plot.save(fig, out_dir / "flops.png")
 
-    def checks(self, m: dict[str, float]) -> list[Check]:
+    def checks(self, m) -> list[Check]:
+        paper = "comparable or better zero-shot accuracy than Pythia (70M–410M) at a fraction of the FLOPs"
         return [
+            self.check("dense char LM learned (test loss, nats/char)", m, "dense_test_loss", "<",
+                       "max_dense_loss", kind="gate"),
             self.check("test loss of the Memory-FFN model vs dense, relative gap", m,
-                       "memory_ffn_rel_loss_gap", "<=", "max_rel_loss_gap"),
-            self.check("FFN FLOPs per token, Memory Layers / dense", m, "ffn_flop_ratio", "<=",
-                       "max_ffn_flop_ratio"),
+                       "memory_ffn_rel_loss_gap", "<", "max_rel_loss_gap"),
             # the paper's model: every projection outside attention's softmax is a Memory Layer
             self.check("test loss with FFN and attention projections as Memory Layers vs dense, relative gap",
-                       m, "memory_all_rel_loss_gap", "<=", "max_rel_loss_gap"),
+                       m, "memory_all_rel_loss_gap", "<", "max_rel_loss_gap", paper_value=paper),
         ]

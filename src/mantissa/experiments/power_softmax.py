@@ -6,12 +6,20 @@ takes, for HE-friendly inference.
 Wires the decoder :class:`~mantissa.nn.transformer.Transformer` trained by
 :func:`mantissa.train.pipeline.fit_task` on an algorithmic task (sorting digit
 strings) twice — ``attention="softmax"`` and ``attention="power:p=2"`` — with
-the same data, seed and schedule; compares exact-match test accuracy. Then the
+the same data, seed and schedule, once per seed; compares exact-match test
+accuracy. Then the
 reciprocal inside the trained power model is replaced by a polynomial
 (:func:`mantissa.arith.fit`: the constant start ``2/(lo+hi)`` refined by as many
 Newton steps ``y(2 - zy)`` as reach ``tol`` — the row sums span five decades, where
 a Chebyshev start leaves Newton's basin) on the range of row sums seen on the
 training prompts (widened by a margin), and the model is re-evaluated.
+
+Gate: the softmax model learned the task (≥ 90 % exact match). Claims, each judged
+on seed-paired differences (mean − 2·SE over ``seeds`` seeds, since run-to-run noise
+is about 1 point): power-softmax minus softmax above −1 point, and the polynomial
+reciprocal minus the exact one above −1 point. The polynomial's error bound on its
+range holds by construction (``arith.newton_steps``; unit-tested in
+``tests/arith/test_power_softmax.py``); its measured maximum is reported.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ import torch
 
 from mantissa import plot
 from mantissa.arith.poly import fit, newton_steps
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, register, seed_metrics
 from mantissa.experiments._cheap_arith import write_csv
 from mantissa.nn import power_softmax as _power  # noqa: F401  (registers attention "power")
 from mantissa.nn.power_softmax import power_attention_kernel
@@ -35,6 +43,7 @@ from mantissa.train.trainer import TrainConfig
 
 @dataclass
 class Config:
+    seeds: int = 3  # differences are judged seed-paired (mean − 2·SE)
     task: str = "sort"
     lengths: str = "1-6"
     n_train: int = 20000
@@ -85,11 +94,19 @@ class PowerSoftmax(Experiment):
              "transformers to the accuracy of softmax attention, and the remaining reciprocal can be "
              "replaced by a polynomial with bounded error.")
     paper_figure = "polynomial LLMs of 1B+ parameters with reasoning/ICL comparable to softmax models"
-    thresholds = {"max_acc_drop": 1.0, "max_poly_rel_error": 1e-2}
+    thresholds = {"min_softmax_acc": 90.0, "min_diff_points": -1.0}
+    history = (
+        ("2026-12-04",
+         "3 seeds (was 1); both accuracy claims judged on seed-paired differences (mean − 2·SE > −1 pt; "
+         "was: one seed, drop ≤ 1 pt); the polynomial's max-relative-error check (≤ 1e-2) is no longer a "
+         "check (its bound holds by construction, unit-tested); a gate on the softmax model (≥ 90 %)",
+         "protocol v2: run-to-run noise is about 1 pt (previous quick runs: softmax 98.25 / 97.5 %, "
+         "power 99.75 / 100 %), the size of the margin, so one seed cannot judge it"),
+    )
     parts = ("arith.power_softmax", "arith.fit", "nn.attention:power", "nn.Transformer",
              "train.pipeline.fit_task", "tasks:sort")
     Config = Config
-    scales = {"smoke": {"steps": 20, "n_train": 200, "n_test": 5, "lengths": "1-3", "d_model": 32,
+    scales = {"smoke": {"seeds": 2, "steps": 20, "n_train": 200, "n_test": 5, "lengths": "1-3", "d_model": 32,
                         "newton": 4},
               "full": {"steps": 6000, "lengths": "1-10", "n_test": 300}}
 
@@ -102,11 +119,11 @@ class PowerSoftmax(Experiment):
             train=TrainConfig(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
                               warmup=max(1, cfg.steps // 20), log_every=0))
 
-    def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
+    def _one_seed(self, cfg: Config, seed: int) -> tuple[dict[str, float], object]:
         runs, acc = {}, {}
         for name, spec in (("softmax", "softmax"), ("power", f"power:p={cfg.p},eps={cfg.eps}")):
             with threads(1):
-                runs[name] = fit_task(self._lab(cfg, spec), seed, desc=name)
+                runs[name] = fit_task(self._lab(cfg, spec), seed, desc=f"{name} s{seed}")
             acc[name] = _accuracy(runs[name])
         power = runs["power"]
         rec = _Recorder()  # the range of the row sums on the training prompts
@@ -120,15 +137,32 @@ class PowerSoftmax(Experiment):
         err = recip.errors()
         _set_kernel(power.model, power_attention_kernel(cfg.p, cfg.eps, recip))
         acc["power_poly"] = _accuracy(power)
-        metrics = {"acc_softmax": acc["softmax"], "acc_power": acc["power"],
-                   "acc_power_poly": acc["power_poly"], "acc_drop": acc["softmax"] - acc["power"],
-                   "acc_drop_poly": acc["power"] - acc["power_poly"],
-                   "poly_range_lo": lo, "poly_range_hi": hi, "poly_degree": float(cfg.degree),
-                   "poly_newton_steps": float(steps),
-                   "poly_multiplications": float(recip.multiplications),
-                   "poly_max_rel_error": err["max_rel_error"], "poly_max_abs_error": err["max_abs_error"]}
-        rows = [[k, v] for k, v in metrics.items()]
-        arts = [write_csv(out_dir / "summary.csv", ["metric", "value"], rows), self._plot(recip, out_dir)]
+        row = {"seed": float(seed), "acc_softmax": acc["softmax"], "acc_power": acc["power"],
+               "acc_power_poly": acc["power_poly"], "poly_range_lo": lo, "poly_range_hi": hi,
+               "poly_newton_steps": float(steps), "poly_multiplications": float(recip.multiplications),
+               "poly_max_rel_error": err["max_rel_error"], "poly_max_abs_error": err["max_abs_error"]}
+        return row, recip
+
+    def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
+        rows, recip = [], None
+        for s in range(seed, seed + cfg.seeds):
+            row, fitted = self._one_seed(cfg, s)
+            rows.append(row)
+            recip = recip or fitted  # the first seed's polynomial is plotted
+        mean = lambda k: sum(r[k] for r in rows) / len(rows)  # noqa: E731
+        metrics = {k: mean(k) for k in ("acc_softmax", "acc_power", "acc_power_poly")}
+        metrics["acc_drop"] = metrics["acc_softmax"] - metrics["acc_power"]
+        metrics["acc_drop_poly"] = metrics["acc_power"] - metrics["acc_power_poly"]
+        metrics.update(seed_metrics("power_minus_softmax", [r["acc_power"] - r["acc_softmax"] for r in rows]))
+        metrics.update(seed_metrics("poly_minus_exact", [r["acc_power_poly"] - r["acc_power"] for r in rows]))
+        metrics.update({"poly_range_lo": min(r["poly_range_lo"] for r in rows),
+                        "poly_range_hi": max(r["poly_range_hi"] for r in rows),
+                        "poly_degree": float(cfg.degree),
+                        **{k: max(r[k] for r in rows) for k in ("poly_newton_steps", "poly_multiplications",
+                                                                "poly_max_rel_error", "poly_max_abs_error")}})
+        arts = [write_csv(out_dir / "seeds.csv", list(rows[0]), [list(r.values()) for r in rows]),
+                write_csv(out_dir / "summary.csv", ["metric", "value"], [[k, v] for k, v in metrics.items()]),
+                self._plot(recip, out_dir)]
         return Result(metrics, arts)
 
     def _plot(self, recip, out_dir: Path) -> str:
@@ -148,10 +182,11 @@ class PowerSoftmax(Experiment):
 
     def checks(self, metrics):
         return [
-            self.check("accuracy drop, power-softmax vs softmax (points)", metrics, "acc_drop", "<=",
-                       "max_acc_drop"),
-            self.check("max relative error of the polynomial reciprocal on its range", metrics,
-                       "poly_max_rel_error", "<=", "max_poly_rel_error"),
-            self.check("accuracy drop, polynomial reciprocal vs exact (points)", metrics,
-                       "acc_drop_poly", "<=", "max_acc_drop"),
+            self.check("softmax model learned the task (exact-match test accuracy, %, mean over seeds)",
+                       metrics, "acc_softmax", ">=", "min_softmax_acc", kind="gate"),
+            self.check("power-softmax minus softmax exact match, seed-paired mean − 2·SE (points)", metrics,
+                       "power_minus_softmax_lcb", ">", "min_diff_points",
+                       paper_value="polynomial LLMs (1B+ parameters) comparable to softmax models"),
+            self.check("polynomial reciprocal minus exact reciprocal exact match, seed-paired mean − 2·SE "
+                       "(points)", metrics, "poly_minus_exact_lcb", ">", "min_diff_points"),
         ]

@@ -21,21 +21,36 @@ expert is ``t_mult / (t_mult + t_shift)`` (reported as ``shift_gate_mean``), but
 every token has about that probability, arg-max routing sends nearly all of them to the
 shift expert, so the hard share overshoots the latency-inverse split.
 
-Checks: the ShiftAddViT arm is within 2 points of ``fp`` and its routers send more
-than half of the test tokens to the faster (shift) expert. The paper's GPU latency
-(up to 5.18×, TVM kernels) and energy figures are not tested: nothing here measures
-GPU kernels; the expert latencies are constants (``latencies``).
+Gate: the ``fp`` arm reached 90 % on digits. Claims, the first two judged on
+seed-paired differences over ``seeds`` seeds (mean − 2·SE):
+
+* ShiftAddViT minus ``fp`` accuracy above −2 points (the paper's "comparable accuracy");
+* ShiftAddViT minus ``all_shift`` accuracy above +0.5 point: the mixture must earn its
+  multiplication expert by beating the all-shift arm in accuracy (the paper's reason for
+  the MoE). The other way to earn it, matching all-shift at lower latency, cannot be
+  judged here: measured on this CPU the shift expert is an emulation
+  (:func:`mantissa.arith.shift.shift_matmul`), so the MoE (router + both experts) is never
+  faster than all-shift. The measured CPU latency of each arm's inference forward is
+  reported (``latency_ms_*``, ``latency_ratio_*``), not judged;
+* the routers send more than half of the test tokens to the faster (shift) expert.
+
+The paper's GPU latency (up to 5.18×, TVM kernels) and energy figures are not tested;
+the expert latencies the router balances are constants (``latencies``).
 """
 
 from __future__ import annotations
 
 import copy
+import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from mantissa import plot, runtime
 from mantissa.experiments._cheap_arith import accuracy, digits_split, train_digits_vit, write_csv
-from mantissa.experiments.base import Check, Experiment, Result, register
+from mantissa.experiments.base import Check, Experiment, Result, register, seed_metrics
 from mantissa.nn.shiftadd import MoEMultPrimitives, ShiftLinear
 from mantissa.nn.tiny_vit import TinyViT
 
@@ -44,7 +59,7 @@ ARMS = ("fp", "shiftaddvit", "moe_no_balance", "all_shift")
 
 @dataclass
 class Config:
-    seeds: int = 2
+    seeds: int = 3  # accuracy differences are judged seed-paired (mean − 2·SE)
     steps: int = 800  # softmax pre-training
     finetune_steps: int = 400
     finetune_lr: float = 1e-3
@@ -72,21 +87,35 @@ def _reparameterise(model: TinyViT, arm: str, cfg: Config) -> list[MoEMultPrimit
     return moes
 
 
-def _arm(base: TinyViT, arm: str, cfg: Config, data, seed: int) -> tuple[float, float, float]:
+def _latency_ms(model: TinyViT, x, repeats: int = 3) -> float:
+    """Best-of-``repeats`` thread CPU milliseconds of one inference forward on ``x``."""
+    model.eval()
+    best = math.inf
+    with torch.no_grad():
+        for _ in range(repeats):
+            t0 = time.thread_time()
+            model(x)
+            best = min(best, time.thread_time() - t0)
+    return 1000 * best
+
+
+def _arm(base: TinyViT, arm: str, cfg: Config, data, seed: int) -> tuple[float, float, float, float]:
     """(test accuracy %, share of test tokens routed to the shift expert, mean router probability of
-    the shift expert on the last test batch; nan without MoE)."""
+    the shift expert on the last test batch (nan without MoE), CPU ms of an inference forward on the
+    test images)."""
     model = copy.deepcopy(base)
     moes = [] if arm == "fp" else _reparameterise(model, arm, cfg)
     model = train_digits_vit(data, seed + 1, steps=cfg.finetune_steps, lr=cfg.finetune_lr, model=model,
                              desc=f"shiftaddvit: fine-tune {arm} s{seed}")
+    latency = _latency_ms(model, data[1][0] / 16.0)
     for m in moes:
         m.reset_counts()
     acc = accuracy(model, *data[1])
     if not moes:
-        return acc, float("nan"), float("nan")
+        return acc, float("nan"), float("nan"), latency
     routed = sum(m.routed for m in moes)
     gate = sum(float(m.last_gates[:, 1].mean()) for m in moes) / len(moes)
-    return acc, float(routed[1]) / float(routed.sum()), gate
+    return acc, float(routed[1]) / float(routed.sum()), gate, latency
 
 
 @register
@@ -98,12 +127,21 @@ class ShiftAddViT(Experiment):
              "multiplication and shift experts, routed with a latency-aware load-balancing loss, keeps "
              "its accuracy while the router sends more tokens to the faster expert.")
     paper_figure = "up to 5.18× GPU latency reduction, 42.9 % energy saving, comparable accuracy"
-    thresholds = {"max_acc_drop_pts": 2.0, "min_shift_token_share": 0.5}
+    thresholds = {"min_fp_acc": 90.0, "min_diff_vs_fp_pts": -2.0, "min_gain_vs_all_shift_pts": 0.5,
+                  "min_shift_token_share": 0.5}
+    history = (
+        ("2026-12-04",
+         "3 seeds (was 2); a claim that the MoE beats the all-shift arm by more than 0.5 pt (seed-paired "
+         "mean − 2·SE) added; the accuracy-vs-FP claim judged seed-paired (mean − 2·SE > −2 pts; was: "
+         "mean drop ≤ 2 pts); a gate on the FP arm (≥ 90 %); measured CPU latency per arm reported",
+         "protocol v2 / issue: the all-shift arm passed the old accuracy bar too (drop −0.11 pt vs "
+         "ShiftAddViT's −0.33 pt, 2 seeds), so the old checks did not show what the MoE is for"),
+    )
     parts = ("nn.shiftadd.MoEMultPrimitives", "nn.shiftadd.ShiftLinear", "nn.ecoformer.EcoFormerAttention",
              "arith.shift.shift_matmul", "nn.TinyViT", "data.sklearn:digits")
     Config = Config
     scales = {
-        "smoke": {"seeds": 1, "steps": 10, "finetune_steps": 4, "hash_iters": 3, "bits": 8, "anchors": 8},
+        "smoke": {"seeds": 2, "steps": 10, "finetune_steps": 4, "hash_iters": 3, "bits": 8, "anchors": 8},
         "full": {"seeds": 5, "steps": 3000, "finetune_steps": 1500},
     }
 
@@ -115,7 +153,7 @@ class ShiftAddViT(Experiment):
                 base = train_digits_vit(data, s, steps=cfg.steps, desc=f"shiftaddvit: softmax s{s}")
                 res = [_arm(base, arm, cfg, data, s) for arm in ARMS]
                 rows.append([s, accuracy(base, *data[1]), *[r[0] for r in res], *[r[1] for r in res[1:3]],
-                             res[1][2]])
+                             res[1][2], *[r[3] for r in res]])
         mean = [sum(r[i] for r in rows) / len(rows) for i in range(len(rows[0]))]
         metrics = {"acc_pretrained_softmax": mean[1], **{f"acc_{a}": mean[2 + i] for i, a in enumerate(ARMS)},
                    "shift_token_share": mean[6], "shift_token_share_no_balance": mean[7],
@@ -123,8 +161,14 @@ class ShiftAddViT(Experiment):
         metrics["acc_drop_pts"] = metrics["acc_fp"] - metrics["acc_shiftaddvit"]
         metrics["acc_drop_all_shift_pts"] = metrics["acc_fp"] - metrics["acc_all_shift"]
         metrics["balanced_share_target"] = cfg.latencies[0] / sum(cfg.latencies)
+        metrics.update({f"latency_ms_{a}": mean[9 + i] for i, a in enumerate(ARMS)})
+        for other in ("all_shift", "fp"):
+            metrics[f"latency_ratio_shiftaddvit_over_{other}"] = (metrics["latency_ms_shiftaddvit"]
+                                                                  / metrics[f"latency_ms_{other}"])
+        metrics.update(seed_metrics("diff_vs_fp", [r[3] - r[2] for r in rows]))
+        metrics.update(seed_metrics("gain_vs_all_shift", [r[3] - r[5] for r in rows]))
         header = ["seed", "acc_pretrained_softmax", *[f"acc_{a}" for a in ARMS], "shift_token_share",
-                  "shift_token_share_no_balance", "shift_gate_mean"]
+                  "shift_token_share_no_balance", "shift_gate_mean", *[f"latency_ms_{a}" for a in ARMS]]
         arts = [write_csv(out_dir / "accuracy.csv", header, rows), self._plot(metrics, out_dir)]
         return Result(metrics, arts)
 
@@ -147,8 +191,14 @@ class ShiftAddViT(Experiment):
 
     def checks(self, m) -> list[Check]:
         return [
-            self.check("accuracy drop of ShiftAddViT vs the FP model (points)", m, "acc_drop_pts", "<=",
-                       "max_acc_drop_pts"),
+            self.check("FP TinyViT learned digits (fine-tuned test accuracy, %, mean over seeds)", m,
+                       "acc_fp", ">=", "min_fp_acc", kind="gate"),
+            self.check("ShiftAddViT minus FP test accuracy, seed-paired mean − 2·SE (points)", m,
+                       "diff_vs_fp_lcb", ">", "min_diff_vs_fp_pts", paper_value="comparable accuracy"),
+            self.check("ShiftAddViT (MoE) minus all-shift MLP test accuracy, seed-paired mean − 2·SE "
+                       "(points)", m, "gain_vs_all_shift_lcb", ">", "min_gain_vs_all_shift_pts",
+                       paper_value="the MoE keeps the accuracy all-shift MLPs lose"),
             self.check("share of tokens the routers send to the faster (shift) expert", m,
-                       "shift_token_share", ">", "min_shift_token_share"),
+                       "shift_token_share", ">", "min_shift_token_share",
+                       paper_value="more tokens to the faster expert"),
         ]
