@@ -149,3 +149,25 @@ def test_generic_loss_fn():
                  TensorBatches({"x": x, "y": y}, 32, 0), loss_fn=mse)
     tr.fit()
     assert tr.final("loss") < 1e-2
+
+
+def test_lr_scales_give_a_prefix_its_own_learning_rate():
+    from mantissa.train.trainer import param_groups
+
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 2))
+    plain = param_groups(model, 0.1)
+    assert [len(g["params"]) for g in plain] == [2, 2] and all("lr_scale" not in g for g in plain)
+    groups = param_groups(model, 0.1, {"1.": 10.0})
+    assert [(len(g["params"]), g["weight_decay"], g.get("lr_scale", 1.0)) for g in groups] == [
+        (1, 0.1, 1.0), (1, 0.0, 1.0), (1, 0.1, 10.0), (1, 0.0, 10.0)]
+
+    x = torch.randn(16, 3)
+
+    def loss_fn(m, batch):
+        return m(batch["x"]).pow(2).mean(), {}
+
+    cfg = TrainConfig(steps=3, batch_size=16, lr=1e-2, warmup=0, log_every=1)
+    tr = Trainer(model, cfg, lambda step: {"x": x}, loss_fn, lr_scales={"1.": 10.0})
+    tr.fit()
+    lrs = [g["lr"] for g in tr.optimizer.param_groups]
+    assert lrs[2] == pytest.approx(10 * lrs[0]) and lrs[0] == pytest.approx(tr.lr_at(2))

@@ -13,7 +13,7 @@ the encoder's cache.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -87,15 +87,17 @@ def fit_embedding(model: nn.Module, loss: nn.Module, pairs: Sequence[Any], *, st
                   anchors_only: bool = False, warmup: int | None = None, weight_decay: float = 0.01,
                   evaluate: Callable[[nn.Module], dict[str, float]] | None = None, eval_every: int = 0,
                   ckpt_dir: str | os.PathLike[str] | None = None, resume: bool = False,
-                  desc: str = "fine-tune") -> Trainer:
-    """Fine-tune ``model`` on ``pairs`` with ``loss``; returns the Trainer (``.history``)."""
+                  desc: str = "fine-tune", lr_scales: Mapping[str, float] | None = None) -> Trainer:
+    """Fine-tune ``model`` on ``pairs`` with ``loss``; returns the Trainer (``.history``).
+    ``lr_scales``: parameter-name prefix -> learning-rate multiplier (see
+    :func:`mantissa.train.trainer.param_groups`), e.g. ``{"pooling.": 10}``."""
     cfg = TrainConfig(steps=steps, batch_size=batch_size, lr=lr,
                       warmup=steps // 10 if warmup is None else warmup, weight_decay=weight_decay,
                       beta2=0.999, eval_every=eval_every, ckpt_every=max(1, steps // 4) if ckpt_dir else 0,
                       log_every=max(1, steps // 20), seed=seed)
     trainer = Trainer(model, cfg, PairBatches(pairs, batch_size, seed, group_size),
                       pair_loss(loss, pairs, anchors_only=anchors_only), evaluate=evaluate,
-                      ckpt_dir=ckpt_dir, progress_desc=desc,
+                      ckpt_dir=ckpt_dir, progress_desc=desc, lr_scales=lr_scales,
                       meta={"loss": type(loss).__name__, "model": getattr(model, "name", "")})
     trainer.fit(resume=resume)
     return trainer

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,16 +74,24 @@ class StopTraining(Exception):
     """Raised by a callback to stop training early (after the current step)."""
 
 
-def param_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """Decay matrices (dim >= 2) only, as in GPT-2/nanoGPT; shared tensors once."""
+def param_groups(model: nn.Module, weight_decay: float,
+                 lr_scales: Mapping[str, float] | None = None) -> list[dict[str, Any]]:
+    """Decay matrices (dim >= 2) only, as in GPT-2/nanoGPT; shared tensors once.
+
+    ``lr_scales`` maps a parameter-name prefix (e.g. ``"pooling."``) to a multiplier of the
+    scheduled learning rate for the parameters under it (first matching prefix wins); those
+    parameters get their own groups with an ``lr_scale`` entry. Without it: two groups."""
     seen: set[int] = set()
-    decay, no_decay = [], []
-    for p in model.parameters():
+    groups: dict[tuple[bool, float], list[nn.Parameter]] = {(True, 1.0): [], (False, 1.0): []}
+    for name, p in model.named_parameters():
         if not p.requires_grad or id(p) in seen:
             continue
         seen.add(id(p))
-        (decay if p.dim() >= 2 else no_decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        scale = next((float(s) for prefix, s in (lr_scales or {}).items() if name.startswith(prefix)), 1.0)
+        groups.setdefault((p.dim() >= 2, scale), []).append(p)
+    return [{"params": ps, "weight_decay": weight_decay if decay else 0.0,
+             **({"lr_scale": scale} if scale != 1.0 else {})}
+            for (decay, scale), ps in groups.items() if ps or scale == 1.0]
 
 
 def _dist() -> tuple[int, int]:
@@ -99,7 +107,7 @@ class Trainer:
                  loss_fn: LossFn = lm_loss, evaluate: Callable[[nn.Module], dict[str, float]] | None = None,
                  ckpt_dir: str | os.PathLike[str] | None = None, meta: dict[str, Any] | None = None,
                  callbacks: list[Callable[[int, dict[str, float]], None]] | None = None,
-                 progress_desc: str = "train") -> None:
+                 progress_desc: str = "train", lr_scales: Mapping[str, float] | None = None) -> None:
         self.cfg = cfg
         self.device = pick_device(cfg.device)
         self.model = model.to(self.device)
@@ -110,7 +118,7 @@ class Trainer:
         self.desc = progress_desc
         self.rank, self.world = _dist()
         # fused AdamW: one kernel over all parameters (same update rule, less per-tensor overhead)
-        self.optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr,
+        self.optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay, lr_scales), lr=cfg.lr,
                                            betas=(cfg.beta1, cfg.beta2), fused=True)
         self._factor = lr_factor(cfg.schedule)
         self.step = 0
@@ -137,7 +145,7 @@ class Trainer:
     def train_step(self, step: int) -> dict[str, float]:
         self.wrapped.train()
         for group in self.optimizer.param_groups:
-            group["lr"] = self.lr_at(step)
+            group["lr"] = self.lr_at(step) * group.get("lr_scale", 1.0)
         batch = move(self._shard(self.batches(step)), self.device)
         loss, logs = self.loss_fn(self.wrapped, batch)
         if not torch.isfinite(loss):
