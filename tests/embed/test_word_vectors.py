@@ -15,7 +15,7 @@ from mantissa.embed.word_vectors import (
     train_sgns,
     window_pairs,
 )
-from mantissa.errors import ShapeError
+from mantissa.errors import ConfigError, ShapeError
 
 TEXTS = ["The cat sat on the mat.", "A dog sat on a log!", "the cat and the dog", "mat log cat dog"]
 
@@ -61,6 +61,21 @@ def test_analogy_by_3cosadd_on_constructed_vectors():
     assert n == 0 and acc != acc  # unanswerable: NaN
     assert wv.most_similar("king", 1)[0][0] == "queen"
     assert len(quads([("a", "b"), ("c", "d"), ("e", "f")])) == 6
+
+
+def test_only_c_baseline_is_the_nearest_neighbour_of_c():
+    # king's nearest neighbour (a, b, c excluded) is "prince", so only-c misses where 3CosAdd hits
+    words = ["man", "woman", "king", "queen", "prince"]
+    v = torch.tensor([[1.0, 0, 0, 0], [1, 1, 0, 0], [1, 0, 1, 0], [1, 1, 1, 0], [1, 0, 1.1, 0.1]])
+    wv = WordVectors(words, v)
+    q = ("man", "woman", "king", "queen")
+    assert wv.analogy([q]) == (1.0, 1)
+    assert wv.analogy([q], method="only-c") == (0.0, 1)
+    sims = {w: float(wv[w] @ wv["king"]) for w in words if w not in q[:3]}
+    assert max(sims, key=sims.get) == "prince"  # brute force agrees
+    assert wv.analogy([("man", "woman", "king", "prince")], method="only-c") == (1.0, 1)
+    with pytest.raises(ConfigError, match="unknown analogy method"):
+        wv.analogy([q], method="3cosmul")
 
 
 def _topic_corpus(n=300, seed=0):

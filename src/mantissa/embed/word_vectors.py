@@ -12,7 +12,9 @@
   ``1/distance``, ``f(x) = min(1, (x/x_max)^α)``, AdaGrad; the vectors are ``W + W̃``.
 * :class:`WordVectors` — nearest neighbours and analogies by 3CosAdd
   (``argmax_d cos(d, b − a + c)`` excluding ``a, b, c``; Mikolov et al., 2013, "Linguistic
-  Regularities in Continuous Space Word Representations").
+  Regularities in Continuous Space Word Representations"); ``method="only-c"`` is the
+  baseline that ignores the offset, ``argmax_d cos(d, c)`` with the same exclusions
+  (Linzen, 2016, "Issues in evaluating semantic spaces using word analogies", §3).
 * :func:`analogy_sets` — analogy questions from WordNet and small fixed lists:
   adjective → adverb (WordNet pertainyms), singular → plural, male → female,
   country → capital.
@@ -116,9 +118,12 @@ class WordVectors:
         return [(self.words[i], float(s)) for s, i in zip(top.values, top.indices)]
 
     def analogy(self, quads: Sequence[tuple[str, str, str, str]], restrict: int | None = None,
-                batch: int = 512) -> tuple[float, int]:
+                batch: int = 512, method: str = "3cosadd") -> tuple[float, int]:
         """3CosAdd accuracy over ``a:b :: c:d`` questions whose words are all in the
-        (first ``restrict``) vocabulary; returns (accuracy, questions answered)."""
+        (first ``restrict``) vocabulary; returns (accuracy, questions answered).
+        ``method="only-c"``: Linzen's baseline, the nearest neighbour of ``c``."""
+        if method not in ("3cosadd", "only-c"):
+            raise ConfigError(f"unknown analogy method {method!r}; use '3cosadd' or 'only-c'")
         n = min(restrict or len(self.words), len(self.words))
         usable = [q for q in quads if all(w in self.index and self.index[w] < n for w in q)]
         if not usable:
@@ -128,7 +133,8 @@ class WordVectors:
         for s in range(0, len(usable), batch):
             chunk = usable[s : s + batch]
             ix = torch.tensor([[self.index[w] for w in q] for q in chunk])
-            target = F.normalize(mat[ix[:, 1]] - mat[ix[:, 0]] + mat[ix[:, 2]], dim=-1)
+            target = (mat[ix[:, 2]] if method == "only-c"
+                      else F.normalize(mat[ix[:, 1]] - mat[ix[:, 0]] + mat[ix[:, 2]], dim=-1))
             sims = target @ mat.T
             sims.scatter_(1, ix[:, :3], -2.0)
             correct += int((sims.argmax(1) == ix[:, 3]).sum())
