@@ -14,7 +14,7 @@ import csv
 import io
 import random
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,15 +157,18 @@ E2E_HEADER = ("label", "recipe", "bits_per_weight", "texts", "k", "mean_cosine",
               "recall_at_k", "synonym_pairs", "synonym_auc", "synonym_gap", "seconds")
 
 
-def minilm_end_to_end(recipes: Mapping[str, str | None], n_texts: int, n_pairs: int, seed: int, *,
+def minilm_end_to_end(recipes: Mapping[str, str | Callable[[Any, str], Any] | None], n_texts: int,
+                      n_pairs: int, seed: int, *,
                       include: str = "*", desc: str = "MiniLM end to end",
                       calibration: int = 64) -> list[dict[str, Any]]:
     """The whole packaged MiniLM quantized with each recipe (``{label: spec}``; ``None`` = the
-    float model itself) on a fresh copy, and its embedding fidelity against the float model
-    (:func:`mantissa.quant.evaluate`) on ``n_texts`` real texts and ``n_pairs`` WordNet synonym
-    pairs (0: none), on one thread. ``include``: glob of the linear layers to quantize. Recall is at
-    ``k = min(10, n_texts // 4)`` so the neighbours stay a small share of the corpus. Recipes
-    that need calibration get ``calibration`` WordNet verb glosses outside the evaluation texts."""
+    float model itself; a callable ``fn(model, include) -> model`` = a transform of the copy that
+    no recipe spec names, e.g. a baseline written in the experiment) on a fresh copy, and its
+    embedding fidelity against the float model (:func:`mantissa.quant.evaluate`) on ``n_texts``
+    real texts and ``n_pairs`` WordNet synonym pairs (0: none), on one thread. ``include``: glob
+    of the linear layers to quantize. Recall is at ``k = min(10, n_texts // 4)`` so the
+    neighbours stay a small share of the corpus. Recipes that need calibration get
+    ``calibration`` WordNet verb glosses outside the evaluation texts."""
     if n_texts < 8:
         raise ConfigError(f"MiniLM end to end needs at least 8 texts (got {n_texts}); 0 disables it")
     base = load_minilm()
@@ -175,14 +178,17 @@ def minilm_end_to_end(recipes: Mapping[str, str | None], n_texts: int, n_pairs: 
         t0 = time.perf_counter()
         with threads(1):  # far steadier than two threads on a shared 2-core machine
             model = copy.deepcopy(base)
-            if spec is not None:
+            if callable(spec):
+                model = spec(model, include)
+            elif spec is not None:
                 calib = None
                 if parse_recipe(spec).needs_calibration:
                     calib = calibration_corpus(calibration, set(evaluation_corpus(n_texts, seed)))
                 model = quantize(model, spec, calib, include=[include])
             rep = evaluate(model, base, n_texts=n_texts, n_pairs=n_pairs, k=k, seed=seed,
                            measure_size=False, measure_latency=False)
-        rows.append({"label": label, "recipe": spec or "float32", "bits_per_weight": rep.bits_per_weight,
+        name = getattr(spec, "__name__", "transform") if callable(spec) else spec
+        rows.append({"label": label, "recipe": name or "float32", "bits_per_weight": rep.bits_per_weight,
                      "texts": rep.n_texts, "k": k, "mean_cosine": rep.mean_cosine,
                      "min_cosine": rep.min_cosine, "recall_at_k": rep.recall_at_10,
                      "synonym_pairs": n_pairs, "synonym_auc": rep.synonym_auc,

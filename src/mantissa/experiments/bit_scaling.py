@@ -8,6 +8,19 @@ teacher on WordNet glosses; weight-quantized (per-channel intN fake-quant with S
 :func:`mantissa.quant.qat.prepare_qat`) students initialised from the teacher and
 trained for the same steps on the same batches with KD or TopKLD alone (no labels).
 Quality = validation next-character cross-entropy against the real text.
+
+TopKLD (the paper's Eq.): split the teacher's vocabulary into its top-k tokens
+(the head) and the rest (the tail); ``L = KL_fwd(p_T || p_S) on the head +
+KL_rev(p_S || p_T) on the tail`` (forward KL where the teacher is confident,
+reverse KL on the long tail) — :func:`mantissa.train.topkld.topk_kld`.
+
+Protocol v2. The whole study (teacher, then every student) runs for ``seeds``
+seeds; per seed the gain is plain KD's validation loss minus TopKLD's, averaged
+over the bit widths, and the claim is judged on mean − 2·SE of those seed-paired
+gains (``gain_lcb > 0``; a tie fails). Gates: every float teacher learned the text
+(validation loss below ``max_teacher_loss`` nats, well under a unigram model's
+~2.9), and plain KD improves the untrained lowest-width student in every seed
+(the distillation baseline trains).
 """
 
 from __future__ import annotations
@@ -22,7 +35,7 @@ import torch
 from mantissa import plot, runtime
 from mantissa.errors import ConfigError
 from mantissa.experiments._cheap_arith import write_csv
-from mantissa.experiments.base import Check, Experiment, Result, register
+from mantissa.experiments.base import Check, Experiment, Result, register, seed_metrics
 from mantissa.nn import Transformer, TransformerConfig
 from mantissa.quant.qat import prepare_qat
 from mantissa.tasks import CharTokenizer
@@ -51,7 +64,8 @@ class Config:
     student_lr: float = 1e-3
     n_chars: int = 300_000
     n_val: int = 256
-    losses: tuple[str, ...] = ("kd", "topkld", "topkld_swap")
+    losses: tuple[str, ...] = ("kd", "topkld")  # "topkld_swap": the swapped ablation (full scale)
+    seeds: int = 3  # seeds of the whole study; the claim is judged on the seed-paired gains
 
     def __post_init__(self) -> None:
         self.bits, self.losses = tuple(self.bits), tuple(self.losses)
@@ -63,6 +77,9 @@ class Config:
             raise ConfigError(f"bits must be increasing widths in [2, 8], got {self.bits}")
         if self.k < 1:
             raise ConfigError(f"k must be >= 1, got {self.k}")
+        if self.seeds < 2:
+            raise ConfigError(f"seeds must be >= 2 (the claim is judged on seed-paired gains), "
+                              f"got {self.seeds}")
 
 
 def _distill_fn(teacher: torch.nn.Module, loss: str, cfg: Config) -> Callable:
@@ -94,15 +111,25 @@ class BitScaling(Experiment):
     claim = ("Distilling quantized language-style models with TopKLD beats plain KD across bit widths "
              "(the paper: it lifts the bit-level scaling law one level).")
     paper_figure = "TopKLD lifts the bit-level scaling law one level (int and fp quantization)"
-    thresholds = {"min_win_fraction": 0.5}
+    thresholds = {"min_gain": 0.0, "max_teacher_loss": 2.5, "min_kd_over_ptq": 0.0}
+    history = (
+        ("2026-12-04",
+         "judged on the seed-paired mean-over-widths loss gain of TopKLD over plain KD, 3 seeds, "
+         "mean - 2 SE > 0 (was: win fraction over widths > 0.5 at one seed); gates on the teacher's loss "
+         "(< 2.5 nats) and on KD improving the untrained lowest-width student; the swapped-TopKLD "
+         "ablation runs at full scale only",
+         "protocol v2 / catalogue: the differences (<= 0.012 nats) were the size of the seed noise, and "
+         "seed 0 gave 'not reproduced' while seeds 1 and 2 gave 'reproduced'"),
+    )
     parts = ("train.topkld.topk_kld", "train.topkld.kd_loss", "quant.qat.prepare_qat", "nn.Transformer",
              "train.Trainer", "tasks.charlm")
     Config = Config
     scales = {
         "smoke": {"teacher_steps": 6, "student_steps": 3, "bits": (2, 4), "seq_len": 16, "d_model": 16,
-                  "n_layer": 1, "n_head": 2, "batch_size": 8, "n_chars": 20_000, "n_val": 16},
+                  "n_layer": 1, "n_head": 2, "batch_size": 8, "n_chars": 20_000, "n_val": 16, "seeds": 2},
         "full": {"teacher_steps": 3000, "student_steps": 1000, "bits": (2, 3, 4, 5), "seq_len": 128,
-                 "d_model": 128, "n_layer": 4, "n_chars": 2_000_000, "n_val": 1024},
+                 "d_model": 128, "n_layer": 4, "n_chars": 2_000_000, "n_val": 1024,
+                 "losses": ("kd", "topkld", "topkld_swap")},
     }
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
@@ -110,6 +137,27 @@ class BitScaling(Experiment):
             return self._run(cfg, seed, out_dir)
 
     def _run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
+        per_seed = [self._one_seed(cfg, s) for s in range(seed, seed + cfg.seeds)]
+        m, _ = per_seed[0]  # the first seed's full metrics, unprefixed (as a single-seed run)
+        m = dict(m)
+        rows = []
+        for s, (ms, srows) in zip(range(seed, seed + cfg.seeds), per_seed, strict=True):
+            rows += [[s, *r] for r in srows]
+            for key in ("teacher_val_loss", "win_fraction", "mean_loss_gain"):
+                m[f"{key}_s{s}"] = ms[key]
+        lo = cfg.bits[0]
+        m.update(seed_metrics("gain", [ms["mean_loss_gain"] for ms, _ in per_seed]))
+        m["worst_teacher_val_loss"] = max(ms["teacher_val_loss"] for ms, _ in per_seed)
+        m["min_kd_over_ptq"] = min(ms[f"ptq_val_loss_{lo}"] - ms[f"kd_val_loss_{lo}"] for ms, _ in per_seed)
+        m["pooled_win_fraction"] = sum(ms["win_fraction"] for ms, _ in per_seed) / len(per_seed)
+        arts = [write_csv(out_dir / "bit_scaling.csv",
+                          ["seed", "bits", "ptq_val_loss", "kd_val_loss", "topkld_val_loss", "kd_val_acc",
+                           "topkld_val_acc", "kd_kl_teacher", "topkld_kl_teacher",
+                           "topkld_swap_val_loss"], rows)]
+        arts.append(self._plot(cfg, m, out_dir))
+        return Result(m, arts)
+
+    def _one_seed(self, cfg: Config, seed: int) -> tuple[dict[str, float], list[list[float]]]:
         tok = CharTokenizer()
         ids = char_corpus(tok, "wordnet", cfg.n_chars)
         n_train = max(max(cfg.teacher_steps, cfg.student_steps) * cfg.batch_size // 2, cfg.batch_size)
@@ -125,7 +173,7 @@ class BitScaling(Experiment):
                                                 max_len=cfg.seq_len + 1, pe="rope"))
         Trainer(teacher, TrainConfig(steps=cfg.teacher_steps, batch_size=cfg.batch_size, lr=cfg.lr,
                                      warmup=max(1, cfg.teacher_steps // 20), seed=seed, log_every=0),
-                batches(), progress_desc="bit-scaling: teacher").fit()
+                batches(), progress_desc=f"bit-scaling s{seed}: teacher").fit()
         teacher.eval()
         m: dict[str, float] = {f"teacher_{k}": v for k, v in _evaluate(teacher, teacher, val).items()}
         rows = []
@@ -140,19 +188,14 @@ class BitScaling(Experiment):
                                              lr=cfg.student_lr, warmup=max(1, cfg.student_steps // 20),
                                              weight_decay=0.0, seed=seed, log_every=0),
                         batches(), loss_fn=_distill_fn(teacher, loss, cfg),
-                        progress_desc=f"bit-scaling: int{b} {loss}").fit()
+                        progress_desc=f"bit-scaling s{seed}: int{b} {loss}").fit()
                 for k, v in _evaluate(student, teacher, val).items():
                     m[f"{loss}_{k}_{b}"] = v
             rows.append([b, m[f"ptq_val_loss_{b}"], m[f"kd_val_loss_{b}"], m[f"topkld_val_loss_{b}"],
                          m[f"kd_val_acc_{b}"], m[f"topkld_val_acc_{b}"], m[f"kd_kl_teacher_{b}"],
                          m[f"topkld_kl_teacher_{b}"], m.get(f"topkld_swap_val_loss_{b}", float("nan"))])
         m.update(self._summary(cfg, m))
-        arts = [write_csv(out_dir / "bit_scaling.csv",
-                          ["bits", "ptq_val_loss", "kd_val_loss", "topkld_val_loss", "kd_val_acc",
-                           "topkld_val_acc", "kd_kl_teacher", "topkld_kl_teacher",
-                           "topkld_swap_val_loss"], rows)]
-        arts.append(self._plot(cfg, m, out_dir))
-        return Result(m, arts)
+        return m, rows
 
     @staticmethod
     def _summary(cfg: Config, m: dict[str, float]) -> dict[str, float]:
@@ -190,5 +233,12 @@ class BitScaling(Experiment):
         return "loss_vs_bits.png"
 
     def checks(self, m: dict[str, float]) -> list[Check]:
-        return [self.check("fraction of bit widths where the TopKLD student's val loss beats plain KD's",
-                           m, "win_fraction", ">", "min_win_fraction")]
+        return [
+            self.check("float teacher's validation loss, worst seed (nats/char)", m, "worst_teacher_val_loss",
+                       "<", "max_teacher_loss", kind="gate"),
+            self.check("plain KD improves the untrained lowest-width student, worst seed (nats)", m,
+                       "min_kd_over_ptq", ">", "min_kd_over_ptq", kind="gate"),
+            self.check("KD minus TopKLD validation loss, mean over widths; mean - 2 SE over seeds (nats)", m,
+                       "gain_lcb", ">", "min_gain",
+                       paper_value="TopKLD lifts the bit-level scaling law one level"),
+        ]

@@ -7,6 +7,11 @@ DFP INT16 x INT16 -> INT32 integer matmuls (:mod:`mantissa.quant.dfp`), with int
 accumulator overflows detected, counted and handled by splitting the partial
 sum. A third run lets overflows wrap around unhandled, to show what the handling
 buys. Accuracy is averaged over seeds.
+
+Protocol v2. Gate: the FP32 CNN learned digits (mean test accuracy >= 95 %).
+Claim (non-inferiority, "matches FP32"): per seed, DFP16 minus FP32 test
+accuracy from the same initialisation and batches; mean − 2·SE over the seeds
+must stay above −1 point (``dfp_minus_fp32_lcb > -1``).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from torch import nn
 
 from mantissa import plot
 from mantissa.data import load_sklearn
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, register, seed_metrics
 from mantissa.experiments.quant_survey import write_csv
 from mantissa.progress import track
 from mantissa.quant.dfp import DFPConfig, OverflowCounter, convert_to_dfp
@@ -35,7 +40,7 @@ class Config:
     steps: int = 600
     batch_size: int = 64
     lr: float = 0.05
-    seeds: int = 2
+    seeds: int = 3  # >= 2: the claim is judged on seed-paired differences
     bits: int = 16
     chunk: int = 0           # products per int32 partial sum (0: the whole dot product)
     width: int = 16
@@ -75,10 +80,17 @@ class DFPTraining(Experiment):
     paper = "#30"
     claim = "Training with INT16 dynamic-fixed-point matmuls (INT32 accumulation) matches FP32 accuracy."
     paper_figure = "ImageNet SOTA accuracy with INT16, 1.8x throughput"
-    thresholds = {"max_acc_gap": 1.0}
+    thresholds = {"min_dfp_minus_fp32": -1.0, "min_fp32_acc": 95.0}
+    history = (
+        ("2026-12-04",
+         "seeds 2 -> 3; judged on mean - 2 SE of the seed-paired DFP16 - FP32 accuracy > -1 point (was: "
+         "|mean gap| <= 1); gate: FP32 accuracy >= 95 %",
+         "protocol v2: a 1-point closeness claim on 450 test images (0.22 pt each) is judged beyond seed "
+         "noise; the old quick run had a gap of 0.00 over 2 seeds"),
+    )
     parts = ("formats.dfp", "quant.dfp")
     Config = Config
-    scales = {"smoke": {"steps": 20, "seeds": 1, "width": 4}, "full": {"steps": 3000, "seeds": 5}}
+    scales = {"smoke": {"steps": 20, "seeds": 2, "width": 4}, "full": {"steps": 3000, "seeds": 5}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         with threads(1):
@@ -119,9 +131,14 @@ class DFPTraining(Experiment):
         m["overflows_dfp16"] = mean("overflows_dfp16")
         m["overflow_rate_dfp16"] = mean("overflow_rate_dfp16")
         m["overflows_wrap"] = mean("overflows_dfp16_wrap")
-        m["seeds"] = cfg.seeds
+        m.update(seed_metrics("dfp_minus_fp32", [r["acc_dfp16"] - r["acc_fp32"] for r in rows]))
         return Result(m, ["loss.png", "runs.csv"])
 
     def checks(self, metrics):
-        return [self.check("|FP32 - DFP16| test accuracy on digits (points, mean over seeds)", metrics,
-                           "acc_gap", "<=", "max_acc_gap")]
+        return [
+            self.check("FP32 CNN test accuracy on digits (%, mean over seeds)", metrics, "acc_fp32", ">=",
+                       "min_fp32_acc", kind="gate"),
+            self.check("DFP16 - FP32 test accuracy, mean - 2 SE over seeds (points)", metrics,
+                       "dfp_minus_fp32_lcb", ">", "min_dfp_minus_fp32",
+                       paper_value="INT16 matches FP32 (ImageNet SOTA accuracy, 1.8x throughput)"),
+        ]

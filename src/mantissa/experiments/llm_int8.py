@@ -14,6 +14,14 @@ End to end (MiniLM section): the whole packaged MiniLM quantized with the
 (LLM.int8 decomposition, threshold 6.0) beside the float model, scored by
 :func:`mantissa.quant.evaluate` on real text (WordNet definitions): mean cosine
 with the float embeddings, recall@10 of the float model's neighbours, synonym AUC.
+
+Protocol v2. Gate: outlier features are present in the real activations (at least
+one column per layer on average reaches the threshold), so the decomposition has
+something to do. Claims: with the decomposition the output cosine stays >= 0.999
+(injected outliers, real MiniLM layers, whole model end to end); plain int8's
+error on injected outliers is more than twice the decomposition's (strict); >= 99.9 %
+of multiply-adds stay in int8; end to end the decomposition beats plain int8 on
+cosine and recall (strict).
 """
 
 from __future__ import annotations
@@ -62,7 +70,13 @@ class LLMInt8(Experiment):
              "multiply-adds stay in int8; plain int8 degrades when outliers are present.")
     paper_figure = "no degradation up to 175B parameters; >99.9% of values in int8"
     thresholds = {"min_cosine": 0.999, "min_degradation_ratio": 2.0, "min_int8_fraction": 99.9,
-                  "min_e2e_gain": 0.0}
+                  "min_e2e_gain": 0.0, "min_outlier_columns": 1.0}
+    history = (
+        ("2026-12-04",
+         "gate added: mean outlier columns per layer >= 1 on real MiniLM activations; the degradation "
+         "ratio is strict (> 2, was >= 2)",
+         "protocol v2: a gate that the phenomenon is present; comparisons of arms are strict"),
+    )
     parts = ("arith.int8_matmul_with_outliers", "arith.vectorwise_int8_linear", "data.minilm",
              "quant.recipes:int8", "quant.recipes:int8-outlier", "quant.evaluate")
     Config = Config
@@ -136,14 +150,17 @@ class LLMInt8(Experiment):
 
     def checks(self, metrics):
         return [
+            self.check("real MiniLM: outlier columns (|x| >= threshold) per layer, mean", metrics,
+                       "real_mean_outlier_columns", ">=", "min_outlier_columns", kind="gate"),
             self.check("injected outliers: output cosine with decomposition", metrics,
-                       "inj_dec_cosine", ">=", "min_cosine"),
+                       "inj_dec_cosine", ">=", "min_cosine", paper_value="no degradation"),
             self.check("injected outliers: plain int8 error / decomposed error", metrics,
-                       "inj_degradation_ratio", ">=", "min_degradation_ratio"),
+                       "inj_degradation_ratio", ">", "min_degradation_ratio"),
             self.check("real MiniLM: mean output cosine with decomposition", metrics,
-                       "real_dec_cosine", ">=", "min_cosine"),
+                       "real_dec_cosine", ">=", "min_cosine", paper_value="no degradation"),
             self.check("real MiniLM: multiply-adds in int8 (%)", metrics,
-                       "real_int8_fraction_pct", ">=", "min_int8_fraction"),
+                       "real_int8_fraction_pct", ">=", "min_int8_fraction",
+                       paper_value=">99.9 % of values in int8 (6.7B+ models)"),
         ] + (self._e2e_checks(metrics) if "e2e_int8_cosine" in metrics else [])
 
     def _e2e_checks(self, metrics):
@@ -153,5 +170,6 @@ class LLMInt8(Experiment):
             self.check("MiniLM end to end: int8-outlier minus int8 recall@k (k = min(10, texts // 4))",
                        metrics, "e2e_recall_gain", ">", "min_e2e_gain"),
             self.check("MiniLM end to end: int8-outlier mean cosine with the float model", metrics,
-                       "e2e_int8_outlier_cosine", ">=", "min_cosine"),
+                       "e2e_int8_outlier_cosine", ">=", "min_cosine",
+                       paper_value="no degradation up to 175B"),
         ]

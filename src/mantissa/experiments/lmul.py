@@ -28,6 +28,15 @@ of the fp8 format the paper compares it with (4-bit vs e4m3, 3-bit vs e5m2).
 ``LMulLinear`` emulates L-Mul (``2^m + 3`` dense matmuls per layer, ~0.5 s per
 text on one shared core), so this section uses fewer texts than the others; its
 recall is reported, not judged.
+
+Protocol v2. Gates (the setup worked): the digits ViT with softmax attention
+reaches ``min_vit_acc``, and our fp8 multiplication (:mod:`mantissa.formats`)
+gives the same products as ml_dtypes' float8 casts on the random operands.
+Claims, with margins from the paper's words: "3-bit L-Mul outperforms
+float8_e5m2" is an error ratio ``< 1`` (a tie fails); "4-bit L-Mul achieves
+comparable precision as float8_e4m3" is a ratio ``< 1.1`` (at most 10 % more
+error); each on random and on MiniLM operands, and end to end (1 - cosine).
+"Directly applying L-Mul to attention is almost lossless" is a drop ``< 1`` point.
 """
 
 from __future__ import annotations
@@ -36,6 +45,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import ml_dtypes
+import numpy as np
 import torch
 
 from mantissa import formats, plot
@@ -106,6 +117,20 @@ def _errors(a: torch.Tensor, b: torch.Tensor, widths: list[int], scale: bool) ->
         prod = round_to_mantissa(round_to_mantissa(a, m).double() * round_to_mantissa(b, m).double(), m)
         out[name] = _rel(prod, exact)
     return out
+
+
+def fp8_reference_diff(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Max relative difference between our fp8 products (:func:`_fp8_mul`, unscaled) and the
+    same products with ml_dtypes' float8 casts (operands and product rounded), over both formats."""
+    worst = 0.0
+    for name in FP8:
+        dt = getattr(ml_dtypes, name)
+        qa = a.numpy().astype(dt).astype(np.float64)
+        qb = b.numpy().astype(dt).astype(np.float64)
+        ref = torch.from_numpy((qa * qb).astype(dt).astype(np.float64))
+        ours = _fp8_mul(a, b, name, scale=False).double()
+        worst = max(worst, float(((ours - ref).abs() / ref.abs().clamp_min(1e-300)).max()))
+    return worst
 
 
 def _random_pairs(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -185,7 +210,18 @@ class LMul(Experiment):
              "precisely as float8_e4m3 and with 3-bit mantissas better than float8_e5m2; attention "
              "computed with L-Mul is almost lossless.")
     paper_figure = "4-bit L-Mul ≈ e4m3 precision; 3-bit beats e5m2; L-Mul attention nearly lossless"
-    thresholds = {"max_error_ratio": 1.0, "max_acc_drop": 1.0}
+    thresholds = {"max_ratio_beats": 1.0, "max_ratio_comparable": 1.1, "max_acc_drop": 1.0,
+                  "min_vit_acc": 90.0, "max_fp8_ref_diff": 1e-12}
+    history = (
+        ("2026-12-04",
+         "error-ratio checks strict with margins from the paper's words: 3-bit vs e5m2 '<= 1' -> '< 1' "
+         "('outperforms'); 4-bit vs e4m3 '<= 1' -> '< 1.1' ('comparable precision': at most 10 % more "
+         "error); attention drop '<= 1' -> '< 1' point; the same margins end to end; two gates added "
+         "(ViT softmax accuracy >= 90 %, fp8 products equal ml_dtypes')",
+         "protocol v2: ties fail, and arm comparisons carry the paper's margin. The 4-bit margin is "
+         "looser than before; seen before the change: random-operand ratio 1.46 (fails either way), "
+         "MiniLM 0.74, end to end 5.07"),
+    )
     parts = ("arith.lmul", "arith.lmul_error_model", "nn.attention:lmul", "formats:float8_e4m3fn",
              "formats:float8_e5m2", "nn.TinyViT", "data.minilm", "data.sklearn:digits")
     Config = Config
@@ -214,6 +250,7 @@ class LMul(Experiment):
             # the same with the formats' precision only (no exponent-range limits)
             metrics[f"{label}_ratio_lmul4_mant3"] = mean["lmul4"] / mean["mant3"]
             metrics[f"{label}_ratio_lmul3_mant2"] = mean["lmul3"] / mean["mant2"]
+        metrics["fp8_ref_max_rel_diff"] = fp8_reference_diff(ra, rb)
         for m in widths:
             metrics[f"model_lmul{m}_mean"] = lmul_error_model(m)["mean_rel_error"]
         metrics.update(_dot_products(ios[0], cfg.dot_tokens, widths))
@@ -265,17 +302,22 @@ class LMul(Experiment):
         return "precision.png"
 
     def checks(self, metrics):
-        return [
-            self.check("random operands: L-Mul 4-bit / e4m3 mean relative error", metrics,
-                       "rand_ratio_lmul4_e4m3", "<=", "max_error_ratio"),
-            self.check("random operands: L-Mul 3-bit / e5m2 mean relative error", metrics,
-                       "rand_ratio_lmul3_e5m2", "<=", "max_error_ratio"),
-            self.check("MiniLM pairs: L-Mul 4-bit / e4m3 mean relative error", metrics,
-                       "real_ratio_lmul4_e4m3", "<=", "max_error_ratio"),
-            self.check("MiniLM pairs: L-Mul 3-bit / e5m2 mean relative error", metrics,
-                       "real_ratio_lmul3_e5m2", "<=", "max_error_ratio"),
-            self.check("digits ViT: accuracy drop with L-Mul attention (points)", metrics,
-                       "attn_acc_drop", "<=", "max_acc_drop"),
-        ] + [self.check(f"MiniLM end to end: (1 - cosine) of L-Mul {w}-bit / of fp8 {fmt}", metrics,
-                        f"e2e_ratio_lmul{w}_{fmt}", "<=", "max_error_ratio")
-             for w, fmt in sorted(E2E_PAIRS.items()) if f"e2e_ratio_lmul{w}_{fmt}" in metrics]
+        pv = {3: "3-bit L-Mul outperforms float8_e5m2", 4: "4-bit L-Mul comparable to float8_e4m3"}
+        limit = {3: "max_ratio_beats", 4: "max_ratio_comparable"}
+        out = [
+            self.check("digits ViT with softmax attention: test accuracy (%)", metrics, "vit_acc_softmax",
+                       ">=", "min_vit_acc", kind="gate"),
+            self.check("fp8 products equal ml_dtypes' float8 casts (max relative difference)", metrics,
+                       "fp8_ref_max_rel_diff", "<=", "max_fp8_ref_diff", kind="gate"),
+        ]
+        for label, name in (("rand", "random operands"), ("real", "MiniLM pairs")):
+            out += [self.check(f"{name}: L-Mul 4-bit / e4m3 mean relative error", metrics,
+                               f"{label}_ratio_lmul4_e4m3", "<", limit[4], paper_value=pv[4]),
+                    self.check(f"{name}: L-Mul 3-bit / e5m2 mean relative error", metrics,
+                               f"{label}_ratio_lmul3_e5m2", "<", limit[3], paper_value=pv[3])]
+        out.append(self.check("digits ViT: accuracy drop with L-Mul attention (points)", metrics,
+                              "attn_acc_drop", "<", "max_acc_drop",
+                              paper_value="L-Mul attention almost lossless"))
+        return out + [self.check(f"MiniLM end to end: (1 - cosine) of L-Mul {w}-bit / of fp8 {fmt}", metrics,
+                                 f"e2e_ratio_lmul{w}_{fmt}", "<", limit[w], paper_value=pv[w])
+                      for w, fmt in sorted(E2E_PAIRS.items()) if f"e2e_ratio_lmul{w}_{fmt}" in metrics]

@@ -23,6 +23,16 @@ LUT matmul (checked above to ~1e-16) and is much faster. BCQ stores N
 scales per group, so it spends more bits per weight than RTN at the same N
 (3.75 vs 3.25 at N = 3, group 128); RTN with group 32 (N + 1 bits per weight)
 is reported beside them, not judged.
+
+Protocol v2. The baseline is the strongest round-to-nearest at the same bit width
+and group size: the better (lower output error, higher cosine / recall) of
+min-max RTN and RTN with an MSE-searched clip per group (``rtn_mse``,
+:mod:`mantissa.quant`'s ``int<N>:group=<G>,sym=false,observer=mse``; end to end
+the copy's linear weights are fake-quantized with it, weight-only). Gate: the LUT
+query-and-add matmul equals the dequantized matmul (max relative difference
+<= 1e-9), i.e. the multiplication-less path is right. Claims (strict, margin from
+"BCQ beats RTN"): BCQ / best RTN output error < 1 at 3 and 2 bits; end to end,
+BCQ minus best RTN cosine and recall > 0.
 """
 
 from __future__ import annotations
@@ -45,9 +55,11 @@ from mantissa.experiments._cheap_arith import (
     write_csv,
     write_end_to_end,
 )
+from mantissa.quant import parse_quantizer
+from mantissa.quant.api import select_layers
 from mantissa.runtime import threads
 
-METHODS = ("rtn", "bcq", "bcq_pow2", "bcq_act")
+METHODS = ("rtn", "rtn_mse", "bcq", "bcq_pow2", "bcq_act")
 
 
 @dataclass
@@ -69,6 +81,8 @@ def _quantize(method: str, w: torch.Tensor, bits: int, cfg: Config, x: torch.Ten
     """(dequantized weight, BCQ or None)."""
     if method == "rtn":
         return rtn_quantize(w, bits, cfg.group), None
+    if method == "rtn_mse":
+        return rtn_mse(w, bits, cfg.group), None
     kw = {"scales": "pow2"} if method == "bcq_pow2" else {}
     if method == "bcq_act":
         kw["importance"] = (x.double() ** 2).mean(0)
@@ -76,12 +90,39 @@ def _quantize(method: str, w: torch.Tensor, bits: int, cfg: Config, x: torch.Ten
     return b.dequantize(), b
 
 
-def e2e_recipes(bits_list: list[int], group: int) -> dict[str, str]:
-    """BCQ (dense path) and RTN at each width and group size, plus RTN with group 32."""
-    out = {}
+def rtn_mse(w: torch.Tensor, bits: int, group: int) -> torch.Tensor:
+    """Asymmetric round-to-nearest per (row, group) with the clipping range searched for the least
+    weight MSE (the best-clipped uniform baseline), dequantized."""
+    return parse_quantizer(f"int{bits}:group={group},sym=false,observer=mse").fake(w)
+
+
+def rtn_mse_transform(bits: int, group: int):
+    """An end-to-end transform: every selected linear weight of the copy replaced by :func:`rtn_mse`."""
+    def transform(model, include: str):
+        names, _ = select_layers(model.model, include=[include])
+        with torch.no_grad():
+            for name in names:
+                mod = model.model.get_submodule(name)
+                g = group if mod.in_features % group == 0 else -1
+                wq = rtn_mse(mod.weight.detach().float(), bits, g) if g > 0 else rtn_mse_channel(mod, bits)
+                mod.weight.copy_(wq.to(mod.weight.dtype))
+        return model
+    transform.__name__ = f"rtn-mse:bits={bits},group={group} (weight-only, asymmetric)"
+    return transform
+
+
+def rtn_mse_channel(mod: torch.nn.Linear, bits: int) -> torch.Tensor:
+    return parse_quantizer(f"int{bits}:channel,sym=false,observer=mse").fake(mod.weight.detach().float())
+
+
+def e2e_recipes(bits_list: list[int], group: int) -> dict:
+    """BCQ (dense path), RTN (min-max) and MSE-clipped RTN at each width and group size, plus RTN
+    with group 32."""
+    out: dict = {}
     for bits in bits_list:
         out[f"bcq{bits}"] = f"bcq{bits}:group={group},lut=false"
         out[f"rtn{bits}"] = f"w4-int:bits={bits},group={group}"
+        out[f"rtn{bits}_mse"] = rtn_mse_transform(bits, group)
         out[f"rtn{bits}_g32"] = f"w4-int:bits={bits},group=32"
     return out
 
@@ -96,6 +137,14 @@ class ShiftAddLLM(Experiment):
              "matmul without weight multiplications.")
     paper_figure = "perplexity gains of 5.6 / 22.7 at 3 / 2 bits over the best multiplication-less baselines"
     thresholds = {"max_lut_rel_diff": 1e-9, "max_error_ratio": 1.0, "min_e2e_gain": 0.0}
+    history = (
+        ("2026-12-04",
+         "baseline: the better of min-max RTN and MSE-clipped RTN (was min-max RTN only), in the layer "
+         "and end-to-end sections; the LUT-equals-dequantized check is a gate",
+         "protocol v2: the strongest fair baseline (best clipping for uniform quantizers); the LUT check "
+         "verifies the implementation, not the paper's claim. Seen before: BCQ / min-max RTN output "
+         "error 0.88 (3-bit), 0.70 (2-bit)"),
+    )
     parts = ("arith.bcq_quantize", "arith.lut_matmul", "arith.rtn_quantize", "arith.pack_bits",
              "data.minilm", "quant.recipes:bcq3", "quant.recipes:bcq2", "quant.recipes:w4-int",
              "quant.evaluate")
@@ -128,6 +177,8 @@ class ShiftAddLLM(Experiment):
                 metrics[f"w{bits}_{method}_output_err"] = sum(r[4] for r in sel) / len(sel)
             metrics[f"w{bits}_ratio_bcq_rtn"] = (metrics[f"w{bits}_bcq_output_err"]
                                                  / metrics[f"w{bits}_rtn_output_err"])
+            best = min(metrics[f"w{bits}_rtn_output_err"], metrics[f"w{bits}_rtn_mse_output_err"])
+            metrics[f"w{bits}_ratio_bcq_best_rtn"] = metrics[f"w{bits}_bcq_output_err"] / best
         if len(bits_list) > 1:
             metrics.update(self._mixed(rows, {io.name: io.weight.numel() for io in ios}, bits_list, cfg))
         arts = [write_csv(out_dir / "layers.csv", ["layer", "bits", "method", "weight_rel_error",
@@ -139,8 +190,8 @@ class ShiftAddLLM(Experiment):
             metrics.update(end_to_end_metrics(e2e))
             for bits in bits_list:
                 for kind in ("cosine", "recall"):
-                    metrics[f"e2e_w{bits}_{kind}_gain"] = (metrics[f"e2e_bcq{bits}_{kind}"]
-                                                           - metrics[f"e2e_rtn{bits}_{kind}"])
+                    best = max(metrics[f"e2e_rtn{bits}_{kind}"], metrics[f"e2e_rtn{bits}_mse_{kind}"])
+                    metrics[f"e2e_w{bits}_{kind}_gain"] = metrics[f"e2e_bcq{bits}_{kind}"] - best
             arts += write_end_to_end(e2e, out_dir, "MiniLM end to end: BCQ vs round-to-nearest")
         return Result(metrics, arts)
 
@@ -167,7 +218,7 @@ class ShiftAddLLM(Experiment):
         fig, ax = plot.figure()
         width = 0.8 / len(METHODS)
         for i, method in enumerate(METHODS):
-            ax.bar([b + (i - 1.5) * width for b in bits_list],
+            ax.bar([b + (i - (len(METHODS) - 1) / 2) * width for b in bits_list],
                    [metrics[f"w{b}_{method}_output_err"] for b in bits_list], width, label=method)
         ax.set_xticks(bits_list, [f"{b}-bit" for b in bits_list])
         ax.set_ylabel("relative layer-output error (MiniLM, real text)")
@@ -177,17 +228,19 @@ class ShiftAddLLM(Experiment):
         return "output_error.png"
 
     def checks(self, metrics):
+        pv = {3: "5.6 ppl gain at 3 bits (whole LLMs)", 2: "22.7 ppl gain at 2 bits (whole LLMs)"}
         out = [self.check("LUT matmul vs dequantized matmul: max relative difference", metrics,
-                          "lut_max_rel_diff", "<=", "max_lut_rel_diff")]
+                          "lut_max_rel_diff", "<=", "max_lut_rel_diff", kind="gate")]
         for bits in (3, 2):
-            if f"w{bits}_ratio_bcq_rtn" in metrics or bits == 3:
-                out.append(self.check(f"{bits}-bit: BCQ output error / RTN output error", metrics,
-                                      f"w{bits}_ratio_bcq_rtn", "<", "max_error_ratio"))
+            if f"w{bits}_ratio_bcq_best_rtn" in metrics or bits == 3:
+                out.append(self.check(f"{bits}-bit: BCQ output error / best RTN (min-max or MSE clip)",
+                                      metrics, f"w{bits}_ratio_bcq_best_rtn", "<", "max_error_ratio",
+                                      paper_value=pv[bits]))
         for bits in (3, 2):
             if f"e2e_w{bits}_cosine_gain" in metrics:
-                out += [self.check(f"MiniLM end to end, {bits}-bit: BCQ minus RTN mean cosine", metrics,
-                                   f"e2e_w{bits}_cosine_gain", ">", "min_e2e_gain"),
-                        self.check(f"MiniLM end to end, {bits}-bit: BCQ minus RTN recall@k "
+                out += [self.check(f"MiniLM end to end, {bits}-bit: BCQ minus best RTN mean cosine",
+                                   metrics, f"e2e_w{bits}_cosine_gain", ">", "min_e2e_gain"),
+                        self.check(f"MiniLM end to end, {bits}-bit: BCQ minus best RTN recall@k "
                                    "(k = min(10, texts // 4))", metrics, f"e2e_w{bits}_recall_gain", ">",
                                    "min_e2e_gain")]
         return out
