@@ -3,8 +3,10 @@
 Every file mantissa writes goes through :func:`atomic_write` (temporary file in
 the same folder, fsync, rename), so an interrupted write leaves the old file or
 nothing, never half a file. Tensor files carry a format tag, a version and a
-SHA-256 of their payload; :func:`load_tensors` refuses a truncated, foreign or
-altered file with :class:`CorruptFileError`.
+SHA-256 over their kind, version, metadata and payload; :func:`load_tensors`
+refuses a truncated, foreign or altered file (metadata included) with
+:class:`CorruptFileError`. :func:`seal` / :func:`check_seal` do the same for a
+JSON manifest, and :func:`member` keeps a manifest's file names inside its folder.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from mantissa.errors import CorruptFileError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the digest covers the kind, version and metadata too
 
 
 @contextlib.contextmanager
@@ -89,10 +91,11 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _payload_digest(tensors: dict[str, Any]) -> str:
+def _payload_digest(tensors: dict[str, Any], header: str) -> str:
+    """SHA-256 of the header text (kind, version, metadata) and every tensor."""
     import torch
 
-    h = hashlib.sha256()
+    h = hashlib.sha256(header.encode())
     for name in sorted(tensors):
         t = tensors[name].detach().contiguous().cpu()
         h.update(name.encode())
@@ -112,9 +115,9 @@ def save_tensors(
     header = {
         "mantissa.kind": kind,
         "mantissa.version": str(FORMAT_VERSION),
-        "mantissa.sha256": _payload_digest(tensors),
         "mantissa.meta": json.dumps(meta or {}, default=_json_default),
     }
+    header["mantissa.sha256"] = _payload_digest(tensors, _signed_header(header))
     data = save({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, metadata=header)
     return atomic_write(path, data)
 
@@ -139,9 +142,67 @@ def load_tensors(path: str | os.PathLike[str], *, kind: str) -> tuple[dict[str, 
         raise CorruptFileError(
             f"{p}: format version {header.get('mantissa.version')!r}, this mantissa reads {FORMAT_VERSION}"
         )
-    if _payload_digest(tensors) != header.get("mantissa.sha256"):
+    if _payload_digest(tensors, _signed_header(header)) != header.get("mantissa.sha256"):
         raise CorruptFileError(f"{p}: checksum mismatch, the file was altered or is damaged")
-    return tensors, json.loads(header.get("mantissa.meta", "{}"))
+    try:
+        meta = json.loads(header.get("mantissa.meta", "{}"))
+    except json.JSONDecodeError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise CorruptFileError(f"{p}: its mantissa metadata is not a JSON object")
+    return tensors, meta
+
+
+def _signed_header(header: dict[str, str]) -> str:
+    """The header fields the checksum covers, as one canonical string."""
+    return json.dumps([header.get(k) for k in ("mantissa.kind", "mantissa.version", "mantissa.meta")])
+
+
+_SEAL = "manifest_sha256"
+
+
+def _canonical(obj: dict[str, Any]) -> bytes:
+    return json.dumps({k: v for k, v in obj.items() if k != _SEAL}, sort_keys=True,
+                      separators=(",", ":"), default=_json_default).encode()
+
+
+def seal(manifest: dict[str, Any]) -> dict[str, Any]:
+    """``manifest`` with a ``manifest_sha256`` over its canonical JSON (every other key), so
+    that an edit of any field is caught by :func:`check_seal`."""
+    return {**manifest, _SEAL: sha256_bytes(_canonical(manifest))}
+
+
+def check_seal(path: str | os.PathLike[str], manifest: Any) -> dict[str, Any]:
+    """``manifest`` when it is a JSON object whose seal matches; else CorruptFileError."""
+    if not isinstance(manifest, dict):
+        raise CorruptFileError(f"{path}: not a manifest (a JSON object was expected)")
+    if manifest.get(_SEAL) != sha256_bytes(_canonical(manifest)):
+        raise CorruptFileError(f"{path}: the manifest was edited or is damaged (its "
+                               f"{_SEAL} does not match)")
+    return manifest
+
+
+def member(folder: str | os.PathLike[str], name: Any) -> Path:
+    """``folder/name`` for a file name a manifest lists; CorruptFileError for a name that is not
+    a plain relative path inside ``folder`` (absolute, ``..``, backslashes, not a string)."""
+    parts = name.split("/") if isinstance(name, str) else []
+    if not parts or name.startswith("/") or "\\" in name or any(q in ("", ".", "..") for q in parts):
+        raise CorruptFileError(f"{folder}: the manifest names {name!r}, not a file inside the folder")
+    return Path(folder, *parts)
+
+
+def verify_files(folder: str | os.PathLike[str], files: Any) -> dict[str, str]:
+    """Check every file a manifest lists (``{name: sha256}``): inside ``folder``, present, and
+    matching its digest. Returns ``files``; CorruptFileError names the first bad one."""
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        raise CorruptFileError(f"{folder}: the manifest's file list is malformed")
+    for name, digest in files.items():
+        p = member(folder, name)
+        if not p.is_file():
+            raise CorruptFileError(f"{folder}: {name} is missing")
+        if sha256_file(p) != digest:
+            raise CorruptFileError(f"{folder}: {name} fails its checksum (altered or truncated)")
+    return files
 
 
 def peek_meta(path: str | os.PathLike[str], *, kind: str) -> dict[str, Any]:

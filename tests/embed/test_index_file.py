@@ -87,7 +87,7 @@ def _corrupt(tmp_path: Path, how: str) -> Path:
     elif how == "foreign":
         f.write_bytes(b"hello world")
     elif how == "version":
-        f.write_bytes(raw.replace(b'"version": 1', b'"version": 9', 1))
+        f.write_bytes(raw.replace(b'"version": 2', b'"version": 9', 1))
     elif how == "manifest":
         (p / "index.json").write_text("{not json")
     elif how == "aux":

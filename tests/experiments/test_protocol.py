@@ -27,7 +27,7 @@ from mantissa.experiments import (
 )
 from mantissa.experiments.report import render
 from mantissa.experiments.runner import run_experiment
-from mantissa.experiments.store import read_run
+from mantissa.experiments.store import read_run, seal_run
 
 CATALOGUE = [i for i in load_all() if EXPERIMENTS.get(i).__module__.startswith("mantissa.experiments.")]
 
@@ -179,6 +179,7 @@ def test_old_runs_without_a_reason_read_back(tmp_path):
     (run / "config.json").write_text(json.dumps({"scale": "quick", "seed": 0}))
     (run / "metrics.json").write_text(json.dumps({"metrics": {"abs_mean": 0.1}, "verdict": "reproduced",
                                                   "checks": []}))
+    seal_run(run)
     rec = read_run(run)
     assert rec.status == "ok" and rec.verdict_reason == ""
 
@@ -238,6 +239,7 @@ def test_list_shows_inconclusive_and_unknown_verdicts(tmp_path):
     run.mkdir(parents=True)
     (run / "config.json").write_text(json.dumps({"scale": "quick", "seed": 0}))
     (run / "metrics.json").write_text(json.dumps({"metrics": {}, "verdict": "[weird] verdict"}))
+    seal_run(run)
     lines = _cli("list", "--runs", str(tmp_path)).splitlines()
     assert "inconclusive" in next(line for line in lines if "gated-test" in line)
     assert "[weird] verdict" in next(line for line in lines if "tiny-test" in line)

@@ -9,6 +9,7 @@ import pytest
 from mantissa.experiments.base import EXPERIMENTS
 from mantissa.experiments.catalogue import load_all
 from mantissa.experiments.report import PILLARS, fmt_number, pillar_of, render
+from mantissa.experiments.store import seal_run
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +31,7 @@ def _store(root, scale, verdict, stamp, metrics=None, checks=None, exp_id="tiny-
     (run / "metrics.json").write_text(json.dumps(
         {"metrics": metrics or {"abs_mean": 0.05}, "verdict": verdict,
          "checks": checks if checks is not None else [_check(0.05, True)], "wall_s": 1.25}))
+    seal_run(run)
     return run
 
 
@@ -70,6 +72,7 @@ def test_numbers_are_formatted(tmp_path):
     run = _store(tmp_path, "quick", "partial", 1, metrics=metrics,
                  checks=[_check(0.8699999999999999, False)])
     (run / "table.csv").write_text("name,value\nratio,0.8699999999999999\ncount,3\n")
+    seal_run(run)
     page = render(tmp_path).read_text()
     assert "0.8699999999999999" not in page
     assert ">0.87<" in page and ">100<" in page and ">12<" in page and ">3<" in page

@@ -33,7 +33,7 @@ def test_roundtrip_identical_outputs(tmp_path, ids, spec):
         got = again(**ids).last_hidden_state
     assert torch.equal(ref, got)
     man = read_manifest(tmp_path / "q")
-    assert man["recipe"] == spec and man["version"] == 1 and len(man["layers"]) == 13
+    assert man["recipe"] == spec and man["version"] == 2 and len(man["layers"]) == 13
 
 
 def test_size_is_compressed(tmp_path):

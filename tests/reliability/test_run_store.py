@@ -15,7 +15,8 @@ import pytest
 from mantissa.experiments import EXPERIMENTS, load_all
 from mantissa.experiments.report import render
 from mantissa.experiments.runner import finished_run
-from mantissa.experiments.store import list_runs, new_run_dir, read_run
+from mantissa.experiments.store import list_runs, new_run_dir, read_run, seal_run
+from mantissa.io import seal, sha256_file
 
 
 def test_80_simultaneous_new_run_dirs_in_threads(tmp_path):
@@ -61,6 +62,7 @@ def _run_dir(store: Path, exp_id: str, name: str, *, config=None, env=None, metr
                             "passed": True}]}}
     for name_, rec in records.items():
         (d / name_).write_text(rec if isinstance(rec, str) else json.dumps(rec))
+    seal_run(d)
     return d
 
 
@@ -98,6 +100,7 @@ def test_a_misshapen_record_is_shown_as_corrupt_and_never_fatal(cli, tmp_path, e
         path.write_bytes(b"\xff\xfe\x00binary")
     else:
         path.write_text(content if isinstance(content, str) else json.dumps(content))
+    seal_run(bad)  # sealed as it is: the record's shape, not its checksum, must catch it
     assert read_run(bad).status == "corrupt" and file in read_run(bad).error
     assert [r.status for r in list_runs(store)] == ["ok", "corrupt"]
     for args in (("report", "--runs", store), ("show", exp_id, "--runs", store), ("list", "--runs", store)):
@@ -113,7 +116,35 @@ def test_svg_artifacts_are_images_never_markup(tmp_path, exp_id):
     svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert("owned")</script></svg>'
     (d / "plot.svg").write_bytes(svg)
     (d / "binary.svg").write_bytes(b"\x89\xff\x00 not text")
+    seal_run(d)
     page = render(store).read_text()
     assert f'src="data:image/svg+xml;base64,{base64.b64encode(svg).decode()}"' in page
     assert "alert(" not in page and "<svg" not in page
     assert page.count('src="data:image/svg+xml;base64,') == 2
+
+
+@pytest.mark.parametrize("damage", ["edit", "unsealed", "no-manifest", "outside"])
+def test_a_record_that_does_not_match_its_manifest_is_corrupt(tmp_path, exp_id, damage):
+    run = _run_dir(tmp_path, exp_id, "20250101T000000-quick-s0")
+    manifest = json.loads((run / "manifest.json").read_text())
+    if damage == "edit":  # a verdict edited by hand
+        text = (run / "metrics.json").read_text().replace('"reproduced"', '"partial"')
+        (run / "metrics.json").write_text(text)
+    elif damage == "unsealed":  # the manifest itself edited
+        manifest["files"]["metrics.json"] = "0" * 64
+        (run / "manifest.json").write_text(json.dumps(manifest))
+    elif damage == "no-manifest":
+        (run / "manifest.json").unlink()
+    else:  # a listed name outside the folder, resealed
+        (tmp_path / "x.txt").write_text("x")
+        manifest["files"]["../../x.txt"] = sha256_file(tmp_path / "x.txt")
+        (run / "manifest.json").write_text(json.dumps(seal(manifest)))
+    rec = read_run(run)
+    assert rec.status == "corrupt" and rec.verdict is None and rec.artifacts == []
+
+
+def test_only_listed_files_are_artifacts(tmp_path, exp_id):
+    run = _run_dir(tmp_path, exp_id, "20250101T000000-quick-s0")
+    (run / "added-later.svg").write_text("<svg/>")
+    rec = read_run(run)
+    assert rec.status == "ok" and rec.artifacts == []

@@ -23,9 +23,9 @@ from rich.console import Console
 from rich.table import Table
 
 from mantissa.cli._tables import print_table
-from mantissa.errors import MantissaError
+from mantissa.errors import CorruptFileError, MantissaError
 from mantissa.experiments.catalogue import pillar_name, pillar_of
-from mantissa.io import atomic_write
+from mantissa.io import atomic_write, check_seal, seal
 
 #: WordNet definitions embedded for the index step (fewer when the corpus is smaller)
 INDEX_TEXTS = 8000
@@ -88,17 +88,17 @@ def _state(demo: Path) -> dict:
 
     commit = git_commit()
     path = demo / "done.json"
-    try:
-        state = json.loads(path.read_text()) if path.is_file() else {}
-    except (OSError, ValueError):
+    try:  # an edited or damaged record is ignored: the demo runs every step again
+        state = check_seal(path, json.loads(path.read_text())) if path.is_file() else {}
+    except (OSError, ValueError, CorruptFileError):
         state = {}
-    if state.get("commit") != commit:
+    if state.get("commit") != commit or not isinstance(state.get("done"), list):
         state = {"commit": commit, "done": []}
     return state
 
 
 def _save_state(demo: Path, state: dict) -> None:
-    atomic_write(demo / "done.json", json.dumps(state, indent=1))
+    atomic_write(demo / "done.json", json.dumps(seal(state), indent=1))
 
 
 def _run_step(argv: list[str]) -> int:

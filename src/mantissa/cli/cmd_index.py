@@ -55,7 +55,7 @@ def build(input_path: str, spec: str, out: str, key: str | None, fit_size: int, 
 def search(index_path: str, queries: tuple[str, ...], query_file: str | None, k: int,
            no_verify: bool) -> None:
     """Top-k ids (and texts, for an index built from texts) of each query."""
-    from mantissa.embed.index_file import open_index
+    from mantissa.embed.index_file import open_index, stored_texts
     from mantissa.embed.inputs import read_vectors
 
     if not queries and not query_file:
@@ -73,8 +73,7 @@ def search(index_path: str, queries: tuple[str, ...], query_file: str | None, k:
         vecs.append(qv)
         labels += [f"{query_file}[{i}]" for i in range(len(qv))]
     scores, ids = idx.search(torch.cat(vecs), k)
-    texts_file = Path(index_path) / "texts.txt"
-    texts = texts_file.read_text(encoding="utf-8").splitlines() if texts_file.is_file() else None
+    texts = stored_texts(index_path)
     for label, srow, irow in zip(labels, scores.tolist(), ids.tolist()):
         click.echo(f"query: {label}")
         for rank, (s, i) in enumerate(zip(srow, irow), 1):

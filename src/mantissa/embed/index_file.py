@@ -2,10 +2,13 @@
 
 Layout of an index folder ``IDX/``::
 
-    index.json          manifest: magic, format version, dim, spec, count, segments, checksums
+    index.json          manifest: magic, format version, dim, spec, count, segments, the SHA-256
+                        of aux.safetensors and texts.txt, sealed by its own SHA-256
+                        (:func:`mantissa.io.seal`: an edited or swapped-in file is refused)
     aux.safetensors     codebooks / scales / network weights / IVF centroids (mantissa.io, checksummed)
     seg-00000.codes     one file per field and segment: a 4096-byte header, then count × width bytes
     seg-00000.rescore   (only with rescore:R)     seg-00000.lists  (only with ivf:NLIST)
+    texts.txt           (only when built from texts) one text per vector, for ``index search``
 
 Each field file starts with the magic ``MNTSIDX1`` and a JSON header (format
 version, dim, spec, field, count, width, SHA-256 of the payload), padded to
@@ -41,17 +44,28 @@ import torch
 
 from mantissa.embed.index import Index, IndexSpec, Segment
 from mantissa.errors import CorruptFileError, ShapeError
-from mantissa.io import atomic_write, load_tensors, read_json, save_tensors, write_json
+from mantissa.io import (
+    atomic_write,
+    check_seal,
+    load_tensors,
+    member,
+    read_json,
+    save_tensors,
+    seal,
+    sha256_file,
+    write_json,
+)
 from mantissa.ownership import Owned, artifact_files, check_replaceable
 from mantissa.progress import progress
 from mantissa.swap import building_dir, clean_stale, recover, remove, swap_into_place
 
 MAGIC = b"MNTSIDX1"
 MANIFEST_MAGIC = "mantissa-index"
-VERSION = 1
+VERSION = 2  # 2: sealed manifest; aux and texts digests
 HEADER = 4096
 FIELDS = ("codes", "rescore", "lists")
 _AUX_KIND = "mantissa-index-aux"
+_AUX = "aux.safetensors"
 TEXTS = "texts.txt"
 _LOCK = ".append.lock"
 _STAGING = ".append-"
@@ -185,16 +199,21 @@ def _save_aux(folder: Path, index: Index) -> str:
         tensors["ivf.centroids"] = index.centroids
     if not tensors:
         tensors["none"] = torch.zeros(0)
-    save_tensors(folder / "aux.safetensors", tensors, kind=_AUX_KIND,
+    save_tensors(folder / _AUX, tensors, kind=_AUX_KIND,
                  meta={"spec": str(index.spec), "dim": index.dim})
-    return "aux.safetensors"
+    return _AUX
 
 
-def _manifest(index: Index, segments: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"magic": MANIFEST_MAGIC, "version": VERSION, "dim": index.dim, "spec": str(index.spec),
-            "count": sum(s["count"] for s in segments), "aux": "aux.safetensors",
-            "bytes_per_vector": index.bytes_per_vector, "disk_bytes_per_vector": index.disk_bytes_per_vector,
-            "aux_bytes": index.aux_bytes, "segments": segments}
+def _manifest(folder: Path, index: Index, segments: list[dict[str, Any]]) -> dict[str, Any]:
+    """The sealed manifest; it records the digests of aux.safetensors and texts.txt in ``folder``."""
+    texts = folder / TEXTS
+    return seal({"magic": MANIFEST_MAGIC, "version": VERSION, "dim": index.dim, "spec": str(index.spec),
+                 "count": sum(s["count"] for s in segments), "aux": _AUX,
+                 "aux_sha256": sha256_file(folder / _AUX),
+                 "texts_sha256": sha256_file(texts) if texts.is_file() else None,
+                 "bytes_per_vector": index.bytes_per_vector,
+                 "disk_bytes_per_vector": index.disk_bytes_per_vector,
+                 "aux_bytes": index.aux_bytes, "segments": segments})
 
 
 def index_files(path: Path) -> Owned | None:
@@ -206,7 +225,7 @@ def index_files(path: Path) -> Owned | None:
     if not isinstance(man, dict) or man.get("magic") != MANIFEST_MAGIC:
         return None
     try:
-        names = {"index.json", TEXTS, _LOCK, str(man.get("aux", "aux.safetensors"))}
+        names = {"index.json", TEXTS, _LOCK, _AUX}
         names |= {f"{seg['name']}.{field}" for seg in man["segments"] for field in seg["fields"]}
     except (KeyError, TypeError, AttributeError):
         return None
@@ -246,7 +265,7 @@ def build_index(out: str | os.PathLike[str], spec: IndexSpec | str, chunks: Iter
         seg = _write_segment(tmp, "seg-00000", index, _chain(head, it), 0)
         if texts is not None:
             atomic_write(tmp / TEXTS, "\n".join(texts) + "\n")
-        write_json(tmp / "index.json", _manifest(index, [seg]))
+        write_json(tmp / "index.json", _manifest(tmp, index, [seg]))
         check_index_out(out, overwrite)  # nothing foreign arrived while building
         swap_into_place(tmp, out)
     finally:
@@ -264,7 +283,7 @@ def append_index(path: str | os.PathLike[str], chunks: Iterable[Any], *, chunk_s
     """Add vectors to an existing index as a new segment; the manifest is swapped atomically."""
     path = Path(path)
     index = open_index(path, verify=False)
-    manifest = read_json(path / "index.json")
+    manifest = _read_manifest(path)
     lock = path / _LOCK
     try:
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
@@ -281,16 +300,15 @@ def append_index(path: str | os.PathLike[str], chunks: Iterable[Any], *, chunk_s
                 os.replace(staging / f"{name}.{f}", path / f"{name}.{f}")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        write_json(path / "index.json", _manifest(index, [*manifest["segments"], seg]))
+        write_json(path / "index.json", _manifest(path, index, [*manifest["segments"], seg]))
     finally:
         lock.unlink(missing_ok=True)
     return open_index(path, verify=False)
 
 
 # -- reading -----------------------------------------------------------------------
-def open_index(path: str | os.PathLike[str], *, verify: bool = True) -> Index:
-    """Open an index folder (memory-mapped); ``verify`` checks every checksum first."""
-    path = Path(path)
+def _read_manifest(path: Path) -> dict[str, Any]:
+    """index.json of the index in ``path``: a sealed manifest of this format version."""
     recover(path)
     if not path.is_dir():
         raise CorruptFileError(f"{path}: not an index folder (expected {path}/index.json)")
@@ -299,12 +317,35 @@ def open_index(path: str | os.PathLike[str], *, verify: bool = True) -> Index:
         raise CorruptFileError(f"{path}/index.json: not a mantissa index manifest")
     if man.get("version") != VERSION:
         raise CorruptFileError(f"{path}: index format version {man.get('version')!r}, "
-                               f"this mantissa reads {VERSION}")
+                               f"this mantissa reads {VERSION} (build the index again)")
+    return check_seal(path / "index.json", man)
+
+
+def stored_texts(path: str | os.PathLike[str]) -> list[str] | None:
+    """The texts stored with the index in ``path`` (one per vector), checked against the
+    manifest's digest; None when the index was built from vectors."""
+    path = Path(path)
+    digest = _read_manifest(path).get("texts_sha256")
+    if digest is None:
+        return None
+    if not (path / TEXTS).is_file() or sha256_file(path / TEXTS) != digest:
+        raise CorruptFileError(f"{path}/{TEXTS} is not the one this index was built with "
+                               "(swapped, altered or missing)")
+    return (path / TEXTS).read_text(encoding="utf-8").splitlines()
+
+
+def open_index(path: str | os.PathLike[str], *, verify: bool = True) -> Index:
+    """Open an index folder (memory-mapped); ``verify`` checks every checksum first."""
+    path = Path(path)
+    man = _read_manifest(path)
     try:
         spec, dim, segments = IndexSpec.parse(man["spec"]), int(man["dim"]), list(man["segments"])
     except (KeyError, TypeError, ValueError) as exc:
         raise CorruptFileError(f"{path}/index.json: incomplete manifest ({exc})") from None
-    tensors, _ = load_tensors(path / man.get("aux", "aux.safetensors"), kind=_AUX_KIND)
+    if man.get("aux") != _AUX or sha256_file(path / _AUX) != man.get("aux_sha256"):
+        raise CorruptFileError(f"{path}/{_AUX} is not the one this index was built with "
+                               "(swapped, altered or missing)")
+    tensors, _ = load_tensors(path / _AUX, kind=_AUX_KIND)
     comp = spec.compressor()
     comp.dim = dim
     comp.load_state({k[11:]: v for k, v in tensors.items() if k.startswith("compressor.")})
@@ -316,7 +357,7 @@ def open_index(path: str | os.PathLike[str], *, verify: bool = True) -> Index:
     for seg in segments:
         fields = {}
         for fname, meta in seg["fields"].items():
-            fields[fname] = _map_field(path / f"{seg['name']}.{fname}", meta, verify)
+            fields[fname] = _map_field(member(path, f"{seg['name']}.{fname}"), meta, verify)
         codes = fields["codes"]
         if codes.shape[1] != comp.code_bytes:
             raise CorruptFileError(f"{path}: codes are {codes.shape[1]} bytes wide, "

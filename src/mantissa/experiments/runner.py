@@ -18,7 +18,7 @@ from mantissa import runtime
 from mantissa.config import to_dict
 from mantissa.experiments.base import inconclusive_reason, judge
 from mantissa.experiments.catalogue import get_experiment
-from mantissa.experiments.store import RunRecord, list_runs, new_run_dir, read_run, runs_root
+from mantissa.experiments.store import RunRecord, list_runs, new_run_dir, read_run, runs_root, seal_run
 from mantissa.io import write_json
 
 _PACKAGES = ("mantissa", "torch", "numpy", "ml_dtypes", "transformers", "scikit-learn", "safetensors")
@@ -101,6 +101,7 @@ def run_experiment(
         write_json(run_dir / "error.json", {
             "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc(), "wall_s": wall,
         })
+        seal_run(run_dir)
         raise
     wall = time.perf_counter() - t0
     write_json(run_dir / "env.json", {**env, "wall_s": wall})
@@ -113,4 +114,5 @@ def run_experiment(
         "wall_s": wall,
         "scale": scale,
     })
+    seal_run(run_dir)
     return read_run(run_dir)

@@ -1,10 +1,13 @@
 """The run store: ``runs/<id>/<timestamp>-<scale>-s<seed>/`` with JSON records.
 
 A run directory holds ``config.json`` (written first), ``env.json``, the
-experiment's artifacts, and finally ``metrics.json`` (metrics, verdict, the
-reason of an inconclusive verdict, checks) or ``error.json``. A directory without either, or with a file that
-does not parse or has the wrong shape (:mod:`~mantissa.experiments.record_shape`),
-reads back as a run with status ``incomplete`` or ``corrupt``; reading never raises.
+experiment's artifacts, then ``metrics.json`` (metrics, verdict, the reason of an
+inconclusive verdict, checks) or ``error.json``, and last ``manifest.json``: the
+SHA-256 of every other file, sealed (:func:`seal_run`). A directory without a
+result reads back as ``incomplete``. A finished one without a manifest, with a file
+that is unlisted by it, altered, or of the wrong shape
+(:mod:`~mantissa.experiments.record_shape`) reads back as ``corrupt``; reading
+never raises, and reads only files the manifest lists.
 :func:`new_run_dir` gives simultaneous callers distinct directories
 (:func:`mantissa.fresh_dir.fresh_dir`).
 """
@@ -19,9 +22,10 @@ from typing import Any
 from mantissa.errors import CorruptFileError
 from mantissa.experiments import record_shape as shape
 from mantissa.fresh_dir import fresh_dir, timestamp
-from mantissa.io import read_json
+from mantissa.io import check_seal, read_json, seal, sha256_file, verify_files, write_json
 
-STANDARD_FILES = {"config.json", "env.json", "metrics.json", "error.json"}
+STANDARD_FILES = {"config.json", "env.json", "metrics.json", "error.json", "manifest.json"}
+MANIFEST = "manifest.json"
 
 
 def runs_root(path: str | os.PathLike[str] | None = None) -> Path:
@@ -53,14 +57,28 @@ class RunRecord:
     env: dict[str, Any] = field(default_factory=dict)
     error: str = ""
     wall_s: float | None = None
+    #: files the sealed manifest lists and that matched their digests (empty until then)
+    files: list[str] = field(default_factory=list)
 
     @property
     def artifacts(self) -> list[Path]:
-        try:
-            return sorted(p for p in self.path.iterdir()
-                          if p.is_file() and p.name not in STANDARD_FILES and not p.name.startswith("."))
-        except OSError:
-            return []
+        """The run's own files besides the standard records: only those the manifest lists."""
+        return sorted(self.path / n for n in self.files if n not in STANDARD_FILES)
+
+
+def seal_run(path: Path) -> Path:
+    """Write the run's ``manifest.json`` last: the SHA-256 of every other (non-hidden) file."""
+    files = {p.relative_to(path).as_posix(): sha256_file(p) for p in sorted(path.rglob("*"))
+             if p.is_file() and p.name != MANIFEST and not p.name.startswith(".")}
+    return write_json(path / MANIFEST, seal({"kind": "mantissa-run", "files": files}))
+
+
+def _verified(path: Path) -> list[str]:
+    """The files of a finished run, checked against its sealed manifest."""
+    if not (path / MANIFEST).is_file():
+        raise CorruptFileError(f"{path}: no {MANIFEST} (written by an older mantissa, or altered)")
+    manifest = check_seal(path / MANIFEST, read_json(path / MANIFEST))
+    return list(verify_files(path, manifest.get("files")))
 
 
 def _read(path: Path, check: Any) -> dict[str, Any]:
@@ -71,18 +89,20 @@ def read_run(path: Path) -> RunRecord:
     """The run in ``path``; a missing, unparsable or misshapen record makes it ``corrupt``."""
     rec = RunRecord(path=path, experiment=path.parent.name, status="incomplete")
     try:
+        finished = (path / "metrics.json").exists() or (path / "error.json").exists()
+        rec.files = _verified(path) if finished else []
         cfg = _read(path / "config.json", shape.config_record)
         rec.scale, rec.seed = cfg.get("scale") or "?", cfg.get("seed")
         rec.started, rec.config = cfg.get("started") or "", cfg.get("config") or {}
-        if (path / "env.json").exists():
+        if "env.json" in rec.files:
             rec.env = _read(path / "env.json", shape.env_record)
-        if (path / "metrics.json").exists():
+        if "metrics.json" in rec.files:
             m = _read(path / "metrics.json", shape.metrics_record)
             rec.metrics, rec.verdict = dict(m["metrics"]), m.get("verdict")
             rec.checks, rec.wall_s = list(m.get("checks") or []), m.get("wall_s")
             rec.verdict_reason = str(m.get("verdict_reason") or "")
             rec.status = "ok"
-        elif (path / "error.json").exists():
+        elif "error.json" in rec.files:
             e = _read(path / "error.json", shape.error_record)
             rec.status, rec.error, rec.wall_s = "failed", str(e.get("error", "")), e.get("wall_s")
         else:
@@ -95,7 +115,7 @@ def read_run(path: Path) -> RunRecord:
 def _damaged(rec: RunRecord, exc: Exception) -> None:
     """Mark ``rec`` corrupt, keeping nothing half-read that a reader could trip over."""
     rec.status, rec.error = "corrupt", f"unreadable run directory: {exc}"
-    rec.metrics, rec.verdict, rec.verdict_reason, rec.checks = {}, None, "", []
+    rec.metrics, rec.verdict, rec.verdict_reason, rec.checks, rec.files = {}, None, "", [], []
 
 
 def list_runs(root: Path, exp_id: str | None = None) -> list[RunRecord]:

@@ -3,7 +3,8 @@
 A saved model is a folder::
 
     manifest.json         format tag + version, recipe spec, layer metadata,
-                          SHA-256 of every other file
+                          SHA-256 of every other file, sealed by its own SHA-256
+                          (:func:`mantissa.io.seal`: an edited field is refused)
     weights.safetensors   quantized layers as packed codes and scales
                           ("q/<layer>/<field>"), everything else as it was
                           ("f/<parameter>"); tagged and checksummed by mantissa.io
@@ -30,7 +31,16 @@ import torch
 from torch import nn
 
 from mantissa.errors import ConfigError, CorruptFileError
-from mantissa.io import load_tensors, read_json, save_tensors, sha256_file, write_json
+from mantissa.io import (
+    check_seal,
+    load_tensors,
+    read_json,
+    save_tensors,
+    seal,
+    sha256_file,
+    verify_files,
+    write_json,
+)
 from mantissa.ownership import Owned, artifact_files, check_replaceable
 from mantissa.quant.api import module_of, quantized_layers
 from mantissa.quant.layers import QuantLinear, bits_per_weight
@@ -38,7 +48,7 @@ from mantissa.quant.recipes import parse_recipe
 from mantissa.swap import MARKER, building_dir, clean_stale, recover, remove, swap_into_place
 
 FORMAT = "mantissa-quantized-model"
-VERSION = 1
+VERSION = 2  # 2: the manifest is sealed
 _KIND = "quantized-model"
 
 
@@ -111,13 +121,13 @@ def _write_model(model: Any, module: nn.Module, info: dict[str, Any], tmp: Path)
         tokenizer.save_pretrained(tmp / "tokenizer")
     files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*"))
              if p.is_file() and p.name != MARKER}
-    write_json(tmp / "manifest.json", {
+    write_json(tmp / "manifest.json", seal({
         "format": FORMAT, "version": VERSION, "recipe": info["recipe"],
         "architecture": type(module).__name__, "layers": metas, "files": files,
         "bits_per_weight": bits_per_weight(module),
         "base": getattr(model, "name", type(module).__name__).split("+")[0],
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    })
+    }))
 
 
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -131,16 +141,24 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise CorruptFileError(f"{root}: manifest.json is not a {FORMAT} manifest")
     if manifest.get("version") != VERSION:
         raise CorruptFileError(f"{root}: format version {manifest.get('version')!r}, "
-                               f"this mantissa reads {VERSION}")
-    for rel, digest in manifest.get("files", {}).items():
-        p = root / rel
-        if not p.is_file():
-            raise CorruptFileError(f"{root}: {rel} is missing")
-        if sha256_file(p) != digest:
-            raise CorruptFileError(f"{root}: {rel} fails its checksum (altered or truncated)")
-    if "weights.safetensors" not in manifest.get("files", {}):
+                               f"this mantissa reads {VERSION} (quantize the model again)")
+    check_seal(root / "manifest.json", manifest)
+    if "weights.safetensors" not in verify_files(root, manifest.get("files")):
         raise CorruptFileError(f"{root}: manifest lists no weights.safetensors")
+    if not isinstance(manifest.get("layers"), dict):
+        raise CorruptFileError(f"{root}: manifest.json has no layer table")
+    _refuse_unlisted(root, manifest["files"])
     return manifest
+
+
+def _refuse_unlisted(root: Path, files: dict[str, str]) -> None:
+    """The loader reads config.json and tokenizer/ whole: each file there must be listed."""
+    read = [root / "config.json", *(root / "tokenizer").rglob("*")]
+    unlisted = [p.relative_to(root).as_posix() for p in read if p.is_file()
+                and p.relative_to(root).as_posix() not in files]
+    if unlisted:
+        raise CorruptFileError(f"{root}: {', '.join(unlisted[:3])} not listed in manifest.json "
+                               "(added after the save?)")
 
 
 def _skeleton(root: Path, manifest: dict[str, Any]) -> nn.Module:
