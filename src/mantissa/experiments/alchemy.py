@@ -62,8 +62,10 @@ class Alchemy(Experiment):
     title = "Alchemy: Amplifying Theorem-Proving Capability through Symbolic Mutation"
     paper = "#21"
     claim = ("Rewriting known statements with known identities (symbolic mutation) multiplies a corpus "
-             "of true statements, every mutant remaining provably true.")
-    paper_figure = "Mathlib theorems 110k -> 6M (about 50x) by rw/apply mutations"
+             "of true statements, every mutant remaining provably true, and a prover given the grown corpus "
+             "proves more held-out statements than one given the seed corpus.")
+    paper_figure = ("Mathlib theorems 110k -> 6M (about 50x) by rw/apply mutations; +5 % absolute on "
+                    "LeanDojo, +2.5 % on miniF2F")
     thresholds = {"min_verified_fraction": 1.0, "min_rejected_fraction": 1.0, "min_proved_gain": 2.5}
     history = (
         ("2026-12-04",

@@ -161,7 +161,8 @@ class ImageBindLLM(Experiment):
     title = "ImageBind-LLM: Multi-modality Instruction Tuning"
     paper = "#2"
     claim = ("A bind network plus zero-initialised gates injecting image features into every layer "
-             "of a frozen LM leaves the LM unchanged at start and teaches it to follow visual input.")
+             "of a frozen LM leaves the LM unchanged at start and teaches it to follow visual input; a "
+             "training-free visual cache helps inputs shifted away from the training images.")
     paper_figure = "multimodal instruction following; frozen LLaMA, only bind network + gates trained"
     thresholds = {"min_lm_determined_acc": 95.0, "min_gain_over_lm_alone": 20.0, "min_greedy_acc": 50.0,
                   "min_cache_gain_shifted": 2.0}
