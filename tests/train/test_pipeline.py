@@ -28,3 +28,17 @@ def test_grid_vs_diagonal_buckets():
     assert {e.length for e in build_split(data, build_task(data), 0).test} == {(1, 1), (2, 2), (3, 3)}
     data.grid = True
     assert len({e.length for e in build_split(data, build_task(data), 0).test}) == 9
+
+
+def test_fit_task_resume_refuses_another_config_or_seed(tmp_path):
+    cfg = LabConfig(DataConfig(task="copy", train_lengths="2", test_lengths="2", n_train=50, n_test=5),
+                    TransformerConfig(d_model=16, n_layer=1, n_head=2),
+                    TrainConfig(steps=4, batch_size=8, ckpt_every=2))
+    fit_task(cfg, seed=0, ckpt_dir=tmp_path)
+    again = fit_task(cfg, seed=0, ckpt_dir=tmp_path, resume=True)  # same config: continues
+    assert again.trainer.step == 4
+    other_lr = LabConfig(cfg.data, cfg.model, TrainConfig(steps=4, batch_size=8, ckpt_every=2, lr=0.01))
+    with pytest.raises(ConfigError, match=r"train\.lr 0\.001 -> 0\.01"):
+        fit_task(other_lr, seed=0, ckpt_dir=tmp_path, resume=True)
+    with pytest.raises(ConfigError, match="seed 0 -> 1"):
+        fit_task(cfg, seed=1, ckpt_dir=tmp_path, resume=True)

@@ -15,6 +15,7 @@ import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -24,6 +25,7 @@ from mantissa.nn.transformer import Transformer, TransformerConfig
 from mantissa.tasks import CharTokenizer, Example, Split, Task, buckets, length_range, make_split, make_task
 from mantissa.train.curriculum import CurriculumBatches, example_level
 from mantissa.train.lm import Batch, TensorBatches, exact_match
+from mantissa.train.resume_check import check_train_out, requested
 from mantissa.train.trainer import TrainConfig, Trainer
 
 
@@ -98,7 +100,14 @@ def fit_task(cfg: LabConfig, seed: int = 0, *, split: Split | None = None, task:
              ckpt_dir: str | os.PathLike[str] | None = None, resume: bool = False,
              evaluate: Callable[[Transformer], dict[str, float]] | None = None,
              desc: str = "train") -> LabRun:
-    """Train ``cfg.model`` on ``cfg.data`` (or a given ``split``) with ``cfg.train``."""
+    """Train ``cfg.model`` on ``cfg.data`` (or a given ``split``) with ``cfg.train``.
+
+    With ``resume``, a ``last.ckpt`` in ``ckpt_dir`` is continued only when it was trained with
+    this seed and these data, model and train configs; otherwise ConfigError names the
+    differences (:func:`mantissa.train.resume_check.config_diff`)."""
+    if resume and ckpt_dir is not None:
+        check_train_out(Path(ckpt_dir), resume=True, force=False, cfg=cfg, seed=seed,
+                        defaults=requested(LabConfig(), seed))
     tok = CharTokenizer()
     task = task or build_task(cfg.data)
     split = split or build_split(cfg.data, task, seed)
