@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -174,3 +175,15 @@ def test_million_vector_build_in_bounded_memory(tmp_path):
     # the vectors are 488 MiB of float32; the build may grow the process by a small multiple of a chunk
     assert grown_mib < 200, f"peak memory grew by {grown_mib} MiB"
     assert (tmp_path / "big" / "seg-00000.codes").stat().st_size == 4096 + 1_000_000 * 16
+
+
+def test_a_crashed_appends_lock_is_taken_over_a_live_one_refused(tmp_path):
+    p = tmp_path / "idx"
+    build_index(p, "int8", [_data(50)])
+    (p / ".append.lock").write_text("999999999")  # no such process: a crash left it
+    assert append_index(p, [_data(10)]).count == 60
+    assert not (p / ".append.lock").exists()
+    (p / ".append.lock").write_text(str(os.getpid()))  # a live appender
+    with pytest.raises(CorruptFileError, match="another append"):
+        append_index(p, [_data(10)])
+    assert open_index(p).count == 60

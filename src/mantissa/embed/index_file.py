@@ -34,6 +34,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -57,7 +58,7 @@ from mantissa.io import (
 )
 from mantissa.ownership import Owned, artifact_files, check_replaceable
 from mantissa.progress import progress
-from mantissa.swap import building_dir, clean_stale, recover, remove, swap_into_place
+from mantissa.swap import building_dir, clean_stale, pid_alive, recover, remove, swap_into_place
 
 MAGIC = b"MNTSIDX1"
 MANIFEST_MAGIC = "mantissa-index"
@@ -279,18 +280,41 @@ def _chain(head: list[torch.Tensor], rest: Iterator[torch.Tensor]) -> Iterator[t
     yield from rest
 
 
+def _age(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _take_lock(lock: Path) -> Path:
+    """Create ``lock`` holding this process's PID; a lock left by a dead process is taken over."""
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                owner = int(lock.read_text().strip() or "0")
+            except (OSError, ValueError):
+                owner = 0
+            fresh = owner == 0 and _age(lock) < 5.0  # being created: its PID is not written yet
+            if fresh or (owner > 0 and pid_alive(owner)):
+                raise CorruptFileError(f"{lock} exists: another append (process {owner}) is "
+                                       "running on this index") from None
+            lock.unlink(missing_ok=True)  # its process is gone: a crash left it
+            continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(str(os.getpid()))
+        return lock
+    raise CorruptFileError(f"{lock}: could not take the append lock")
+
+
 def append_index(path: str | os.PathLike[str], chunks: Iterable[Any], *, chunk_size: int = 16_384) -> Index:
     """Add vectors to an existing index as a new segment; the manifest is swapped atomically."""
     path = Path(path)
     index = open_index(path, verify=False)
     manifest = _read_manifest(path)
-    lock = path / _LOCK
-    try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        raise CorruptFileError(f"{lock} exists: another append is running (or one crashed; delete the "
-                               "lock file if no append is running)") from None
-    os.close(fd)
+    lock = _take_lock(path / _LOCK)
     try:
         name = f"seg-{len(manifest['segments']):05d}"
         staging = Path(tempfile.mkdtemp(prefix=f"{_STAGING}{os.getpid()}-", dir=path))
