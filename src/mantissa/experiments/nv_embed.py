@@ -2,10 +2,22 @@
 
 Data: the standard library's documented functions and classes; query = the first
 paragraph of a docstring, document = the qualified signature (code search). Both arms
-fine-tune MiniLM with in-batch contrastive loss on the same batches, steps and lr; they
-differ only in pooling: the mean of token states, or NV-Embed's latent attention (token
-states attend to a trainable 512 × d latent array, 8 heads, then an MLP, then the mean).
+fine-tune MiniLM with in-batch contrastive loss (InfoNCE) on the same batches, steps and
+learning rate; they differ only in pooling: the mean of token states, or NV-Embed's
+latent attention (token states attend to a trainable 512 × d latent array, 8 heads,
+then an MLP, then the mean; §3.2). The latent pooling starts close to mean pooling
+(residual branches initialised small), so it is trained with its own, larger learning
+rate (``pool_lr``; the encoder's layers use ``lr``).
+
+To fit ≥ 3 seeds into the quick budget, only the top ``train_layers`` transformer
+layers are fine-tuned; the frozen layers' outputs are computed once per text
+(:class:`mantissa.embed.cached.CachedTop`) and shared by every seed and arm.
 Evaluation: nDCG@10 / MRR@10 / recall on held-out functions.
+
+Gate: the mean-pooling fine-tune beats the untuned model (the baseline trained).
+Claim: latent − mean nDCG@10, paired per seed (same batches and seed in both arms),
+mean − 2·SE above a margin of 0.005 (half a point; the paper's pooling ablation gains
+are under a point of MTEB average).
 """
 
 from __future__ import annotations
@@ -16,10 +28,13 @@ from pathlib import Path
 import torch
 
 from mantissa import plot
+from mantissa.embed.cached import CachedTop
 from mantissa.embed.pairs import Pair, docstring_pairs, split_pairs, subsample
-from mantissa.experiments import Experiment, Result, register
+from mantissa.embed.pooling import build_pooling
+from mantissa.experiments import Experiment, Result, register, seed_metrics
 from mantissa.experiments._embed_common import eval_pairs, loss_curve, minilm, write_csv
 from mantissa.probe.retrieval_metrics import cosine_scores, retrieval_metrics
+from mantissa.runtime import threads
 from mantissa.train.embed_trainer import fit_embedding
 from mantissa.train.losses import InfoNCE
 
@@ -28,14 +43,17 @@ METRICS = ("ndcg@10", "mrr@10", "recall@1", "recall@10")
 
 @dataclass
 class Config:
-    steps: int = 100
+    steps: int = 40
     batch_size: int = 32
-    lr: float = 1e-4
+    lr: float = 2e-4  # the fine-tuned encoder layers
+    pool_lr: float = 2e-3  # the latent-attention pooling's own learning rate
+    train_layers: int = 1  # top transformer layers fine-tuned (the rest frozen and cached)
     max_length: int = 48
     latents: int = 512
     heads: int = 8
-    train_pairs: int = 5000
+    train_pairs: int = 1280  # steps × batch_size: one pass
     eval_pairs: int = 600
+    seeds: int = 3
 
 
 @register
@@ -43,38 +61,92 @@ class NVEmbedExperiment(Experiment):
     id = "nv-embed"
     title = "NV-Embed: latent-attention pooling"
     paper = "#23"
-    claim = ("On the same retrieval fine-tune, NV-Embed's latent-attention pooling gives retrieval at least "
-             "as good as mean pooling.")
+    claim = ("On the same retrieval fine-tune, NV-Embed's latent-attention pooling (trained with its own "
+             "learning rate) gives better retrieval than mean pooling, beyond seed noise.")
     paper_figure = "MTEB 69.32; latent attention > mean > last-token pooling in the ablation"
-    thresholds = {"min_ndcg_diff": 0.0}
-    parts = ("embed.pooling:latent-attention", "embed.pooling:mean", "train.losses:infonce")
+    thresholds = {"min_baseline_gain": 0.0, "min_ndcg_gain": 0.005}
+    history = (
+        ("2026-12-04",
+         "latent − mean nDCG@10 judged over 3 paired seeds, mean − 2·SE > 0.005 (was one seed, >= 0); the "
+         "pooling trained with its own lr (2e-3; was the encoder's 1e-4); only the top layer fine-tuned on "
+         "cached lower-layer states, 40 steps × 32 pairs (was all layers, 100 steps, 5000 pairs); gate: "
+         "the mean-pooling fine-tune beats the untuned model",
+         "protocol v2 / issue 14: latent pooling started as mean pooling (cosine 0.9999) and passed by "
+         "+0.0001; the old quick run took 1075 s for one seed"),
+    )
+    parts = ("embed.pooling:latent-attention", "embed.pooling:mean", "embed.cached", "train.losses:infonce")
     Config = Config
-    scales = {"smoke": {"steps": 2, "batch_size": 8, "train_pairs": 64, "eval_pairs": 48, "latents": 16},
-              "full": {"steps": 1500, "max_length": 96, "train_pairs": 100000, "eval_pairs": 2000}}
+    scales = {"smoke": {"steps": 2, "batch_size": 8, "train_pairs": 64, "eval_pairs": 48, "latents": 16,
+                        "seeds": 2},
+              "full": {"steps": 1500, "max_length": 96, "train_layers": 6, "train_pairs": 48000,
+                       "eval_pairs": 2000, "seeds": 5}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
+        with threads(1):
+            return self._run(cfg, seed, out_dir)
+
+    def _run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         pairs = [Pair(p.positive, p.anchor, p.group) for p in docstring_pairs()]  # docstring -> signature
         splits = split_pairs(pairs, seed=0)
         train = subsample(splits.train, cfg.train_pairs, seed)
         data = eval_pairs(splits.test, cfg.eval_pairs, seed)
-        results, hist = {}, {}
+        texts = [t for p in train for t in (p.anchor, p.positive)] + data[0] + data[1]
         latent = f"latent-attention:latents={cfg.latents},heads={cfg.heads}"
-        for name, pooling in (("mean", "mean"), ("latent-attention", latent)):
-            torch.manual_seed(seed)
-            model = minilm(max_length=cfg.max_length, pooling=pooling)
-            tr = fit_embedding(model, InfoNCE(), train, steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
-                               seed=seed, desc=f"{name} pooling")
-            q, c = model.encode(data[0]), model.encode(data[1])
-            results[name], hist[name] = retrieval_metrics(cosine_scores(q, c), data[2]), tr.history
-        arts = [self._bars(out_dir / "retrieval.png", results),
-                loss_curve(out_dir / "loss.png", hist, "training loss"),
-                write_csv(out_dir / "retrieval.csv", ["pooling", *METRICS],
-                          [[k, *(v[m] for m in METRICS)] for k, v in results.items()])]
-        metrics = {f"{k.replace('-', '_')}_{m}": v[m] for k, v in results.items() for m in METRICS}
-        metrics.update(ndcg_diff=results["latent-attention"]["ndcg@10"] - results["mean"]["ndcg@10"],
-                       mrr_diff=results["latent-attention"]["mrr@10"] - results["mean"]["mrr@10"],
+        states: dict | None = None
+        per: dict[str, list[dict[str, float]]] = {"mean": [], "latent-attention": []}
+        hist, rows, untuned = {}, [], {}
+        for s in range(seed, seed + cfg.seeds):
+            for name, pooling in (("mean", "mean"), ("latent-attention", latent)):
+                torch.manual_seed(s)
+                enc = minilm(max_length=cfg.max_length, pooling=pooling)
+                model = CachedTop(enc, enc.n_layers - cfg.train_layers, states)
+                if states is None:  # the frozen part is the same in every arm and seed
+                    model.precompute(texts)
+                    states = model.states
+                    untuned = self._score(model, data)
+                tr = fit_embedding(model, InfoNCE(), train, steps=cfg.steps, batch_size=cfg.batch_size,
+                                   lr=cfg.lr, seed=s, desc=f"{name} pooling (seed {s})",
+                                   lr_scales={"encoder.pooling.": cfg.pool_lr / cfg.lr})
+                res = self._score(model, data)
+                if name == "latent-attention":
+                    res["cos_to_mean"] = self._cos_to_mean(model, data[0] + data[1])
+                per[name].append(res)
+                rows.append([name, s, *(res[m] for m in METRICS)])
+                if s == seed:
+                    hist[name] = tr.history
+        mean = {k: {m: sum(r[m] for r in v) / len(v) for m in METRICS} for k, v in per.items()}
+        arts = [self._bars(out_dir / "retrieval.png", {"untuned": untuned, **mean}),
+                loss_curve(out_dir / "loss.png", hist, f"training loss (seed {seed})"),
+                write_csv(out_dir / "retrieval.csv", ["pooling", "seed", *METRICS], rows)]
+        metrics = {f"{k.replace('-', '_')}_{m}": v for k, res in mean.items() for m, v in res.items()}
+        metrics.update({f"untuned_{m}": untuned[m] for m in METRICS})
+        ndcg = [(la["ndcg@10"] - me["ndcg@10"]) for la, me in zip(per["latent-attention"], per["mean"])]
+        mrr = [(la["mrr@10"] - me["mrr@10"]) for la, me in zip(per["latent-attention"], per["mean"])]
+        metrics.update(seed_metrics("ndcg_gain", ndcg))
+        metrics.update(seed_metrics("mrr_gain", mrr))
+        cos = [r["cos_to_mean"] for r in per["latent-attention"]]
+        metrics["latent_cos_to_mean_pooling"] = sum(cos) / len(cos)
+        metrics.update(baseline_gain=min(r["ndcg@10"] for r in per["mean"]) - untuned["ndcg@10"],
                        n_queries=len(data[0]), steps=cfg.steps)
         return Result(metrics, arts)
+
+    @staticmethod
+    def _cos_to_mean(model: CachedTop, texts: list[str]) -> float:
+        """Mean cosine between the trained latent pooling and plain mean pooling of the same
+        trained token states (1.0: the latent pooling still acts as mean pooling)."""
+        latent = model.encode(texts)
+        pooling = model.encoder.pooling
+        model.encoder.pooling = build_pooling("mean", model.encoder.dim)
+        try:
+            mean = model.encode(texts)
+        finally:
+            model.encoder.pooling = pooling
+        return float((latent * mean).sum(1).mean())
+
+    @staticmethod
+    def _score(model: CachedTop, data) -> dict[str, float]:
+        q, c = model.encode(data[0]), model.encode(data[1])
+        return retrieval_metrics(cosine_scores(q, c), data[2])
 
     def _bars(self, path: Path, results: dict[str, dict[str, float]]) -> str:
         fig, ax = plot.figure()
@@ -87,5 +159,10 @@ class NVEmbedExperiment(Experiment):
         return path.name
 
     def checks(self, metrics):
-        return [self.check("latent-attention − mean pooling nDCG@10", metrics, "ndcg_diff", ">=",
-                           "min_ndcg_diff")]
+        return [
+            self.check("baseline trained: mean-pooling fine-tune − untuned MiniLM nDCG@10 (worst seed)",
+                       metrics, "baseline_gain", ">", "min_baseline_gain", kind="gate"),
+            self.check("latent-attention − mean pooling nDCG@10, paired seeds (mean − 2·SE)", metrics,
+                       "ndcg_gain_lcb", ">", "min_ndcg_gain",
+                       paper_value="latent attention > mean pooling (Mistral-7B ablation); MTEB 69.32"),
+        ]
