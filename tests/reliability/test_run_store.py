@@ -11,6 +11,8 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mantissa.experiments import EXPERIMENTS, load_all
 from mantissa.experiments.report import render
@@ -148,3 +150,31 @@ def test_only_listed_files_are_artifacts(tmp_path, exp_id):
     (run / "added-later.svg").write_text("<svg/>")
     rec = read_run(run)
     assert rec.status == "ok" and rec.artifacts == []
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8)
+_check = st.fixed_dictionaries({"description": st.text(max_size=20), "value": _json, "op": _json,
+                                "threshold": _json}, optional={"kind": _json, "passed": _json,
+                                                               "paper_value": _json, "metric": _json})
+_metrics_record = st.fixed_dictionaries({}, optional={
+    "metrics": st.dictionaries(st.text(max_size=8), _json, max_size=3) | _json,
+    "verdict": _json, "verdict_reason": _json, "checks": st.lists(_check, max_size=3) | _json,
+    "wall_s": _json, "artifacts": _json})
+_config_record = st.fixed_dictionaries({}, optional={"scale": _json, "seed": _json, "started": _json,
+                                                     "config": _json, "experiment": _json})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(config=_config_record | _json, env=_json, metrics=_metrics_record | _json)
+def test_generated_records_never_break_read_or_report(tmp_path_factory, config, env, metrics):
+    store = tmp_path_factory.mktemp("store")
+    load_all()
+    run = _run_dir(store, EXPERIMENTS.list()[0], "20250101T000000-quick-s0",
+                   config=config, env=env, metrics=metrics)
+    rec = read_run(run)
+    assert rec.status in ("ok", "corrupt")
+    page = render(store).read_text()
+    assert "<script>alert" not in page
