@@ -1,9 +1,19 @@
 """Starbucks (paper #17): the fixed (layer, dim) schedule trained every step vs 2DMSE's
-random sampling, at the same number of steps on the same batches.
+random sampling, at the same number of steps on the same batches, and vs a separately
+trained model of the smallest size.
 
 Data and evaluation as in ``2dmse``: WordNet noun+verb lemma → gloss pairs, nDCG@10 of
-gloss retrieval on the held-out split, per (layer, dim) sub-model. The check runs on the
-Starbucks schedule's own pairs, (1, 32), (2, 64), ..., (6, 384).
+gloss retrieval on the held-out split, per (layer, dim) sub-model. Arms, each from the
+packaged MiniLM with the same steps, batches and lr: the untuned base (evaluated only),
+Starbucks, 2DMSE, and "separate": a model trained only on the smallest sub-model
+(1 layer, 32 dims) — the paper's "separately trained" reference at that size (its loss
+touches nothing above layer 1, so it equals fine-tuning a 1-layer, 32-dim model).
+
+Gates: Starbucks and 2DMSE improve the full model over the base, and the separate model
+improves (1, 32) over the base. Claims, on the schedule's own pairs (1, 32), (2, 64), ...,
+(6, 384): Starbucks beats 2DMSE (strictly) on most of them; at (1, 32) by more than 0.01
+nDCG@10; and at (1, 32) it is on par with the separately trained model (no more than 0.02
+below it).
 """
 
 from __future__ import annotations
@@ -48,10 +58,21 @@ class StarbucksExperiment(Experiment):
     title = "Starbucks: Improved Training for 2D Matryoshka Embeddings"
     paper = "#17"
     claim = ("Training all (layer, dim) pairs of a fixed small-to-large schedule every step (Starbucks) "
-             "gives sub-models at least as good as 2DMSE's random sampling, on most pairs, at equal steps.")
+             "gives better sub-models than 2DMSE's random sampling, on most pairs and clearly on the "
+             "smallest, at equal steps, and its smallest sub-model is on par with a separately trained one.")
     paper_figure = ("STS average at 2 layers / 32 dims: Starbucks .736 vs 2DMSE .684; "
                     "on par with separately trained models")
-    thresholds = {"min_fraction_geq": 0.5, "min_small_gain": 0.0}
+    thresholds = {"min_fraction_gt": 0.5, "min_small_gain": 0.01, "min_vs_separate": -0.02,
+                  "min_trained_gain": 0.0}
+    history = (
+        ("2026-12-04",
+         "fraction of schedule pairs now counts Starbucks > 2DMSE strictly (was >=); the (1, 32) gain must "
+         "exceed 0.01 (was >= 0); new claim: (1, 32) within 0.02 of a separately trained (1, 32) model; new "
+         "gates: each fine-tune beats the untuned base",
+         "protocol v2: ties fail, the paper's second baseline (separately trained models) is the strongest "
+         "fair one for the small sub-model, and an arm that did not train must read inconclusive. The old "
+         "quick run (5/6 pairs >=, (1, 32) +0.031) was seen before this change"),
+    )
     parts = ("train.losses:starbucks", "train.losses:2dmse", "probe.retrieval_metrics")
     Config = Config
     scales = {"smoke": {"steps": 2, "batch_size": 8, "train_pairs": 64, "eval_pairs": 48},
@@ -68,32 +89,56 @@ class StarbucksExperiment(Experiment):
         splits = wordnet_splits("lemma-gloss", ("n", "v"))
         train = subsample(splits.train, cfg.train_pairs, seed)
         data = eval_pairs(splits.test, cfg.eval_pairs, seed)
+        base = grid(minilm(max_length=cfg.max_length), data, LAYERS, DIMS)
         sb, sb_hist = self._tune(Starbucks(pairs=MINILM_PAIRS), cfg, train, seed, data)
         md, md_hist = self._tune(TwoDMSE(dims="32-64-96-128-256", seed=seed), cfg, train, seed, data)
+        small = MINILM_PAIRS[0]
+        sep, sep_hist = self._tune(Starbucks(pairs=(small,), kl_weight=0.0), cfg, train, seed, data)
         diff = sb - md
         cells = [(LAYERS.index(layer), DIMS.index(d)) for layer, d in MINILM_PAIRS]
         on_schedule = torch.tensor([float(diff[i, j]) for i, j in cells])
+        i0, j0 = cells[0]
         arts = [heatmap(out_dir / "starbucks.png", sb, LAYERS, DIMS, "Starbucks fine-tune: nDCG@10"),
                 heatmap(out_dir / "2dmse.png", md, LAYERS, DIMS, "2DMSE fine-tune: nDCG@10"),
                 heatmap(out_dir / "diff.png", diff, LAYERS, DIMS, "Starbucks − 2DMSE (nDCG@10)",
                         diverging=True),
-                loss_curve(out_dir / "loss.png", {"starbucks": sb_hist, "2dmse": md_hist}, "training loss"),
-                write_csv(out_dir / "grid.csv", ["layer", "dim", "starbucks_ndcg10", "2dmse_ndcg10", "diff"],
-                          grid_rows({"sb": sb, "2dmse": md, "diff": diff}, LAYERS, DIMS))]
+                loss_curve(out_dir / "loss.png", {"starbucks": sb_hist, "2dmse": md_hist,
+                                                  "separate (1, 32)": sep_hist}, "training loss"),
+                write_csv(out_dir / "grid.csv", ["layer", "dim", "base_ndcg10", "starbucks_ndcg10",
+                                                 "2dmse_ndcg10", "separate_l1_d32_ndcg10", "diff"],
+                          grid_rows({"base": base, "sb": sb, "2dmse": md, "sep": sep, "diff": diff},
+                                    LAYERS, DIMS))]
         return Result({
-            "fraction_geq_schedule": float((on_schedule >= 0).float().mean()),
-            "fraction_geq_grid": float((diff >= 0).float().mean()),
+            "fraction_gt_schedule": float((on_schedule > 0).float().mean()),
+            "fraction_gt_grid": float((diff > 0).float().mean()),
             "mean_diff_schedule": float(on_schedule.mean()),
-            "starbucks_l1_d32": float(sb[0, 0]), "2dmse_l1_d32": float(md[0, 0]),
-            "small_gain_l1_d32": float(diff[0, 0]),
-            "starbucks_full": float(sb[-1, -1]), "2dmse_full": float(md[-1, -1]),
+            "base_l1_d32": float(base[i0, j0]), "starbucks_l1_d32": float(sb[i0, j0]),
+            "2dmse_l1_d32": float(md[i0, j0]), "separate_l1_d32": float(sep[i0, j0]),
+            "small_gain_l1_d32": float(diff[i0, j0]),
+            "starbucks_minus_separate_l1_d32": float(sb[i0, j0] - sep[i0, j0]),
+            "separate_minus_base_l1_d32": float(sep[i0, j0] - base[i0, j0]),
+            "base_full": float(base[-1, -1]), "starbucks_full": float(sb[-1, -1]),
+            "2dmse_full": float(md[-1, -1]),
+            "starbucks_minus_base_full": float(sb[-1, -1] - base[-1, -1]),
+            "2dmse_minus_base_full": float(md[-1, -1] - base[-1, -1]),
             "n_queries": len(data[0]), "steps": cfg.steps,
         }, arts)
 
     def checks(self, metrics):
         return [
-            self.check("fraction of schedule (layer, dim) pairs where Starbucks >= 2DMSE", metrics,
-                       "fraction_geq_schedule", ">", "min_fraction_geq"),
+            self.check("Starbucks trained: full model (6, 384) minus the untuned base, nDCG@10", metrics,
+                       "starbucks_minus_base_full", ">", "min_trained_gain", kind="gate"),
+            self.check("2DMSE trained: full model (6, 384) minus the untuned base, nDCG@10", metrics,
+                       "2dmse_minus_base_full", ">", "min_trained_gain", kind="gate"),
+            self.check("separate (1, 32) model trained: minus the untuned base at (1, 32), nDCG@10", metrics,
+                       "separate_minus_base_l1_d32", ">", "min_trained_gain", kind="gate"),
+            self.check("fraction of schedule (layer, dim) pairs where Starbucks > 2DMSE", metrics,
+                       "fraction_gt_schedule", ">", "min_fraction_gt",
+                       paper_value="consistently above 2DMSE (STS, MS MARCO; BERT-base)"),
             self.check("smallest sub-model (1 layer, 32 dims): Starbucks − 2DMSE nDCG@10", metrics,
-                       "small_gain_l1_d32", ">=", "min_small_gain"),
+                       "small_gain_l1_d32", ">", "min_small_gain",
+                       paper_value="+0.052 STS Spearman at (2, 32): .736 vs .684"),
+            self.check("smallest sub-model: Starbucks − separately trained (1, 32) model, nDCG@10", metrics,
+                       "starbucks_minus_separate_l1_d32", ">", "min_vs_separate",
+                       paper_value="on par with separately trained models"),
         ]
