@@ -6,6 +6,15 @@ word-repetition copy, with a momentum-encoder queue of extra negatives. Same ste
 batches, lr and temperature for both. Evaluation (graded similarity): Spearman
 correlation between the cosine of two held-out definitions and the Wu–Palmer similarity
 of their synsets in the WordNet taxonomy, over pairs spanning the whole range.
+
+The ESimCSE − SimCSE difference is within the noise of one training run at quick scale,
+so both arms train with ``seeds`` training seeds (``seed``, ``seed + 1``, ...: training
+subsample, batch order, dropout, word repetition; the evaluation pairs are fixed by
+``seed``) and the claim judges the seed-paired difference: mean − 2·SE > 0 points.
+Gates: in every seed both arms beat the untuned base MiniLM. The paper starts from
+BERT's MLM weights, where unsupervised training is what makes a sentence encoder; the
+packaged MiniLM is already a trained sentence encoder, so if unsupervised training
+only degrades it the comparison says nothing about the paper (inconclusive).
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ import torch
 from mantissa import plot
 from mantissa.data import load_wordnet_glosses
 from mantissa.embed.pairs import Pair, split_pairs, subsample
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, register, seed_metrics
 from mantissa.experiments._embed_common import loss_curve, minilm, write_csv
 from mantissa.probe.similarity import Taxonomy, graded_pairs, spearman
 from mantissa.train.embed_trainer import fit_embedding
@@ -27,7 +36,8 @@ from mantissa.train.losses import ESimCSE, SimCSE
 
 @dataclass
 class Config:
-    steps: int = 100
+    seeds: int = 3  # training seeds; the claim judges seed-paired differences (mean − 2·SE)
+    steps: int = 30
     batch_size: int = 32
     lr: float = 5e-5
     temperature: float = 0.05
@@ -36,7 +46,7 @@ class Config:
     momentum: float = 0.995
     max_length: int = 32
     train_sentences: int = 20000
-    eval_pairs: int = 1500
+    eval_pairs: int = 1000
 
 
 @register
@@ -47,19 +57,27 @@ class ESimCSEExperiment(Experiment):
     claim = ("Unsupervised ESimCSE (word-repetition positives, momentum-encoder queue) beats unsupervised "
              "SimCSE (dropout positives) on a graded-similarity benchmark at the same training budget.")
     paper_figure = "+2.02 Spearman (STS average) over unsupervised SimCSE on BERT-base"
-    thresholds = {"min_spearman_gain": 0.0}
+    thresholds = {"min_spearman_gain": 0.0, "min_trained_gain": 0.0}
+    history = (
+        ("2026-12-04",
+         "one training run -> 3 training seeds, the claim judged on the seed-paired difference (mean − 2·SE "
+         "> 0, was a single difference > 0); quick steps 100 -> 30 per arm and seed and eval pairs 1500 -> "
+         "1000 to fit; new gates: both arms beat the untuned base in every seed",
+         "protocol v2: a single run's difference is within seed noise, and an arm that degrades the base "
+         "cannot judge the paper. The old quick run (base 75.6, SimCSE 69.8, ESimCSE 67.4) was seen before "
+         "this change"),
+    )
     parts = ("train.losses:esimcse", "train.losses:simcse", "probe.similarity")
     Config = Config
-    scales = {"smoke": {"steps": 2, "batch_size": 8, "train_sentences": 64, "eval_pairs": 60,
+    scales = {"smoke": {"seeds": 2, "steps": 2, "batch_size": 8, "train_sentences": 64, "eval_pairs": 60,
                         "queue_size": 8},
-              "full": {"steps": 2000, "batch_size": 64, "lr": 3e-5, "train_sentences": 60000,
+              "full": {"seeds": 5, "steps": 2000, "batch_size": 64, "lr": 3e-5, "train_sentences": 60000,
                        "eval_pairs": 5000, "queue_size": 160}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         synsets = load_wordnet_glosses("n")
         tax = Taxonomy(synsets)
         splits = split_pairs([Pair(s.definition, s.definition, s.id) for s in synsets], seed=0)
-        train = subsample(splits.train, cfg.train_sentences, seed)
         definition = {p.group: p.anchor for p in splits.test}
         pairs = graded_pairs(tax, cfg.eval_pairs, seed=seed, ids=sorted(definition))
         gold = [tax.wup_similarity(a, b) for a, b in pairs]
@@ -71,20 +89,32 @@ class ESimCSEExperiment(Experiment):
             cos = [float(emb[where[definition[a]]] @ emb[where[definition[b]]]) for a, b in pairs]
             return spearman(cos, gold)
 
-        scores, hist = {"base": graded(minilm(max_length=cfg.max_length))}, {}
-        losses = {"simcse": SimCSE(cfg.temperature),
-                  "esimcse": ESimCSE(cfg.temperature, cfg.dup_rate, cfg.queue_size, cfg.momentum, seed=seed)}
-        for name, loss in losses.items():
-            model = minilm(max_length=cfg.max_length)
-            torch.manual_seed(seed)
-            tr = fit_embedding(model, loss, train, steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
-                               seed=seed, anchors_only=True, desc=f"{name} (unsupervised)")
-            scores[name], hist[name] = graded(model), tr.history
-        arts = [self._bars(out_dir / "spearman.png", scores),
+        base = graded(minilm(max_length=cfg.max_length))
+        per_seed, hist = [], {}
+        for s in range(seed, seed + cfg.seeds):
+            train = subsample(splits.train, cfg.train_sentences, s)
+            scores = {}
+            losses = {"simcse": SimCSE(cfg.temperature),
+                      "esimcse": ESimCSE(cfg.temperature, cfg.dup_rate, cfg.queue_size, cfg.momentum, seed=s)}
+            for name, loss in losses.items():
+                model = minilm(max_length=cfg.max_length)
+                torch.manual_seed(s)
+                tr = fit_embedding(model, loss, train, steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
+                                   seed=s, anchors_only=True, desc=f"{name} (unsupervised, seed {s})")
+                scores[name], hist[f"{name} s{s}"] = graded(model), tr.history
+            per_seed.append(scores)
+        mean = {name: sum(r[name] for r in per_seed) / len(per_seed) for name in ("simcse", "esimcse")}
+        arts = [self._bars(out_dir / "spearman.png", {"base": base, **mean}),
                 loss_curve(out_dir / "loss.png", hist, "unsupervised contrastive loss"),
-                write_csv(out_dir / "spearman.csv", ["model", "spearman_wup"], list(scores.items()))]
-        return Result({**{f"{k}_spearman": 100 * v for k, v in scores.items()},
-                       "spearman_gain": 100 * (scores["esimcse"] - scores["simcse"]),
+                write_csv(out_dir / "spearman.csv", ["model", "seed", "spearman_wup"],
+                          [["base", "", base]] + [[name, seed + i, r[name]] for i, r in enumerate(per_seed)
+                                                  for name in ("simcse", "esimcse")])]
+        diffs = [100 * (r["esimcse"] - r["simcse"]) for r in per_seed]
+        return Result({"base_spearman": 100 * base, **{f"{k}_spearman": 100 * v for k, v in mean.items()},
+                       **{f"spearman_gain_s{seed + i}": d for i, d in enumerate(diffs)},
+                       **seed_metrics("spearman_gain", diffs),
+                       "simcse_minus_base_min": 100 * (min(r["simcse"] for r in per_seed) - base),
+                       "esimcse_minus_base_min": 100 * (min(r["esimcse"] for r in per_seed) - base),
                        "n_pairs": len(pairs), "steps": cfg.steps}, arts)
 
     def _bars(self, path: Path, scores: dict[str, float]) -> str:
@@ -98,5 +128,12 @@ class ESimCSEExperiment(Experiment):
         return path.name
 
     def checks(self, metrics):
-        return [self.check("ESimCSE − SimCSE Spearman (×100)", metrics, "spearman_gain", ">",
-                           "min_spearman_gain")]
+        return [
+            self.check("SimCSE trained: worst seed's Spearman minus the untuned base (×100)", metrics,
+                       "simcse_minus_base_min", ">", "min_trained_gain", kind="gate"),
+            self.check("ESimCSE trained: worst seed's Spearman minus the untuned base (×100)", metrics,
+                       "esimcse_minus_base_min", ">", "min_trained_gain", kind="gate"),
+            self.check("ESimCSE − SimCSE Spearman (×100), seed-paired mean − 2·SE", metrics,
+                       "spearman_gain_lcb", ">", "min_spearman_gain",
+                       paper_value="+2.02 (STS avg, BERT-base)"),
+        ]
