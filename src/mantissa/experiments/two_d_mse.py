@@ -1,9 +1,17 @@
 """2DMSE (paper #31): every (layer, dim) sub-model of MiniLM fine-tuned with 2DMSE
-beats the same truncation of the base model.
+against the same sub-models of a plain fine-tune and of a 1-D Matryoshka fine-tune.
 
 Data: WordNet noun+verb ``lemma-gloss`` pairs (train split); evaluation: retrieval of
 the gloss from the word on the held-out test split, nDCG@10, for every layer 1..6 and
-dims 32..384 (a heatmap of the base, the fine-tune and their difference).
+dims 32..384. Three arms fine-tune MiniLM from the same weights on the same batches,
+steps, learning rate and seed, with in-batch contrastive loss (InfoNCE) as the base
+loss: plain (last layer, full width), Matryoshka (last layer, nested dims
+``train_dims`` + full) and 2DMSE (a random shallow layer and dim each step, plus KL
+alignment to the last layer). Heatmaps of each arm and of the differences.
+
+Gate: the plain fine-tune beats the untuned base on the full model (the baseline
+trained). Claims: the mean nDCG@10 over the grid of 2DMSE minus plain, and minus
+Matryoshka, each above a margin of 0.01 (one point).
 """
 
 from __future__ import annotations
@@ -25,19 +33,21 @@ from mantissa.experiments._embed_common import (
     wordnet_splits,
     write_csv,
 )
+from mantissa.runtime import threads
 from mantissa.train.embed_trainer import fit_embedding
-from mantissa.train.losses import TwoDMSE
+from mantissa.train.losses import InfoNCE, Matryoshka, TwoDMSE
 
 LAYERS = (1, 2, 3, 4, 5, 6)
+ARMS = ("plain", "matryoshka", "2dmse")
 
 
 @dataclass
 class Config:
-    steps: int = 100
+    steps: int = 50
     batch_size: int = 32
     lr: float = 1e-4
     max_length: int = 32
-    train_pairs: int = 20000
+    train_pairs: int = 1600  # steps × batch_size: one pass
     eval_pairs: int = 800
     dims: str = "32-64-128-256-384"
     train_dims: str = "32-64-128-256"
@@ -49,45 +59,77 @@ class TwoDMSEExperiment(Experiment):
     title = "2D Matryoshka Sentence Embeddings"
     paper = "#31"
     claim = ("Fine-tuning with the 2DMSE loss (a random shallow layer and a random dim each step, plus KL "
-             "alignment to the last layer) makes every (layer, dim) sub-model of MiniLM better than the same "
-             "truncation of the base model.")
+             "alignment to the last layer) makes MiniLM's (layer, dim) sub-models better than the same "
+             "sub-models of a plain fine-tune and of a 1-D Matryoshka fine-tune on the same data and steps.")
     paper_figure = "elastic layers and dims: shallow sub-models gain most (STS, BERT-base)"
-    thresholds = {"min_fraction_better": 1.0, "min_mean_gain": 0.0}
-    parts = ("train.losses:2dmse", "embed.encoder", "probe.retrieval_metrics")
+    thresholds = {"min_baseline_gain": 0.0, "min_mean_gain": 0.01}
+    history = (
+        ("2026-12-04",
+         "judged against a plain fine-tune and a 1-D Matryoshka fine-tune (same data, steps, lr, seed): mean "
+         "grid gain > 0.01 for each (was: against the untuned base, every cell better and mean gain > 0); "
+         "50 steps × 32 pairs of one pass (was 100 steps, 20000 pairs sampled); gate: the plain fine-tune "
+         "beats the base on the full model",
+         "protocol v2 / issue 14: the untuned base is not the baseline the paper's claim is about; three "
+         "fine-tunes have to fit the quick budget"),
+    )
+    parts = ("train.losses:2dmse", "train.losses:matryoshka", "train.losses:infonce", "embed.encoder",
+             "probe.retrieval_metrics")
     Config = Config
     scales = {"smoke": {"steps": 2, "batch_size": 8, "train_pairs": 64, "eval_pairs": 48},
-              "full": {"steps": 1500, "max_length": 64, "train_pairs": 100000, "eval_pairs": 3000}}
+              "full": {"steps": 1500, "max_length": 64, "train_pairs": 48000, "eval_pairs": 3000}}
+
+    def _loss(self, arm: str, cfg: Config, seed: int):
+        if arm == "plain":
+            return InfoNCE()
+        if arm == "matryoshka":
+            return Matryoshka(dims=f"{cfg.train_dims}-384")
+        return TwoDMSE(dims=cfg.train_dims, seed=seed)
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
+        with threads(1):
+            return self._run(cfg, seed, out_dir)
+
+    def _run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         splits = wordnet_splits("lemma-gloss", ("n", "v"))
         train = subsample(splits.train, cfg.train_pairs, seed)
         data = eval_pairs(splits.test, cfg.eval_pairs, seed)
         dims = [int(d) for d in cfg.dims.split("-")]
-        model = minilm(max_length=cfg.max_length)
-        base = grid(model, data, LAYERS, dims)
-        torch.manual_seed(seed)
-        trainer = fit_embedding(model, TwoDMSE(dims=cfg.train_dims, seed=seed), train, steps=cfg.steps,
-                                batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, desc="2DMSE fine-tune")
-        tuned = grid(model, data, LAYERS, dims)
-        gain = tuned - base
-        arts = [heatmap(out_dir / "base.png", base, LAYERS, dims, "base MiniLM: nDCG@10 per (layer, dim)"),
-                heatmap(out_dir / "2dmse.png", tuned, LAYERS, dims, "2DMSE fine-tune: nDCG@10"),
-                heatmap(out_dir / "gain.png", gain, LAYERS, dims, "2DMSE − base (nDCG@10)", diverging=True),
-                loss_curve(out_dir / "loss.png", {"2dmse": trainer.history}, "2DMSE training loss"),
-                write_csv(out_dir / "grid.csv", ["layer", "dim", "base_ndcg10", "2dmse_ndcg10", "gain"],
-                          grid_rows({"base": base, "2dmse": tuned, "gain": gain}, LAYERS, dims))]
-        return Result({
-            "fraction_better": float((gain > 0).float().mean()),
-            "mean_gain": float(gain.mean()),
-            "min_gain": float(gain.min()),
-            "base_full": float(base[-1, -1]), "tuned_full": float(tuned[-1, -1]),
-            "base_l1_d32": float(base[0, 0]), "tuned_l1_d32": float(tuned[0, 0]),
-            "n_cells": gain.numel(), "n_queries": len(data[0]), "steps": cfg.steps,
-        }, arts)
+        grids, hist = {}, {}
+        for arm in ARMS:
+            model = minilm(max_length=cfg.max_length)
+            if arm == ARMS[0]:
+                grids["base"] = grid(model, data, LAYERS, dims)
+            torch.manual_seed(seed)
+            tr = fit_embedding(model, self._loss(arm, cfg, seed), train, steps=cfg.steps,
+                               batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, desc=f"{arm} fine-tune")
+            grids[arm], hist[arm] = grid(model, data, LAYERS, dims), tr.history
+        gains = {b: grids["2dmse"] - grids[b] for b in ("base", "plain", "matryoshka")}
+        arts = [heatmap(out_dir / f"{k}.png", v, LAYERS, dims, f"{k}: nDCG@10 per (layer, dim)")
+                for k, v in grids.items()]
+        arts += [heatmap(out_dir / f"gain_vs_{b}.png", g, LAYERS, dims, f"2DMSE − {b} (nDCG@10)",
+                         diverging=True) for b, g in gains.items()]
+        arts += [loss_curve(out_dir / "loss.png", hist, "training loss"),
+                 write_csv(out_dir / "grid.csv", ["layer", "dim", *(f"{k}_ndcg10" for k in grids)],
+                           grid_rows(grids, LAYERS, dims))]
+        m: dict[str, float] = {f"{k}_mean": float(v.mean()) for k, v in grids.items()}
+        m.update({f"{k}_full": float(v[-1, -1]) for k, v in grids.items()})
+        m.update({f"{k}_l1_d32": float(v[0, 0]) for k, v in grids.items()})
+        for b, g in gains.items():
+            m[f"gain_vs_{b}"] = float(g.mean())
+            m[f"fraction_better_vs_{b}"] = float((g > 0).float().mean())
+            m[f"min_gain_vs_{b}"] = float(g.min())
+        m.update(baseline_gain=m["plain_full"] - m["base_full"], n_cells=gains["plain"].numel(),
+                 n_queries=len(data[0]), steps=cfg.steps)
+        return Result(m, arts)
 
     def checks(self, metrics):
         return [
-            self.check("fraction of (layer, dim) sub-models better than the base truncation", metrics,
-                       "fraction_better", ">=", "min_fraction_better"),
-            self.check("mean nDCG@10 gain over the grid", metrics, "mean_gain", ">", "min_mean_gain"),
+            self.check("baseline trained: plain fine-tune − base nDCG@10 (full model)", metrics,
+                       "baseline_gain", ">", "min_baseline_gain", kind="gate"),
+            self.check("2DMSE − plain fine-tune: mean nDCG@10 over the (layer, dim) grid", metrics,
+                       "gain_vs_plain", ">", "min_mean_gain",
+                       paper_value="2DMSE sub-models above the baselines', most on shallow layers (STS)"),
+            self.check("2DMSE − 1-D Matryoshka fine-tune: mean nDCG@10 over the (layer, dim) grid", metrics,
+                       "gain_vs_matryoshka", ">", "min_mean_gain",
+                       paper_value="2DMSE above MRL on shallow layers (STS)"),
         ]
