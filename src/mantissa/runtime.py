@@ -26,8 +26,20 @@ def pick_device(name: str = "auto") -> torch.device:
     return dev
 
 
+#: the largest seed every generator accepts (torch takes a signed 64-bit integer)
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed: int, name: str = "seed") -> int:
+    """``seed`` if it is an integer in 0..:data:`MAX_SEED`, else :class:`ConfigError`."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"{name} must be an integer from 0 to 2**63-1, got {seed!r}")
+    return seed
+
+
 def seed_everything(seed: int) -> torch.Generator:
     """Seed Python, NumPy and torch; return a torch generator seeded the same."""
+    check_seed(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

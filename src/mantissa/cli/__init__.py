@@ -2,8 +2,9 @@
 
 Sub-commands live in modules of this package named ``cmd_<name>.py``, each
 exposing a click command called ``command``; they are found automatically.
-A :class:`~mantissa.errors.MantissaError` prints as one line and exits with
-code 2; ``--debug`` shows the traceback instead.
+A :class:`~mantissa.errors.MantissaError`, an ``OSError``, an ``EOFError`` or a usage
+error prints as one ``error:`` line and exits with code 2; ``--debug`` shows the
+traceback instead.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 import click
 
 from mantissa import __version__
-from mantissa.errors import MantissaError
+from mantissa.cli._failure import USER_ERRORS, describe, fail, usage_message
 
 
 class _Group(click.Group):
@@ -43,6 +44,8 @@ def cli(debug: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run the command line ``argv``; every error the user caused ends as one ``error:`` line
+    and exit code 2 (see :mod:`mantissa.cli._failure`), or a traceback with ``--debug``."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
@@ -50,16 +53,19 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(1)
-    except MantissaError as exc:
+        fail(usage_message(exc))
+    except click.exceptions.Abort as exc:
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, EOFError):  # click turns an EOFError into Abort
+            if debug:
+                raise cause from None
+            fail(describe(cause))
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except USER_ERRORS as exc:
         if debug:
             raise
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        fail(describe(exc))
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

@@ -11,6 +11,7 @@ import torch
 from rich.table import Table
 
 from mantissa.cli._tables import print_table
+from mantissa.cli._types import COUNT, SEED
 from mantissa.errors import ShapeError
 
 
@@ -25,9 +26,11 @@ def command() -> None:
 @click.option("--spec", default="int8", show_default=True, help="index spec, e.g. 'bebr:3+rescore:4'")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="index folder to create")
 @click.option("--key", default=None, help="tensor name inside a .safetensors input")
-@click.option("--fit-size", default=100_000, show_default=True, help="vectors used to train the compressor")
-@click.option("--chunk", default=16_384, show_default=True, help="vectors encoded per chunk (bounds memory)")
-@click.option("--seed", default=0, show_default=True)
+@click.option("--fit-size", type=COUNT, default=100_000,
+              show_default=True, help="vectors used to train the compressor")
+@click.option("--chunk", type=COUNT, default=16_384,
+              show_default=True, help="vectors encoded per chunk (bounds memory)")
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--force", is_flag=True,
               help="replace an existing index (only an index holding nothing but its own files)")
 def build(input_path: str, spec: str, out: str, key: str | None, fit_size: int, chunk: int, seed: int,
@@ -50,7 +53,7 @@ def build(input_path: str, spec: str, out: str, key: str | None, fit_size: int, 
 @click.argument("index_path", type=click.Path(file_okay=False))
 @click.option("--query", "queries", multiple=True, help="query text (embedded with MiniLM); repeatable")
 @click.option("--query-file", type=click.Path(dir_okay=False), help="query vectors (.npy/.safetensors/.txt)")
-@click.option("-k", "k", default=10, show_default=True)
+@click.option("-k", "k", type=COUNT, default=10, show_default=True)
 @click.option("--no-verify", is_flag=True, help="skip checksum verification when opening")
 def search(index_path: str, queries: tuple[str, ...], query_file: str | None, k: int,
            no_verify: bool) -> None:
@@ -89,12 +92,13 @@ def search(index_path: str, queries: tuple[str, ...], query_file: str | None, k:
 @click.option("--spec", "specs", multiple=True, required=True, help="index spec; repeat to compare several")
 @click.option("--queries", "query_path", type=click.Path(dir_okay=False), default=None,
               help="query vectors; default: hold out --holdout rows of the input")
-@click.option("--holdout", default=1000, show_default=True, help="rows held out as queries (no --queries)")
-@click.option("-k", "k", default=10, show_default=True)
+@click.option("--holdout", type=COUNT, default=1000,
+              show_default=True, help="rows held out as queries (no --queries)")
+@click.option("-k", "k", type=COUNT, default=10, show_default=True)
 @click.option("--key", default=None, help="tensor name inside a .safetensors input")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="folder for index_eval.csv and recall_vs_bytes.png")
-@click.option("--seed", default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 def evaluate_cmd(input_path: str, specs: tuple[str, ...], query_path: str | None, holdout: int, k: int,
                  key: str | None, out_dir: str | None, seed: int) -> None:
     """Recall@k against exact float search, queries/s and bytes/vector of each spec."""

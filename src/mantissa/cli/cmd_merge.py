@@ -24,13 +24,11 @@ def command(base: str, finetuned: tuple[str, ...], method: str, out_dir: str,
             model_ref: str | None, probe_path: str | None) -> None:
     """Merge fine-tuned state dicts of one architecture into BASE's (task vectors)."""
     merger = build_merge(method)
-    objective = None
-    if model_ref or probe_path:
-        if not (model_ref and probe_path):
-            raise ConfigError("--model and --probe go together (a model to run and data to score it)")
-        objective = probe_objective(model_ref, probe_path)
+    if bool(model_ref) != bool(probe_path):
+        raise ConfigError("--model and --probe go together (a model to run and data to score it)")
     base_sd = load_state_dict(base)
     fts = [load_state_dict(p) for p in finetuned]
+    objective = probe_objective(model_ref, probe_path, base_sd) if model_ref and probe_path else None
     result = merger.merge(base_sd, fts, objective)
     info = {"method": method, "base": base, "finetuned": list(finetuned),
             **{k: v for k, v in result.info.items() if k != "loss_curve"}}

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mantissa.cli._tables import print_table
+from mantissa.cli._types import COUNT
 from mantissa.errors import ConfigError, require
 
 #: recipes of ``--compare`` when none are named: every registered recipe at its defaults
@@ -123,10 +124,10 @@ def _compare(specs: tuple[str, ...], model_dir: str | None, out: Path, n_texts: 
 @click.option("--compare", is_flag=True, help="Compare recipes (ARGS are specs; none = all).")
 @click.option("--model", "model_opt", default=None,
               help="Model folder for --compare (default: packaged MiniLM).")
-@click.option("--calibration", "n_calib", type=int, default=64, show_default=True,
+@click.option("--calibration", "n_calib", type=COUNT, default=64, show_default=True,
               help="Calibration texts for recipes that need them.")
-@click.option("--texts", "n_texts", type=int, default=400, show_default=True, help="Evaluation texts.")
-@click.option("--pairs", "n_pairs", type=int, default=300, show_default=True,
+@click.option("--texts", "n_texts", type=COUNT, default=400, show_default=True, help="Evaluation texts.")
+@click.option("--pairs", "n_pairs", type=COUNT, default=300, show_default=True,
               help="WordNet synonym / random pairs for the similarity score.")
 @click.option("--include", multiple=True, help="Glob of layer names to quantize (repeatable).")
 @click.option("--exclude", multiple=True, help="Glob of layer names to leave alone (repeatable).")

@@ -11,11 +11,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from mantissa.cli._tables import print_table
+from mantissa.cli._types import SEED
 from mantissa.errors import ConfigError, MantissaError
 from mantissa.experiments import SCALES, load_all
 from mantissa.experiments.report import render
 from mantissa.experiments.runner import finished_run, run_experiment
-from mantissa.experiments.store import RunRecord
+from mantissa.experiments.store import RunRecord, runs_root
 
 
 @click.command("run")
@@ -25,7 +26,7 @@ from mantissa.experiments.store import RunRecord
               help="Every experiment at quick scale, then render the report (what `make demo` runs).")
 @click.option("--scale", type=click.Choice(SCALES), default=None,
               help="smoke (seconds, pipeline check), quick (default; minutes on 2 cores), full.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run store (default: ./runs or $MANTISSA_RUNS).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
@@ -50,6 +51,7 @@ def command(ids: tuple[str, ...], run_all: bool, tour: bool, scale: str | None, 
 
     for name in names:  # fail fast on bad names and overrides, before running anything
         get_experiment(name).config(scale, overrides)
+    runs_root(out).mkdir(parents=True, exist_ok=True)  # and on a store that cannot be created
     con = Console(stderr=True)
     records: list[tuple[str, RunRecord | None, str]] = []
     for i, name in enumerate(names, 1):

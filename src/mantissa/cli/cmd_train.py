@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from mantissa.cli._types import COUNT, SEED
 from mantissa.config import apply_overrides, config_fields
 from mantissa.errors import ConfigError
 from mantissa.io import write_json
@@ -79,7 +80,7 @@ class _TrainCommand(click.Command):
 @click.option("--pe", default=None, help="Positional encoding (ape, nope, rope, alibi, t5, abacus, ...).")
 @click.option("--train-lengths", default=None, help="Training lengths, e.g. 1-8.")
 @click.option("--test-lengths", default=None, help="Evaluation lengths, e.g. 1-12.")
-@click.option("--steps", type=int, default=None, help="Optimizer steps.")
+@click.option("--steps", type=COUNT, default=None, help="Optimizer steps.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="data.*, model.* or train.* override (repeatable), e.g. model.n_layer=4; "
                    "keys listed below.")
@@ -88,7 +89,7 @@ class _TrainCommand(click.Command):
 @click.option("--resume", is_flag=True,
               help="Continue from OUT/last.ckpt, bit for bit (refused if the seed or a config differs).")
 @click.option("--force", is_flag=True, help="Start over, replacing the checkpoint in OUT.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 def command(task: str, fmt: str | None, pe: str | None, train_lengths: str | None, test_lengths: str | None,
             steps: int | None, overrides: tuple[str, ...], out: str | None, resume: bool, force: bool,
             seed: int) -> None:

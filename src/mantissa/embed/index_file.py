@@ -58,6 +58,7 @@ from mantissa.io import (
 )
 from mantissa.ownership import Owned, artifact_files, check_replaceable
 from mantissa.progress import progress
+from mantissa.runtime import check_seed
 from mantissa.swap import building_dir, clean_stale, pid_alive, recover, remove, swap_into_place
 
 MAGIC = b"MNTSIDX1"
@@ -246,6 +247,9 @@ def build_index(out: str | os.PathLike[str], spec: IndexSpec | str, chunks: Iter
 
     ``texts`` (one per vector) are stored beside the codes for ``index search``."""
     out = Path(out)
+    if fit_size < 1 or chunk_size < 1:
+        raise ShapeError(f"fit_size and chunk_size must be >= 1, got {fit_size} and {chunk_size}")
+    check_seed(seed)
     check_index_out(out, overwrite)
     it = _rechunk(chunks, chunk_size)
     head, have = [], 0

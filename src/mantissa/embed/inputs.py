@@ -37,8 +37,8 @@ def read_texts(path: str | os.PathLike[str]) -> list[str]:
 def _npy(p: Path) -> np.ndarray:
     try:
         arr = np.load(p, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise CorruptFileError(f"{p}: not a readable .npy array ({exc})") from None
+    except (ValueError, OSError, EOFError) as exc:
+        raise CorruptFileError(f"{p}: not a readable .npy array ({exc or 'the file is empty'})") from None
     if arr.ndim != 2 or arr.dtype.kind not in "fiu":
         raise ShapeError(f"{p}: expected a numeric n×dim array, got shape {arr.shape} dtype {arr.dtype}")
     return arr
@@ -70,6 +70,9 @@ def iter_vectors(path: str | os.PathLike[str], chunk: int = 16_384, key: str | N
     p = Path(path)
     _check_path(p)
     suffix = p.suffix.lower()
+    if key is not None and suffix != ".safetensors":
+        raise ShapeError(f"--key {key!r} names a tensor inside a .safetensors file; "
+                         f"{p} is not a .safetensors file")
     if suffix == ".npy":
         arr = _npy(p)
         for s in range(0, arr.shape[0], chunk):

@@ -81,6 +81,7 @@ def run_experiment(
     """
     exp = get_experiment(exp_id)
     cfg = exp.config(scale, overrides)
+    runtime.check_seed(seed)
     run_dir = new_run_dir(runs_root(out), exp.id, scale, seed)
     started = datetime.now(UTC).isoformat(timespec="seconds")
     write_json(run_dir / "config.json", {

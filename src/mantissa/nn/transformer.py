@@ -51,11 +51,13 @@ class TransformerConfig:
     digit_tokens: tuple[int, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
-        if self.d_model % self.n_head:
-            raise ConfigError(f"d_model={self.d_model} must be divisible by n_head={self.n_head}")
         for key in ("vocab_size", "n_layer", "n_head", "d_model", "max_len"):
             if getattr(self, key) <= 0:
                 raise ConfigError(f"model.{key} must be positive, got {getattr(self, key)}")
+        if self.d_ff < 0:
+            raise ConfigError(f"model.d_ff must be >= 0 (0 = 4 * d_model), got {self.d_ff}")
+        if self.d_model % self.n_head:
+            raise ConfigError(f"d_model={self.d_model} must be divisible by n_head={self.n_head}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}")
         for reg, key in ((ATTENTION, "attention"), (POSITIONAL, "pe"), (FFN, "ffn"), (NORM, "norm")):

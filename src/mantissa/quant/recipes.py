@@ -13,6 +13,7 @@ line: ``int8``, ``fp8``, ``w4-int:group=128``, ``w4a4-fp:search=false``.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -59,6 +60,8 @@ class Recipe:
             elif (kind is not None and not isinstance(value, kind)) or (
                     kind is int and isinstance(value, bool)):
                 raise SpecError(f"recipe {self.name!r}: {f.name} must be {f.type}, got {value!r}")
+            if kind is float and not math.isfinite(getattr(self, f.name)):
+                raise SpecError(f"recipe {self.name!r}: {f.name} must be a finite number, got {value!r}")
         self.validate()
 
     def validate(self) -> None:
@@ -107,6 +110,10 @@ class Int8(Recipe):
     name: ClassVar[str] = "int8"
     summary: ClassVar[str] = "W8A8 integer: per-channel weights, dynamic per-token activations"
     act_bits: int = 8
+
+    def validate(self) -> None:
+        if self.act_bits != 0 and not 2 <= self.act_bits <= 16:
+            raise SpecError(f"recipe 'int8': act_bits must be 2..16 (0 = weights only), got {self.act_bits}")
 
     def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
         act = IntPerToken(self.act_bits) if self.act_bits else None
@@ -163,6 +170,8 @@ class W4A4Int(Recipe):
     def validate(self) -> None:
         if self.calib not in ("minmax", "mse"):
             raise SpecError(f"recipe 'w4a4-int': calib must be 'minmax' or 'mse', got {self.calib!r}")
+        if not 2 <= self.bits <= 8:
+            raise SpecError(f"recipe 'w4a4-int': bits must be 2..8, got {self.bits}")
 
     def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
         fmt = f"int{self.bits}"
@@ -203,6 +212,10 @@ class Int8Outlier(Recipe):
     summary: ClassVar[str] = "LLM.int8(): int8 vector-wise + float outlier columns (|x| >= threshold)"
     threshold: float = 6.0
 
+    def validate(self) -> None:
+        if self.threshold <= 0:
+            raise SpecError(f"recipe 'int8-outlier': threshold must be > 0, got {self.threshold}")
+
     def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
         w = IntLinear.from_float(linear.weight, None, 8, 0)
         return OutlierInt8Linear(w.codes, w.scales, 8, 0, _bias(linear), None, self.threshold)
@@ -219,6 +232,11 @@ class Nupes(Recipe):
     bits: int = 4
     a: float = 0.0
 
+    def validate(self) -> None:
+        if not 2 <= self.bits <= 8 or self.a < 0:
+            raise SpecError(f"recipe 'nupes4': bits must be 2..8 and a >= 0 (0 = searched), "
+                            f"got bits={self.bits}, a={self.a}")
+
     def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
         grid = [self.a] if self.a else [0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
         w = linear.weight.detach()
@@ -232,6 +250,10 @@ class _BCQ(Recipe):
     bits: ClassVar[int] = 3
     group: int = 128
     lut: bool = True
+
+    def validate(self) -> None:
+        if self.group < 1:
+            raise SpecError(f"recipe {self.name!r}: group must be >= 1, got {self.group}")
 
     def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
         group = self.group if linear.in_features % self.group == 0 else linear.in_features

@@ -42,6 +42,22 @@ class DataConfig:
     curriculum: float = 0.0   # > 0: shortest examples first, longer ones phased in over this fraction
     #                           of the steps (train.curriculum.CurriculumBatches); 0 = all lengths mixed
 
+    def __post_init__(self) -> None:
+        for key in ("n_train", "n_test"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"data.{key} must be >= 1, got {getattr(self, key)}")
+        if not 0.0 <= self.curriculum <= 1.0:
+            raise ConfigError(f"data.curriculum must be a fraction in [0, 1], got {self.curriculum}")
+
+
+def data_config_from_dict(data: dict[str, Any]) -> DataConfig:
+    """Rebuild a :class:`DataConfig` from ``dataclasses.asdict`` output (unknown keys refused)."""
+    names = {f.name for f in dataclasses.fields(DataConfig)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"unknown data config keys {unknown}; valid keys: {sorted(names)}")
+    return DataConfig(**data)
+
 
 @dataclass
 class LabConfig:

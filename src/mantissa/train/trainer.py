@@ -34,7 +34,7 @@ from torch import nn
 
 from mantissa.errors import ConfigError
 from mantissa.progress import progress
-from mantissa.runtime import pick_device
+from mantissa.runtime import check_seed, pick_device
 from mantissa.train.checkpoint import load_checkpoint, save_checkpoint
 from mantissa.train.lm import lm_loss, move
 from mantissa.train.schedule import lr_factor
@@ -65,8 +65,21 @@ class TrainConfig:
         if self.steps < 1 or self.batch_size < 1:
             raise ConfigError(f"train.steps and train.batch_size must be >= 1, got {self.steps}, "
                               f"{self.batch_size}")
-        if self.lr <= 0 or self.warmup < 0:
-            raise ConfigError(f"need train.lr > 0 and train.warmup >= 0, got {self.lr}, {self.warmup}")
+        if not (math.isfinite(self.lr) and self.lr > 0) or self.warmup < 0:
+            raise ConfigError(f"need a finite train.lr > 0 and train.warmup >= 0, "
+                              f"got {self.lr}, {self.warmup}")
+        for key in ("beta1", "beta2"):
+            if not 0.0 <= getattr(self, key) < 1.0:
+                raise ConfigError(f"train.{key} must be in [0, 1), got {getattr(self, key)}")
+        for key in ("grad_clip", "weight_decay"):
+            if not (math.isfinite(getattr(self, key)) and getattr(self, key) >= 0):
+                raise ConfigError(f"train.{key} must be finite and >= 0 (0 = off), got {getattr(self, key)}")
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise ConfigError(f"train.min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        for key in ("eval_every", "ckpt_every", "log_every"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"train.{key} must be >= 0 (0 = never), got {getattr(self, key)}")
+        check_seed(self.seed, "train.seed")
         lr_factor(self.schedule)
 
 

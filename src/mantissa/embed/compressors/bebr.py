@@ -25,6 +25,7 @@ exact int8 product (or, equivalently, ``(U+1)^2`` popcounts; see
 from __future__ import annotations
 
 import copy
+import math
 
 import torch
 from torch import nn
@@ -179,6 +180,12 @@ class BEBR(Compressor):
         self.anchors, self.neighbours = int(anchors), int(neighbours)
         self.tau, self.seed = float(tau), int(seed)
         self.max_fit = int(max_fit)
+        for key in ("hidden", "steps", "anchors", "neighbours", "max_fit"):
+            if getattr(self, key) < 1:
+                raise SpecError(f"bebr: {key}={getattr(self, key)} must be >= 1")
+        for key in ("lr", "tau"):
+            if not (math.isfinite(getattr(self, key)) and getattr(self, key) > 0):
+                raise SpecError(f"bebr: {key}={getattr(self, key)} must be a finite number > 0")
         self.model: RecurrentBinarizer | None = None
         self.loss_curve: list[float] = []
         self.use_planes = recurrences + 1 if planes is None else int(planes)

@@ -44,6 +44,8 @@ class ProductQuantizer(Compressor):
         super().__init__()
         self.m, self.b = parse_pq(arg)
         self.iters, self.seed = int(iters), int(seed)
+        if self.iters < 1:
+            raise SpecError(f"pq: iters={self.iters} must be >= 1")
         self.codebooks = torch.empty(0)
 
     @property

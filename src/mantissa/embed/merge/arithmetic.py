@@ -9,6 +9,7 @@ Wortsman et al. 2022) is the special case ``lambda = 1/T``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -38,10 +39,10 @@ class TaskArithmetic(MergeMethod):
     name = "task-arithmetic"
 
     def __init__(self, scale: float | str = 0.3) -> None:
-        if scale != "auto" and not isinstance(scale, int | float):
+        if scale != "auto" and (not isinstance(scale, int | float) or not math.isfinite(scale)):
             from mantissa.errors import ConfigError
 
-            raise ConfigError(f"task-arithmetic scale must be a number or 'auto', got {scale!r}")
+            raise ConfigError(f"task-arithmetic scale must be a finite number or 'auto', got {scale!r}")
         self.scale = scale
 
     def merge(self, base: StateDict, finetuned: Sequence[StateDict],

@@ -11,6 +11,7 @@ task vectors stay frozen.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -30,8 +31,8 @@ class Atlas(MergeMethod):
     needs_objective = True
 
     def __init__(self, steps: int = 200, lr: float = 0.02, init: float = 0.3, by: str = "tensor") -> None:
-        if int(steps) < 0 or float(lr) <= 0:
-            raise ConfigError(f"atlas needs steps >= 0 and lr > 0, got steps={steps}, lr={lr}")
+        if int(steps) < 0 or not 0 < float(lr) < math.inf or not math.isfinite(float(init)):
+            raise ConfigError(f"atlas needs steps >= 0, a finite lr > 0 and init, got steps={steps}, lr={lr}")
         self.steps, self.lr, self.init, self.by = int(steps), float(lr), float(init), by
 
     def merge(self, base: StateDict, finetuned: Sequence[StateDict],

@@ -14,6 +14,7 @@ binary (``p >= 0.5``) for the final model.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -54,8 +55,9 @@ class ConcreteMerge(MergeMethod):
                  tune: bool = False) -> None:
         if inner not in ("ta", "adamerging"):
             raise ConfigError(f"concrete inner level must be 'ta' or 'adamerging', got {inner!r}")
-        if int(steps) < 0 or float(lr) <= 0 or float(temperature) <= 0:
-            raise ConfigError("concrete needs steps >= 0, lr > 0 and temperature > 0")
+        if (int(steps) < 0 or not 0 < float(lr) < math.inf or not 0 < float(temperature) < math.inf
+                or not math.isfinite(float(scale))):
+            raise ConfigError("concrete needs steps >= 0, finite lr > 0 and temperature > 0, a finite scale")
         self.steps, self.lr, self.temperature = int(steps), float(lr), float(temperature)
         self.scale, self.inner, self.inner_steps = float(scale), inner, int(inner_steps)
         self.inner_lr, self.seed, self.tune = float(inner_lr), int(seed), bool(tune)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,10 @@ def load_state_dict(path: str | os.PathLike[str]) -> dict[str, Tensor]:
         sd = sd["state_dict"]
     if not isinstance(sd, dict) or not all(isinstance(v, Tensor) for v in sd.values()):
         raise DTypeError(f"{p}: expected a mapping of parameter name -> tensor")
+    bad = [k for k, v in sd.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise CorruptFileError(f"{p}: tensor(s) {', '.join(map(repr, bad[:5]))} hold NaN or infinite values; "
+                               "a merge of them would be NaN")
     return sd
 
 
@@ -54,9 +59,13 @@ def save_merged(out_dir: str | os.PathLike[str], state: dict[str, Tensor], info:
     return path
 
 
-def probe_objective(model_ref: str, probe_path: str | os.PathLike[str]) -> Objective:
+def probe_objective(model_ref: str, probe_path: str | os.PathLike[str],
+                    state_keys: Iterable[str] | None = None) -> Objective:
     """Cross-entropy of ``module:factory()`` (an ``nn.Module``) on a probe file with
-    tensors ``x`` and ``y``, evaluated with the candidate state dict."""
+    tensors ``x`` and ``y``, evaluated with the candidate state dict.
+
+    With ``state_keys`` (the names in the state dicts to merge), a model with a parameter
+    those names lack is refused: the merge would not reach it and would learn nothing."""
     module_name, _, attr = model_ref.partition(":")
     if not module_name or not attr:
         raise ConfigError(f"--model must be 'package.module:factory', got {model_ref!r}")
@@ -64,7 +73,15 @@ def probe_objective(model_ref: str, probe_path: str | os.PathLike[str]) -> Objec
         factory = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"cannot load model factory {model_ref!r}: {exc}") from None
-    model = factory()
+    model = factory() if callable(factory) else None
+    if not isinstance(model, torch.nn.Module):
+        raise ConfigError(f"--model {model_ref!r} must name a function returning a torch.nn.Module")
+    if state_keys is not None:
+        names = set(state_keys)
+        missing = [n for n, _ in model.named_parameters() if n not in names]
+        if missing:
+            raise ConfigError(f"--model {model_ref!r} has parameters the state dicts lack: "
+                              f"{', '.join(missing[:5])}; they hold {', '.join(sorted(names)[:5])}")
     probe = load_state_dict(probe_path)
     if "x" not in probe or "y" not in probe:
         raise ConfigError(f"{probe_path}: a probe file needs tensors 'x' (inputs) and 'y' (class labels)")

@@ -11,6 +11,7 @@ the merge close to the base; ``beta=0`` drops it). One coefficient per task
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -30,7 +31,7 @@ class SelfPositioning(MergeMethod):
     needs_objective = True
 
     def __init__(self, steps: int = 100, lr: float = 0.05, beta: float = 1e-3) -> None:
-        if int(steps) < 0 or float(lr) <= 0 or float(beta) < 0:
+        if int(steps) < 0 or not 0 < float(lr) < math.inf or not 0 <= float(beta) < math.inf:
             raise ConfigError(
                 f"self-positioning needs steps >= 0, lr > 0, beta >= 0; got {steps}, {lr}, {beta}"
             )
