@@ -80,3 +80,33 @@ def test_bad_input():
         m(torch.zeros(3, 2))
     with pytest.raises(ShapeError, match="non-negative"):
         m(-torch.ones(3, 2, dtype=torch.int64))
+
+
+def test_split_rows_by_cardinality():
+    from mantissa.embed.multiplex import split_rows
+
+    assert split_rows(100, [10, 30, 60]) == [10, 30, 60]
+    # one row each, then 7 rows in proportion (0.7, 2.1, 4.2), rounded by largest remainder
+    assert split_rows(10, [100, 300, 600]) == [2, 3, 5]
+    # the 2-valued feature is capped at 2 rows; the rest is split 1 : 3 among the others
+    assert split_rows(3000, [2, 1000, 3000]) == [2, 750, 2248]
+    assert split_rows(5, [1, 10**6, 10**6, 1]) == [1, 2, 1, 1]
+    assert sum(split_rows(997, [7, 13, 5000, 123456, 3])) == 997
+    assert split_rows(1000, [3, 4]) == [3, 4]  # all capped: the exact tables
+    with pytest.raises(ConfigError):
+        split_rows(2, [5, 5, 5])
+
+
+def test_proportional_per_feature_lookups_and_budget():
+    from mantissa.embed.multiplex import ProportionalPerFeatureTables
+
+    layer = LAYOUTS.build("per-feature-prop", n_features=3, rows=300, dim=4, cardinalities=[3, 100, 300])
+    assert isinstance(layer, ProportionalPerFeatureTables)
+    assert layer.split == [3, 75, 222] and layer.n_parameters == 300 * 4
+    x = torch.tensor([[0, 99, 299], [2, 5, 7]])
+    ids = layer.row_ids(x)[..., 0]
+    assert ids[:, 0].tolist() == [0, 2]  # the small feature is looked up directly
+    for f in (1, 2):  # the others land inside their own block
+        lo, hi = layer.offsets[f], layer.offsets[f] + layer.split[f]
+        assert ((ids[:, f] >= lo) & (ids[:, f] < hi)).all()
+    torch.testing.assert_close(layer(x), layer.tables[0][ids])

@@ -8,6 +8,10 @@ shape ``(batch, F, dim)``:
 
 * ``per-feature`` — the usual hashing trick, one table per feature with
   ``rows // F`` rows: ``E_f[h_f(v) mod (rows // F)]``;
+* ``per-feature-prop`` — one table per feature with the ``rows`` split in
+  proportion to the features' cardinalities (:func:`split_rows`: at least one row
+  each, never more rows than a feature has values), the fair per-feature baseline
+  for features of very different cardinalities;
 * ``multiplex`` — feature multiplexing (Sec. 3): a single table of ``rows`` rows
   shared by all features, each with its own hash: ``E[h_f(v) mod rows]``;
 * ``unified`` — Unified Embedding (Sec. 4): the shared table has ``dim / k``
@@ -20,6 +24,8 @@ and ``a, b`` drawn per feature (and probe) from a seeded generator.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -100,6 +106,66 @@ class PerFeatureTables(HashedEmbedding):
         ids = self.row_ids(values)[..., 0]  # (batch, F)
         feat = torch.arange(self.n_features).expand_as(ids)
         return self.tables[feat, ids]
+
+
+def split_rows(rows: int, cardinalities: Sequence[int]) -> list[int]:
+    """Split ``rows`` among features in proportion to their cardinalities: every feature
+    gets at least one row and at most its cardinality (a capped feature's surplus goes to
+    the others, in proportion again); the rest is rounded by largest remainder. The sum is
+    ``rows`` unless every feature is capped (then it is the sum of the cardinalities)."""
+    cards = [int(c) for c in cardinalities]
+    if not cards or min(cards) < 1:
+        raise ConfigError(f"cardinalities must be >= 1, got {cards}")
+    if rows < len(cards):
+        raise ConfigError(f"{rows} rows cannot give {len(cards)} features one row each")
+    alloc = [1] * len(cards)
+    free = [f for f in range(len(cards)) if cards[f] > 1]
+    budget = rows - len(cards)
+    while free and budget > 0:
+        room = {f: cards[f] - alloc[f] for f in free}
+        total = sum(cards[f] for f in free)
+        share = {f: budget * cards[f] / total for f in free}
+        capped = [f for f in free if share[f] >= room[f]]
+        if capped:  # these get all they can hold; split the rest again
+            for f in capped:
+                alloc[f] += room[f]
+                budget -= room[f]
+            free = [f for f in free if f not in capped]
+            continue
+        floors = {f: int(share[f]) for f in free}
+        for f in free:
+            alloc[f] += floors[f]
+        left = budget - sum(floors.values())
+        for f in sorted(free, key=lambda f: share[f] - floors[f], reverse=True)[:left]:
+            alloc[f] += 1
+        budget = 0
+    return alloc
+
+
+@LAYOUTS.register("per-feature-prop")
+class ProportionalPerFeatureTables(HashedEmbedding):
+    """One hashed table per feature, ``rows`` split by cardinality (:func:`split_rows`);
+    stored as one stacked table with per-feature row offsets. A feature given as many
+    rows as it has values (ids ``0..card-1``) is looked up directly, without collisions."""
+
+    def __init__(self, n_features: int, rows: int, dim: int, cardinalities: Sequence[int] = (),
+                 seed: int = 0) -> None:
+        if len(cardinalities) != n_features:
+            raise ConfigError(f"per-feature-prop needs {n_features} cardinalities, got {len(cardinalities)}")
+        self.split = split_rows(rows, cardinalities)
+        super().__init__(n_features, rows, dim, 1, sum(self.split), dim, 1, seed)
+        self.offsets = [sum(self.split[:f]) for f in range(n_features)]
+        self.direct = [self.split[f] >= int(cardinalities[f]) for f in range(n_features)]
+
+    def row_ids(self, values: torch.Tensor) -> torch.Tensor:
+        values = self._check(values)
+        cols = [self.offsets[f] + (values[:, f] % self.split[f] if self.direct[f] else
+                                   universal_hash(values[:, f], *self.hashes[f], self.split[f]))
+                for f in range(self.n_features)]
+        return torch.stack(cols, 1).unsqueeze(-1)
+
+    def forward(self, values: torch.Tensor) -> torch.Tensor:
+        return self.tables[0][self.row_ids(values)[..., 0]]
 
 
 @LAYOUTS.register("multiplex")

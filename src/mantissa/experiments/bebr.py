@@ -5,6 +5,13 @@ Wires :class:`mantissa.embed.compressors.BEBR` (one ``bebr:U`` network; its
 at equal bytes and float search on MiniLM embeddings of WordNet glosses with
 held-out queries; also the untrained network (``steps=0``: plain residual sign
 quantization) as an ablation of the learning.
+
+Gate: the distillation loss fell during training (mean of the last tenth of the
+curve below ``max_loss_ratio`` of the first tenth). Claims: 4-bit codes keep
+recall@10 ``>= min_recall_4bit``; the trained network beats the untrained residual
+sign quantizer at 4 bits (the learning pays); SDC search is faster than float
+search. The memory ratio (32 / 4 bits = 8x) holds by construction and is a unit
+test, not a check.
 """
 
 from __future__ import annotations
@@ -58,7 +65,16 @@ class BEBRExperiment(Experiment):
              "compresses embeddings so that retrieval keeps almost all its accuracy at a fraction of the "
              "index cost, and symmetric distance calculation (SDC) searches faster.")
     paper_figure = "30-50 % index cost saved with almost no loss of accuracy"
-    thresholds = {"min_recall_4bit": 0.95, "min_memory_ratio": 8.0, "min_sdc_speedup": 1.0}
+    thresholds = {"max_loss_ratio": 0.9, "min_recall_4bit": 0.95, "min_gain_over_untrained": 0.0,
+                  "min_sdc_speedup": 1.0}
+    history = (
+        ("2026-12-04",
+         "memory-ratio check (32/4 = 8, by construction) became a unit test; gate: training loss fell; "
+         "new claim: trained 4-bit codes beat the untrained residual sign quantizer (> 0); quick scale "
+         "n_docs 20000 -> 10000, queries 1000 -> 500",
+         "protocol v2 (a check true by construction earned 'partial'); the quick run took 503 s, over the "
+         "5-minute quick budget. Before the change: trained 4-bit recall 0.892 vs untrained 0.925"),
+    )
     parts = ("embed.compressors:bebr", "embed.compressors:binary", "embed.compressors:pq", "embed.search")
     Config = Config
     scales = {"smoke": {"n_docs": 1500, "n_queries": 50, "steps": 3, "pq_iters": 2, "synthetic": True},
@@ -107,6 +123,12 @@ class BEBRExperiment(Experiment):
         m["index_cost_saved_pct"] = 100 * (1 - 1 / m["memory_ratio"])
         m["aux_bytes"] = float(model.aux_bytes)
         m["final_loss"] = model.loss_curve[-1] if model.loss_curve else float("nan")
+        tenth = max(1, len(model.loss_curve) // 10)
+        curve = model.loss_curve
+        m["loss_ratio_last_over_first"] = (sum(curve[-tenth:]) / sum(curve[:tenth]) if curve
+                                           else float("nan"))
+        m["gain_4bit_over_untrained"] = m["recall_4bit"] - m.get(
+            "recall_untrained_4bit", m[f"recall_untrained_{u + 1}bit"])
         self._write(out_dir, rows, model.loss_curve)
         return Result(m, ["bebr_recall.csv", "recall_vs_bits.png", "loss.png"])
 
@@ -139,10 +161,12 @@ class BEBRExperiment(Experiment):
 
     def checks(self, metrics):
         return [
+            self.check("BEBR trained: distillation loss, last tenth / first tenth of training", metrics,
+                       "loss_ratio_last_over_first", "<", "max_loss_ratio", kind="gate"),
             self.check("recall@10 of 4-bit BEBR codes (SDC) vs exact float search", metrics, "recall_4bit",
-                       ">=", "min_recall_4bit"),
-            self.check("memory ratio float32 / 4-bit codes", metrics, "memory_ratio", ">=",
-                       "min_memory_ratio"),
+                       ">=", "min_recall_4bit", paper_value="almost no loss at 30-50 % index cost saved"),
+            self.check("4-bit recall@10: trained BEBR minus untrained residual sign codes", metrics,
+                       "gain_4bit_over_untrained", ">", "min_gain_over_untrained"),
             self.check("SDC search speed / float search speed", metrics, "sdc_speedup", ">",
                        "min_sdc_speedup"),
         ]

@@ -7,8 +7,17 @@ bounds give a worst-case cross-entropy. Training task t adds the paper's
 regulariser: the hypernetwork's output bounds for earlier boxes stay where they
 were. Each new box is kept overlapping the running intersection of the earlier
 ones (its centre is clamped to within ``eps`` of it), so the intersection is never
-empty; its centre is the universal embedding. Baseline: the same MLP fine-tuned
-task after task.
+empty; its centre is the universal embedding (that the guarantee holds — the
+boxes intersect and the universal weights lie in every certified box — is by
+construction and is a unit test, not a check).
+
+Baselines: the same MLP fine-tuned task after task, and the same MLP trained with
+elastic weight consolidation (:mod:`mantissa.train.ewc`, Kirkpatrick et al. 2017;
+true Fisher on ``fisher_examples`` training examples per task) at each λ of
+``ewc_lambdas``, the best λ kept per seed (the strongest EWC). Every arm runs for
+``seeds`` seeds (seed, seed+1, ...); gains are seed-paired, judged on mean − 2·SE.
+Gates: each arm learns each task when it is trained (mean accuracy right after
+training the task).
 """
 
 from __future__ import annotations
@@ -23,11 +32,12 @@ import torch.nn.functional as F
 
 from mantissa import plot
 from mantissa.data import load_sklearn
-from mantissa.experiments.base import Experiment, Result, register
+from mantissa.experiments.base import Experiment, Result, register, seed_metrics
 from mantissa.io import atomic_write
 from mantissa.nn.interval import HyperNet, interval_mlp, mlp_forward, worst_case_logits
 from mantissa.progress import track
 from mantissa.runtime import threads
+from mantissa.train.ewc import EWC, fisher_diagonal
 
 
 @dataclass
@@ -45,6 +55,9 @@ class Config:
     # False: one shared 2-way head (even/odd digit of the pair; fine-tuning forgets here).
     # True: task-incremental heads (task j reads logits 2j, 2j+1; fine-tuning barely forgets).
     multi_head: bool = False
+    ewc_lambdas: str = "100,1000,10000"  # EWC strengths tried; the best final accuracy is the baseline
+    fisher_examples: int = 200  # training examples per task for the EWC Fisher diagonal
+    seeds: int = 3  # seeds seed, seed+1, ...: gains are judged on their paired mean - 2 SE
 
 
 def _tasks(cfg: Config, seed: int):
@@ -68,8 +81,9 @@ def _acc(logits: torch.Tensor, y: torch.Tensor) -> float:
     return 100.0 * (logits.argmax(-1) == y).float().mean().item()
 
 
-def _finetune(cfg: Config, tasks, shapes) -> torch.Tensor:
-    """acc[i, j]: accuracy on task j after training tasks 0..i (one MLP, fine-tuned)."""
+def _finetune(cfg: Config, tasks, shapes, ewc_lambda: float = 0.0, seed: int = 0) -> torch.Tensor:
+    """acc[i, j]: accuracy on task j after training tasks 0..i (one MLP, fine-tuned; with
+    ``ewc_lambda > 0`` an EWC penalty anchors the weights of every earlier task)."""
     params = []
     for s in shapes:
         p = torch.empty(s)
@@ -79,12 +93,21 @@ def _finetune(cfg: Config, tasks, shapes) -> torch.Tensor:
             p.zero_()
         params.append(p.requires_grad_())
     opt = torch.optim.Adam(params, lr=cfg.lr)
+    ewc = EWC(ewc_lambda)
     acc = torch.zeros(cfg.n_tasks, cfg.n_tasks)
     for i, ((x, y), _) in enumerate(tasks):
         for _ in range(cfg.steps):
             opt.zero_grad()
-            F.cross_entropy(_head(mlp_forward(x, params), i, cfg.multi_head), y).backward()
+            loss = F.cross_entropy(_head(mlp_forward(x, params), i, cfg.multi_head), y)
+            if ewc_lambda > 0 and ewc.anchors:
+                loss = loss + ewc.penalty(params)
+            loss.backward()
             opt.step()
+        if ewc_lambda > 0:
+            perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed + i))
+            logits = lambda xb, i=i: _head(mlp_forward(xb, params), i, cfg.multi_head)  # noqa: E731
+            fisher = fisher_diagonal(params, logits, x[perm], max_examples=cfg.fisher_examples, seed=seed + i)
+            ewc.consolidate(params, fisher)
         with torch.no_grad():
             for j, (_, (xt, yt)) in enumerate(tasks):
                 acc[i, j] = _acc(_head(mlp_forward(xt, params), j, cfg.multi_head), yt)
@@ -152,6 +175,13 @@ class _HyperInterval:
         return (self.lo + self.hi) / 2
 
     @torch.no_grad()
+    def universal_accuracy(self, tasks) -> torch.Tensor:
+        """Test accuracy of every task with the weights of the universal embedding."""
+        w_u = self.hnet(self.universal())
+        return torch.tensor([_acc(_head(mlp_forward(xt, w_u), j, self.cfg.multi_head), yt)
+                             for j, (_, (xt, yt)) in enumerate(tasks)])
+
+    @torch.no_grad()
     def in_box(self, u: torch.Tensor, j: int) -> bool:
         """Are the universal embedding's weights inside task j's certified weight box?"""
         w = self.hnet.flat(u)
@@ -165,64 +195,109 @@ class HyperIntervalExperiment(Experiment):
     title = "HyperInterval: hypernetwork approach to training weight interval regions in CL"
     paper = "#3"
     claim = ("Interval embeddings mapped by a hypernetwork give continual learning without "
-             "forgetting and one universal embedding for all tasks; SOTA on CL benchmarks.")
+             "forgetting and one universal embedding for all tasks, more accurate than plain fine-tuning "
+             "and than elastic weight consolidation (EWC).")
     paper_figure = "SOTA task-incremental accuracy on Permuted/Split MNIST, Split CIFAR-100, TinyImageNet"
-    thresholds = {"min_gain_over_ft": 5.0, "max_forgetting": 2.0, "guarantee": 1.0,
-                  "min_universal_gain_over_ft": 0.0}
-    parts = ("nn.interval",)
+    thresholds = {"min_learned_acc": 90.0, "min_gain_over_ft": 5.0, "min_gain_over_ewc": 1.0,
+                  "max_forgetting": 2.0, "min_universal_gain_over_ft": 0.0}
+    history = (
+        ("2026-12-04",
+         "3 seeds, gains judged on seed-paired mean - 2 SE and forgetting on mean + 2 SE (was: seed 0 "
+         "alone); new baseline EWC (best of λ = 100, 1000, 10000) with a 1-point margin; "
+         "universal_gain_over_ft strict (> 0, was >= 0); the guarantee check became a unit test; gate: "
+         "every arm learns each task",
+         "protocol v2: seeds 0-2 gave gains over fine-tuning of +6.8, +4.0, +11.0 and forgetting 3.3-10.2 "
+         "(within seed noise); plain fine-tuning alone is not the strongest baseline the paper compares "
+         "with; the guarantee holds by construction"),
+    )
+    parts = ("nn.interval", "train.ewc")
     Config = Config
-    scales = {"smoke": {"steps": 15, "hyper_hidden": 16, "hidden": 8},
+    scales = {"smoke": {"steps": 15, "hyper_hidden": 16, "hidden": 8, "seeds": 2, "ewc_lambdas": "100",
+                        "fisher_examples": 10},
               "full": {"steps": 2000, "hyper_hidden": 128, "hidden": 64}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         with threads(1):
+            per_seed = [self._one_seed(cfg, s) for s in range(seed, seed + max(1, cfg.seeds))]
+        m: dict[str, float] = {}
+        keys = [k for k in per_seed[0][0] if isinstance(per_seed[0][0][k], float)]
+        for k in keys:
+            vals = [r[0][k] for r in per_seed]
+            m[k] = sum(vals) / len(vals)  # mean over seeds
+            for s_i, v in enumerate(vals):
+                m[f"{k}_s{seed + s_i}"] = v
+        if len(per_seed) >= 2:
+            for name, a, b in (("gain_over_ft", "hi_avg_acc", "ft_avg_acc"),
+                               ("gain_over_ewc", "hi_avg_acc", "ewc_avg_acc"),
+                               ("universal_gain_over_ft", "universal_avg_acc", "ft_avg_acc")):
+                m.update(seed_metrics(name, [r[0][a] - r[0][b] for r in per_seed]))
+            fg = seed_metrics("hi_forgetting", [r[0]["hi_forgetting"] for r in per_seed])
+            m["hi_forgetting_se"] = fg["hi_forgetting_se"]
+            m["hi_forgetting_ucb"] = fg["hi_forgetting_mean"] + 2 * fg["hi_forgetting_se"]
+        else:  # one seed: the point values (no spread)
+            r = per_seed[0][0]
+            m["gain_over_ft_lcb"] = r["hi_avg_acc"] - r["ft_avg_acc"]
+            m["gain_over_ewc_lcb"] = r["hi_avg_acc"] - r["ewc_avg_acc"]
+            m["universal_gain_over_ft_lcb"] = r["universal_avg_acc"] - r["ft_avg_acc"]
+            m["hi_forgetting_ucb"] = r["hi_forgetting"]
+        m["seeds"] = float(len(per_seed))
+        return Result(m, self._artifacts(out_dir, *per_seed[0][1]))
+
+    def _one_seed(self, cfg: Config, seed: int):
+        torch.manual_seed(seed)
+        tasks = _tasks(cfg, seed)
+        n_out = 2 * cfg.n_tasks if cfg.multi_head else 2
+        shapes = [(cfg.hidden, 64), (cfg.hidden,), (n_out, cfg.hidden), (n_out,)]
+        torch.manual_seed(seed)
+        ft = _finetune(cfg, tasks, shapes)
+        ewc_runs = {}
+        for lam in (float(v) for v in cfg.ewc_lambdas.split(",") if v.strip()):
             torch.manual_seed(seed)
-            tasks = _tasks(cfg, seed)
-            n_out = 2 * cfg.n_tasks if cfg.multi_head else 2
-            shapes = [(cfg.hidden, 64), (cfg.hidden,), (n_out, cfg.hidden), (n_out,)]
-            ft = _finetune(cfg, tasks, shapes)
-            hi = _HyperInterval(cfg, shapes)
-            after = torch.zeros(cfg.n_tasks)
-            for i, ((x, y), (xt, yt)) in enumerate(track(tasks, description="hyperinterval tasks")):
-                hi.train_task(x, y, i)
-                after[i] = hi.evaluate(xt, yt, i)[0]
-            final = torch.tensor([hi.evaluate(xt, yt, j) for j, (_, (xt, yt)) in enumerate(tasks)])
-            u = hi.universal()
-            with torch.no_grad():
-                w_u = hi.hnet(u)
-                uni = torch.tensor([_acc(_head(mlp_forward(xt, w_u), j, cfg.multi_head), yt)
-                                    for j, (_, (xt, yt)) in enumerate(tasks)])
-            in_boxes = all(hi.in_box(u, j) for j in range(cfg.n_tasks))
-        width = (hi.hi - hi.lo).min().item()
+            ewc_runs[lam] = _finetune(cfg, tasks, shapes, ewc_lambda=lam, seed=seed)
+        best_lam = max(ewc_runs, key=lambda lam: float(ewc_runs[lam][-1].mean()))
+        ewc = ewc_runs[best_lam]
+        torch.manual_seed(seed)
+        hi = _HyperInterval(cfg, shapes)
+        after = torch.zeros(cfg.n_tasks)
+        desc = f"hyperinterval tasks (seed {seed})"
+        for i, ((x, y), (xt, yt)) in enumerate(track(tasks, description=desc)):
+            hi.train_task(x, y, i)
+            after[i] = hi.evaluate(xt, yt, i)[0]
+        final = torch.tensor([hi.evaluate(xt, yt, j) for j, (_, (xt, yt)) in enumerate(tasks)])
+        uni = hi.universal_accuracy(tasks)
         cert = final[:, 1]
-        guarantee = float(width > 0 and in_boxes and bool((uni >= cert - 1e-9).all()))
         m = {
             "ft_avg_acc": ft[-1].mean().item(),
             "ft_forgetting": (ft.diagonal() - ft[-1]).mean().item(),
+            "ft_learned_acc": ft.diagonal().mean().item(),
+            "ewc_avg_acc": ewc[-1].mean().item(),
+            "ewc_forgetting": (ewc.diagonal() - ewc[-1]).mean().item(),
+            "ewc_learned_acc": ewc.diagonal().mean().item(),
+            "ewc_best_lambda": best_lam,
             "hi_avg_acc": final[:, 0].mean().item(),
+            "hi_learned_acc": after.mean().item(),
             "hi_forgetting": (after - final[:, 0]).mean().item(),
             "hi_certified_avg_acc": cert.mean().item(),
             "universal_avg_acc": uni.mean().item(),
-            "intersection_min_width": width,
-            "universal_in_all_boxes": float(in_boxes),
-            "guarantee_holds": guarantee,
+            "intersection_min_width": (hi.hi - hi.lo).min().item(),
         }
-        m["gain_over_ft"] = m["hi_avg_acc"] - m["ft_avg_acc"]
-        m["universal_gain_over_ft"] = m["universal_avg_acc"] - m["ft_avg_acc"]
-        return Result(m, self._artifacts(out_dir, ft[-1], final, uni))
+        m["learned_acc_min_arm"] = min(m["ft_learned_acc"], m["ewc_learned_acc"], m["hi_learned_acc"])
+        return m, (ft[-1], ewc[-1], final, uni)
 
-    def _artifacts(self, out_dir: Path, ft, final, uni) -> list[str]:
+    def _artifacts(self, out_dir: Path, ft, ewc, final, uni) -> list[str]:
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerow(["task", "finetune_acc", "hyperinterval_acc", "certified_acc", "universal_acc"])
+        w.writerow(["task", "finetune_acc", "ewc_acc", "hyperinterval_acc", "certified_acc", "universal_acc"])
         for j in range(len(ft)):
-            w.writerow([j, f"{ft[j]:.2f}", f"{final[j, 0]:.2f}", f"{final[j, 1]:.2f}", f"{uni[j]:.2f}"])
+            w.writerow([j, f"{ft[j]:.2f}", f"{ewc[j]:.2f}", f"{final[j, 0]:.2f}", f"{final[j, 1]:.2f}",
+                        f"{uni[j]:.2f}"])
         atomic_write(out_dir / "accuracy.csv", buf.getvalue().encode())
         fig, ax = plot.figure()
         xs = torch.arange(len(ft)).float()
-        for k, (vals, name) in enumerate([(ft, "fine-tuning"), (final[:, 0], "HyperInterval (task box)"),
+        for k, (vals, name) in enumerate([(ft, "fine-tuning"), (ewc, "EWC (best λ)"),
+                                          (final[:, 0], "HyperInterval (task box)"),
                                           (final[:, 1], "certified (whole box)"), (uni, "universal")]):
-            ax.bar(xs + 0.2 * k - 0.3, vals, width=0.2, label=name)
+            ax.bar(xs + 0.16 * k - 0.32, vals, width=0.16, label=name)
         ax.set_xlabel("task (digit pair)")
         ax.set_ylabel("final test accuracy (%)")
         ax.legend(fontsize=7)
@@ -231,13 +306,15 @@ class HyperIntervalExperiment(Experiment):
 
     def checks(self, metrics):
         return [
-            self.check("HyperInterval avg accuracy minus fine-tuning (points)", metrics,
-                       "gain_over_ft", ">=", "min_gain_over_ft"),
-            self.check("HyperInterval forgetting (points)", metrics, "hi_forgetting", "<=",
-                       "max_forgetting"),
-            self.check("no-forgetting guarantee: boxes intersect, universal weights in every "
-                       "certified box, universal acc >= certified acc", metrics,
-                       "guarantee_holds", ">=", "guarantee"),
-            self.check("universal embedding avg accuracy minus fine-tuning (points)", metrics,
-                       "universal_gain_over_ft", ">=", "min_universal_gain_over_ft"),
+            self.check("every arm learned each task when trained: smallest mean accuracy right after "
+                       "training a task (FT, EWC, HyperInterval; mean over seeds, %)", metrics,
+                       "learned_acc_min_arm", ">=", "min_learned_acc", kind="gate"),
+            self.check("HyperInterval avg accuracy minus fine-tuning, seed-paired mean - 2 SE (points)",
+                       metrics, "gain_over_ft_lcb", ">", "min_gain_over_ft"),
+            self.check("HyperInterval avg accuracy minus EWC (best λ), seed-paired mean - 2 SE (points)",
+                       metrics, "gain_over_ewc_lcb", ">", "min_gain_over_ewc"),
+            self.check("HyperInterval forgetting, mean + 2 SE over seeds (points)", metrics,
+                       "hi_forgetting_ucb", "<", "max_forgetting", paper_value="no forgetting"),
+            self.check("universal embedding avg accuracy minus fine-tuning, seed-paired mean - 2 SE (points)",
+                       metrics, "universal_gain_over_ft_lcb", ">", "min_universal_gain_over_ft"),
         ]

@@ -10,6 +10,12 @@ generic Trainer on the relative squared error ``(e/d - 1)^2`` of random pairs, f
 each latent dimension in ``dims``; then average and worst-case distortion over
 all pairs are measured. Without WordNet a seeded random tree stands in
 (``metric wordnet = 0``).
+
+Each of ``seeds`` seeds (seed, seed+1, ...) samples its own subtree and trains both
+metrics on it; the claims are judged on the seed-paired relative reduction of the
+distortion (1 − snowflake / Euclidean, mean over dims): mean − 2·SE above a margin.
+Gate: the Euclidean baseline learned the metric (its average distortion, mean over
+dims and seeds, below ``max_baseline_distortion``).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import torch
 
 from mantissa import plot, runtime
 from mantissa.data import load_wordnet_glosses, wordnet_available
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, register, seed_metrics
 from mantissa.io import atomic_write
 from mantissa.nn.snowflake import METRICS, MetricEmbedding
 from mantissa.probe.distortion import (
@@ -46,6 +52,7 @@ class Config:
     pairs_per_step: int = 4096
     lr: float = 1e-2
     source: str = "wordnet"  # or "random" (a seeded random recursive tree)
+    seeds: int = 3  # seeds seed, seed+1, ...: reductions are judged on their paired mean - 2 SE
 
 
 def _tree(cfg: Config, seed: int) -> tuple[np.ndarray, float]:
@@ -102,32 +109,54 @@ class NeuralSnowflakes(Experiment):
              "distortion than the same encoder with the Euclidean metric.")
     paper_figure = ("snowflake latent geometry matches/surpasses SOTA latent graph inference; lower "
                     "embedding distortion than Euclidean space in synthetic metric learning")
-    thresholds = {"max_distortion_ratio": 1.0, "min_dims_won_fraction": 1.0}
+    # margins fixed before the seeded run: a relative reduction of 1 % of the average distortion (the
+    # paper: lower distortion than Euclidean) and any reduction (> 0) of the worst-case distortion
+    thresholds = {"max_baseline_distortion": 0.3, "min_avg_reduction": 0.01, "min_worst_reduction": 0.0}
+    history = (
+        ("2026-12-04",
+         "3 seeds, judged on the seed-paired relative distortion reduction (mean - 2 SE > 1 %), was: seed 0 "
+         "ratio < 1 and all dims won; new claim on worst-case distortion; gate: the Euclidean baseline "
+         "learned the metric",
+         "protocol v2: at d = 4 and 8 the two metrics differed by < 0.001 (within seed noise): seed 0 won "
+         "2/3 dims, seed 1 1/3"),
+    )
     parts = ("nn.snowflake", "probe.distortion", "train.Trainer", "data.wordnet")
     Config = Config
     scales = {"smoke": {"n_nodes": 30, "dims": "2", "steps": 30, "pairs_per_step": 256, "hidden": 16,
-                        "source": "random"},
+                        "source": "random", "seeds": 2},
               "full": {"n_nodes": 500, "dims": "2,3,4,8,16", "steps": 8000}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         dims = [int(d) for d in cfg.dims.split(",") if d.strip()]
-        tree, real = _tree(cfg, seed)
-        dist = torch.tensor(tree, dtype=torch.float32)
-        with runtime.threads(1):
-            table = {(dim, m): _fit(dist, dim, m, cfg, seed) for dim in dims for m in METRICS}
-        metrics: dict[str, float] = {"wordnet": real, "tree_diameter": float(tree.max())}
-        won = 0
-        for dim in dims:
-            for m in METRICS:
-                for k, v in table[dim, m].items():
-                    metrics[f"{k}_{m}_d{dim}"] = v
-            snow, euc = table[dim, "snowflake"]["avg_distortion"], table[dim, "euclidean"]["avg_distortion"]
-            won += snow < euc
-        mean = {m: float(np.mean([table[d, m]["avg_distortion"] for d in dims])) for m in METRICS}
-        metrics.update({f"avg_distortion_{m}": v for m, v in mean.items()})
-        metrics["distortion_ratio"] = mean["snowflake"] / mean["euclidean"]
-        metrics["dims_won_fraction"] = won / len(dims)
-        return Result(metrics, self._artifacts(table, dims, out_dir))
+        seeds = list(range(seed, seed + max(2, cfg.seeds)))
+        metrics: dict[str, float] = {}
+        avg_red, worst_red, base = [], [], []
+        first = None
+        for s in seeds:
+            tree, real = _tree(cfg, s)
+            dist = torch.tensor(tree, dtype=torch.float32)
+            with runtime.threads(1):
+                table = {(dim, m): _fit(dist, dim, m, cfg, s) for dim in dims for m in METRICS}
+            first = first or table
+            metrics.update({"wordnet": real, f"tree_diameter_s{s}": float(tree.max())})
+            for dim in dims:
+                for m in METRICS:
+                    for k, v in table[dim, m].items():
+                        metrics[f"{k}_{m}_d{dim}_s{s}"] = v
+            mean = {(m, k): float(np.mean([table[d, m][k] for d in dims]))
+                    for m in METRICS for k in ("avg_distortion", "worst_distortion")}
+            snow = {k: mean["snowflake", k] for k in ("avg_distortion", "worst_distortion")}
+            avg_red.append(1 - snow["avg_distortion"] / mean["euclidean", "avg_distortion"])
+            worst_red.append(1 - snow["worst_distortion"] / mean["euclidean", "worst_distortion"])
+            base.append(mean["euclidean", "avg_distortion"])
+            metrics[f"dims_won_fraction_s{s}"] = float(np.mean(
+                [table[d, "snowflake"]["avg_distortion"] < table[d, "euclidean"]["avg_distortion"]
+                 for d in dims]))
+        metrics.update(seed_metrics("avg_distortion_reduction", avg_red))
+        metrics.update(seed_metrics("worst_distortion_reduction", worst_red))
+        metrics["avg_distortion_euclidean"] = float(np.mean(base))
+        metrics["distortion_ratio"] = 1 - metrics["avg_distortion_reduction_mean"]
+        return Result(metrics, self._artifacts(first, dims, out_dir))
 
     def _artifacts(self, table, dims, out_dir: Path) -> list[str]:
         buf = io.StringIO()
@@ -149,8 +178,11 @@ class NeuralSnowflakes(Experiment):
 
     def checks(self, metrics):
         return [
-            self.check("snowflake / Euclidean average distortion, mean over latent dims",
-                       metrics, "distortion_ratio", "<", "max_distortion_ratio"),
-            self.check("fraction of latent dims where the snowflake has lower average distortion",
-                       metrics, "dims_won_fraction", ">=", "min_dims_won_fraction"),
+            self.check("Euclidean baseline learned the tree metric: average distortion, mean over dims "
+                       "and seeds", metrics, "avg_distortion_euclidean", "<", "max_baseline_distortion",
+                       kind="gate"),
+            self.check("average distortion: 1 - snowflake / Euclidean (mean over dims), seed-paired "
+                       "mean - 2 SE", metrics, "avg_distortion_reduction_lcb", ">", "min_avg_reduction"),
+            self.check("worst-case distortion: 1 - snowflake / Euclidean (mean over dims), seed-paired "
+                       "mean - 2 SE", metrics, "worst_distortion_reduction_lcb", ">", "min_worst_reduction"),
         ]

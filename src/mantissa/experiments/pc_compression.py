@@ -1,12 +1,20 @@
 """Lossless compression with probabilistic circuits (paper #18): an HCLT learned on
 binarized digits, coded with its exact conditionals by an arithmetic coder,
-round-trips exactly and needs fewer bits per dimension than gzip and bz2.
+round-trips exactly and needs fewer bits per dimension than a fully factorized
+learned entropy model coded by the same arithmetic coder.
 
-Data: scikit-learn digits, pixels > ``threshold`` (of 0..16) set to 1; the model
-is fit on the training split and the test split is compressed. Baselines are the
-standard library's zlib (gzip's DEFLATE, level 9) and bz2 (level 9) on the same
-bits, each given the better of two byte layouts (8 pixels per byte, or one byte
-per pixel). The independent-pixel model (``K = 1``) is reported for reference.
+Data: scikit-learn digits, pixels > ``threshold`` (of 0..16) set to 1; the models
+are fit on the training split and the test split is compressed. The judged
+baseline is the strongest fair classical one: a fully factorized model
+(:class:`mantissa.compress.factorized.FactorizedBernoulli`, one learned Bernoulli
+per pixel, add-1/2 estimate) coded with the same arithmetic coder; the PC must
+code at least ``max_ratio_to_factorized`` below it. The standard library's zlib
+(gzip's DEFLATE, level 9) and bz2 (level 9) on the same bits, each given the
+better of two byte layouts (8 pixels per byte, or one byte per pixel), are
+reported, not judged (the factorized model already beats them).
+
+Gates: the PC stream round-trips exactly, and the arithmetic coder's output is
+within ``max_coding_overhead_bpd`` of the model's ``-log2 p``.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ import torch
 
 from mantissa import plot, runtime
 from mantissa.compress import HCLT, HCLTConfig, compress, decompress
+from mantissa.compress.factorized import FactorizedBernoulli
 from mantissa.data import load_sklearn
 from mantissa.experiments import Experiment, Result, register
 from mantissa.io import atomic_write
@@ -60,9 +69,20 @@ class PCCompression(Experiment):
     title = "Lossless Compression with Probabilistic Circuits"
     paper = "#18"
     claim = ("A probabilistic circuit's exact marginals drive an arithmetic coder that round-trips "
-             "exactly and compresses binarized digits below gzip and bz2.")
+             "exactly and compresses binarized digits clearly (>= 10 %) below a fully factorized learned "
+             "entropy model coded by the same coder.")
     paper_figure = "competitive bits/dim with neural compressors, 5-40x faster (MNIST-family)"
-    thresholds = {"roundtrip": 1.0, "max_ratio_to_best_stdlib": 1.0}
+    # the PC's coded size must be at most 0.9 of the factorized model's: the paper's point is that
+    # modelling the pixels' dependencies pays; 10 % is our margin, fixed before this baseline was run
+    thresholds = {"roundtrip": 1.0, "max_coding_overhead_bpd": 0.01, "max_ratio_to_factorized": 0.9}
+    history = (
+        ("2026-12-04",
+         "judged against a fully factorized learned model (per-pixel Bernoulli, same arithmetic coder) "
+         "with ratio < 0.9 (was: ratio to the better of gzip and bz2 < 1); gzip/bz2 reported only; "
+         "round trip and coding overhead are gates",
+         "protocol v2: the strongest fair classical baseline. The independent-pixel model (0.548 bits/dim) "
+         "already beat gzip (0.574) in the previous quick run, so gzip was a strawman"),
+    )
     parts = ("compress.circuit:hclt", "compress.arith_coding", "compress.pc_codec", "data.sklearn:digits")
     Config = Config
     scales = {"smoke": {"latent": 4, "em_steps": 3, "max_test": 40}, "full": {"latent": 32, "em_steps": 200}}
@@ -75,6 +95,8 @@ class PCCompression(Experiment):
         xtr, xte = _binarized(cfg, seed)
         model = HCLT.fit(xtr, HCLTConfig(latent=cfg.latent, em_steps=cfg.em_steps, seed=seed))
         indep = HCLT.fit(xtr, HCLTConfig(latent=1, em_steps=2, seed=seed))
+        fact = FactorizedBernoulli.fit(xtr)
+        fact_data = fact.compress(xte)
         t0 = time.perf_counter()
         data = compress(model, xte)
         t1 = time.perf_counter()
@@ -87,6 +109,9 @@ class PCCompression(Experiment):
             "bpd_pc_coded": 8 * len(data) / dims,
             "bpd_pc_model": model.bits_per_dim(xte),
             "bpd_independent_model": indep.bits_per_dim(xte),
+            "bpd_factorized_coded": 8 * len(fact_data) / dims,
+            "bpd_factorized_model": fact.bits_per_dim(xte),
+            "roundtrip_factorized": float(torch.equal(fact.decompress(fact_data), xte)),
             "bpd_gzip": base["gzip"],
             "bpd_bz2": base["bz2"],
             "n_test": float(len(xte)),
@@ -94,11 +119,16 @@ class PCCompression(Experiment):
             "decode_s": t2 - t1,
         }
         m["ratio_to_best_stdlib"] = m["bpd_pc_coded"] / min(base.values())
+        m["ratio_to_factorized"] = m["bpd_pc_coded"] / m["bpd_factorized_coded"]
+        m["coding_overhead_bpd"] = m["bpd_pc_coded"] - m["bpd_pc_model"]
         return Result(m, self._artifacts(m, out_dir))
 
     def _artifacts(self, m, out_dir: Path) -> list[str]:
         rows = [("HCLT + arithmetic coding", m["bpd_pc_coded"]), ("HCLT -log2 p (ideal)", m["bpd_pc_model"]),
-                ("independent pixels -log2 p", m["bpd_independent_model"]), ("gzip (zlib -9)", m["bpd_gzip"]),
+                ("factorized + arithmetic coding", m["bpd_factorized_coded"]),
+                ("factorized -log2 p (ideal)", m["bpd_factorized_model"]),
+                ("independent pixels (HCLT K=1) -log2 p", m["bpd_independent_model"]),
+                ("gzip (zlib -9)", m["bpd_gzip"]),
                 ("bz2 -9", m["bpd_bz2"])]
         buf = io.StringIO()
         w = csv.writer(buf)
@@ -113,7 +143,10 @@ class PCCompression(Experiment):
 
     def checks(self, metrics):
         return [
-            self.check("decompress(compress(x)) == x (1 = exact)", metrics, "roundtrip", ">=", "roundtrip"),
-            self.check("PC coded bits/dim divided by the better of gzip and bz2", metrics,
-                       "ratio_to_best_stdlib", "<", "max_ratio_to_best_stdlib"),
+            self.check("decompress(compress(x)) == x (1 = exact)", metrics, "roundtrip", ">=", "roundtrip",
+                       kind="gate"),
+            self.check("arithmetic coder: coded minus model -log2 p (bits/dim)", metrics,
+                       "coding_overhead_bpd", "<", "max_coding_overhead_bpd", kind="gate"),
+            self.check("PC coded bits/dim divided by the fully factorized model's (same coder)", metrics,
+                       "ratio_to_factorized", "<", "max_ratio_to_factorized"),
         ]

@@ -1,6 +1,12 @@
 """Unified Embedding (paper #16): at an equal parameter budget, one hashed table
 shared by all categorical features (feature multiplexing) beats one hashed table
-per feature.
+per feature, and Unified Embedding (k lookups per feature) beats multiplexing.
+
+The per-feature baseline is the stronger of two row splits at each budget: equal
+rows per feature (``per-feature``) and rows in proportion to each feature's
+cardinality in the training split (``per-feature-prop``, the fair split for
+features of very different cardinalities). Gate: the baseline trained (beats the
+majority class on the test split at the largest budget by ``min_baseline_lift``).
 
 Real data: every WordNet noun synset is a row of 8 categorical features of very
 different cardinalities — first and second hypernym, first lemma, its head word
@@ -32,7 +38,7 @@ from mantissa.io import atomic_write
 from mantissa.train import TensorBatches, TrainConfig, Trainer
 
 FEATURES = ("hyper1", "hyper2", "lemma", "head", "suffix", "gloss_first", "gloss_last", "n_lemmas")
-METHODS = ("per-feature", "multiplex", "unified:k=2")
+METHODS = ("per-feature", "per-feature-prop", "multiplex", "unified:k=2")
 
 
 @dataclass
@@ -84,9 +90,11 @@ def synthetic_clicks(n: int, seed: int, cards: tuple[int, ...] = (5, 50, 500, 50
 
 
 class _Classifier(nn.Module):
-    def __init__(self, layout: str, n_features: int, rows: int, dim: int, n_classes: int, seed: int) -> None:
+    def __init__(self, layout: str, n_features: int, rows: int, dim: int, n_classes: int, seed: int,
+                 cardinalities: list[int] | None = None) -> None:
         super().__init__()
-        self.emb = LAYOUTS.build(layout, n_features=n_features, rows=rows, dim=dim, seed=seed)
+        extra = {"cardinalities": cardinalities} if layout == "per-feature-prop" else {}
+        self.emb = LAYOUTS.build(layout, n_features=n_features, rows=rows, dim=dim, seed=seed, **extra)
         self.mlp = nn.Sequential(nn.Linear(n_features * dim, 128), nn.ReLU(), nn.Linear(128, n_classes))
 
     def forward(self, values: torch.Tensor) -> torch.Tensor:
@@ -100,7 +108,8 @@ def _loss(model, batch):
 def _train_eval(layout: str, rows: int, data, cfg: Config, seed: int) -> tuple[float, int]:
     (xtr, ytr), (xte, yte) = data
     torch.manual_seed(seed)
-    model = _Classifier(layout, xtr.shape[1], rows, cfg.dim, int(max(ytr.max(), yte.max())) + 1, seed)
+    cards = [int(c) for c in xtr.max(0).values + 1]  # values are ids 0..card-1
+    model = _Classifier(layout, xtr.shape[1], rows, cfg.dim, int(max(ytr.max(), yte.max())) + 1, seed, cards)
     tcfg = TrainConfig(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, warmup=cfg.steps // 20,
                        weight_decay=0.0, log_every=0, seed=seed)
     Trainer(model, tcfg, TensorBatches({"x": xtr, "y": ytr}, cfg.batch_size, seed=seed, trim_key=None),
@@ -117,10 +126,25 @@ class UnifiedEmbeddingExp(Experiment):
     title = "Unified Embedding: Battle-Tested Feature Representations for Web-Scale ML Systems"
     paper = "#16"
     claim = ("At an equal number of embedding parameters, one hashed table shared by all categorical "
-             "features (feature multiplexing) is more accurate than a hashed table per feature.")
+             "features (feature multiplexing) is more accurate than a hashed table per feature (rows split "
+             "equally or by cardinality, whichever is better), and Unified Embedding (2 lookups per "
+             "feature) is more accurate than multiplexing.")
     paper_figure = ("multiplexed/Unified Embedding gives Pareto-optimal accuracy vs parameters "
                     "on web-scale data")
-    thresholds = {"min_mean_gain_points": 0.0, "min_budgets_won_fraction": 1.0}
+    # margins (points of accuracy), fixed before the proportional baseline was run: the paper puts
+    # multiplexing on the Pareto front at every size, so its gain must hold at every budget (min over
+    # budgets) by more than 1 point; Unified Embedding's gain over multiplexing shrinks as the table
+    # stops colliding, so it is judged on the mean over budgets
+    thresholds = {"min_baseline_lift": 5.0, "min_gain_points": 1.0, "min_unified_gain_points": 1.0}
+    history = (
+        ("2026-12-04",
+         "the per-feature baseline is the better of an equal and a cardinality-proportional row split "
+         "(was: equal split only); claims: the smallest gain over budgets > 1 point (was: mean gain > 0 "
+         "and all budgets won); new claim Unified Embedding > multiplexing (mean over budgets > 1 "
+         "point); gate: baseline beats the majority class",
+         "protocol v2: the fair baseline for features of very different cardinalities, strict margins. "
+         "Against the equal split, multiplexing won by +17 to +25 points"),
+    )
     parts = ("embed.multiplex:per-feature", "embed.multiplex:multiplex", "embed.multiplex:unified",
              "train.Trainer", "data.wordnet")
     Config = Config
@@ -138,19 +162,27 @@ class UnifiedEmbeddingExp(Experiment):
         budgets = [int(r) * x.shape[1] for r in cfg.rows_per_feature.split(",") if r.strip()]
         with runtime.threads(1):
             table = {(rows, m): _train_eval(m, rows, data, cfg, seed) for rows in budgets for m in METHODS}
-        metrics: dict[str, float] = {"wordnet": float(real), "n_rows": float(len(x))}
-        gains, won = [], 0
+        ytest = data[1][1]
+        majority = float(torch.bincount(ytest).max()) / len(ytest) * 100
+        metrics: dict[str, float] = {"wordnet": float(real), "n_rows": float(len(x)),
+                                     "majority_acc": majority}
+        gains, unified_gains = [], []
         for rows in budgets:
             for m in METHODS:
                 metrics[f"acc_{m.split(':')[0].replace('-', '_')}_r{rows}"] = table[rows, m][0]
-            best_shared = max(table[rows, "multiplex"][0], table[rows, "unified:k=2"][0])
-            gain = table[rows, "multiplex"][0] - table[rows, "per-feature"][0]
+            baseline = max(table[rows, "per-feature"][0], table[rows, "per-feature-prop"][0])
+            metrics[f"acc_best_per_feature_r{rows}"] = baseline
+            gain = table[rows, "multiplex"][0] - baseline
             gains.append(gain)
-            won += gain > 0
+            unified_gains.append(table[rows, "unified:k=2"][0] - table[rows, "multiplex"][0])
             metrics[f"gain_multiplex_r{rows}"] = gain
-            metrics[f"gain_best_shared_r{rows}"] = best_shared - table[rows, "per-feature"][0]
+            metrics[f"gain_unified_over_multiplex_r{rows}"] = unified_gains[-1]
+        metrics["baseline_lift_points"] = metrics[f"acc_best_per_feature_r{max(budgets)}"] - majority
         metrics["mean_gain_points"] = float(np.mean(gains))
-        metrics["budgets_won_fraction"] = won / len(budgets)
+        metrics["min_gain_points"] = float(min(gains))
+        metrics["budgets_won_fraction"] = sum(g > 0 for g in gains) / len(budgets)
+        metrics["min_unified_gain_points"] = float(min(unified_gains))
+        metrics["mean_unified_gain_points"] = float(np.mean(unified_gains))
         return Result(metrics, self._artifacts(table, budgets, cfg.dim, out_dir))
 
     def _artifacts(self, table, budgets, dim, out_dir: Path) -> list[str]:
@@ -172,8 +204,11 @@ class UnifiedEmbeddingExp(Experiment):
 
     def checks(self, metrics):
         return [
-            self.check("multiplexed minus per-feature accuracy, mean over budgets (points)", metrics,
-                       "mean_gain_points", ">", "min_mean_gain_points"),
-            self.check("fraction of budgets where multiplexing wins", metrics, "budgets_won_fraction", ">=",
-                       "min_budgets_won_fraction"),
+            self.check("baseline trained: best per-feature accuracy at the largest budget minus the "
+                       "majority class (points)", metrics, "baseline_lift_points", ">", "min_baseline_lift",
+                       kind="gate"),
+            self.check("multiplexed minus the better per-feature split, smallest over budgets (points)",
+                       metrics, "min_gain_points", ">", "min_gain_points"),
+            self.check("Unified Embedding (k=2) minus multiplexed, mean over budgets (points)", metrics,
+                       "mean_unified_gain_points", ">", "min_unified_gain_points"),
         ]

@@ -14,6 +14,15 @@ settings, and scored by test accuracy; ``quant`` and ``pq`` are post-training
 (the trained full table, compressed, with the full model's classifier). Without WordNet (and
 at smoke scale) a synthetic bag-of-words task stands in (``metric wordnet = 0``):
 Zipf words, each class boosting its own random subset of them.
+
+Gates: the full table trained (``min_full_lift`` points above the majority class),
+and every (method, budget) pair for which the method has a configuration within the
+budget trained a model that fits it (``coverage_feasible``; a method with no
+configuration at a budget, such as 2-bit LSQ at 4 %, is recorded, not a failure).
+Claims: the best method at ~25 % stays within 1 point of the full table; and the
+paper's winners per budget — quantization (LSQ QAT, scalar or product quantization)
+wins at moderate compression (10 %), and below the 2-bit floor of scalar
+quantization (4 %) another method beats every scalar quantizer that fits.
 """
 
 from __future__ import annotations
@@ -39,15 +48,17 @@ from mantissa.io import atomic_write
 from mantissa.train import TensorBatches, TrainConfig, Trainer
 
 PAD = -1
+QUANTIZATION = ("qat", "quant", "pq")  # the quantization family of the paper's taxonomy
+SCALAR_QUANTIZATION = ("qat", "quant")
 
 
 @dataclass
 class Config:
     source: str = "wordnet"  # or "synthetic"
     methods: str = "hashing,qr,mixed-dim,tt,robe,dhe,pruning,qat,quant,pq"
-    # fractions of the full float32 table's bytes; 0.07 is just above the 2-bit floor of
-    # uniform quantization (1/16 + scales), the least every method here can reach
-    budgets: str = "0.25,0.1,0.07"
+    # fractions of the full float32 table's bytes; 0.04 is below the 2-bit floor of uniform
+    # quantization (1/16 + scales): only 1-bit scalar quantization and the other methods fit there
+    budgets: str = "0.25,0.1,0.04"
     dim: int = 64
     min_count: int = 2
     max_words: int = 24
@@ -182,14 +193,27 @@ class VectorCompression(Experiment):
              "1 point of the full table; the winner of each budget is reported.")
     paper_figure = ("14 methods benchmarked on DLRM/retrieval tasks at budgets down to 1/1000: hashing and "
                     "deduplication strong; the best method varies with dataset and memory budget")
-    thresholds = {"min_coverage": 1.0, "max_gap_points_at_25pct": 1.0}
+    thresholds = {"min_full_lift": 10.0, "min_coverage": 1.0, "max_gap_points_at_25pct": 1.0,
+                  "min_quant_margin_moderate": 0.0, "min_other_margin_tight": 0.0}
+    history = (
+        ("2026-11-26", "lowest budget 0.04 -> 0.07 (commit 2a11beb)",
+         "recorded afterwards: changed once 1-bit scalar quantization collapsed at 0.04 (6.34 %); a "
+         "budget moved after a result was seen"),
+        ("2026-12-04",
+         "lowest budget back to 0.04 (full preset: 0.07 and 0.04); coverage is a gate over the pairs "
+         "with a configuration in the budget; new gate: the full table trained; new claims comparing "
+         "the paper's winners (quantization at 10 %, another method below the 2-bit floor at 4 %); the "
+         "25 % gap is strict (< 1)",
+         "protocol v2: restore the budget the catalogue asks for (<= 5 % of the table); a collapsed "
+         "method at a budget is a result, not a reason to move the budget"),
+    )
     parts = ("embed.tables:full", "embed.tables:hashing", "embed.tables:qr", "embed.tables:mixed-dim",
              "embed.tables:tt", "embed.tables:robe", "embed.tables:dhe", "embed.tables:pruning",
              "embed.tables:qat", "embed.tables:quant", "embed.tables:pq", "train.Trainer", "data.wordnet")
     Config = Config
     scales = {"smoke": {"source": "synthetic", "n_synthetic": 3000, "vocab_synthetic": 1000, "steps": 25,
                         "budgets": "0.25", "batch_size": 128},
-              "full": {"budgets": "0.5,0.25,0.1,0.07", "steps": 3000}}
+              "full": {"budgets": "0.5,0.25,0.1,0.07,0.04", "steps": 3000}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         real = cfg.source == "wordnet" and wordnet_available()
@@ -224,9 +248,12 @@ class VectorCompression(Experiment):
                         done[spec] = self._one(m, spec, data, train, test, full, cfg, seed)
                     rows.append({**done[spec], "budget": frac})
         n_params = sum(p.numel() for p in full.parameters())
+        y_test = data.y[test]
+        majority = float(torch.bincount(y_test).max()) / len(y_test) * 100
         metrics: dict[str, float] = {
             "wordnet": float(real), "vocab": float(n), "n_synsets": float(len(data.x)),
-            "table_share_of_parameters": table_bytes / 4 / n_params, "acc_full": acc_full}
+            "table_share_of_parameters": table_bytes / 4 / n_params, "acc_full": acc_full,
+            "majority_acc": majority, "full_lift": acc_full - majority}
         metrics.update(self._summary(rows, methods, budgets, acc_full))
         return Result(metrics, self._artifacts(rows, methods, budgets, acc_full, out_dir))
 
@@ -244,6 +271,8 @@ class VectorCompression(Experiment):
         got = {(r["method"], r["budget"]): r for r in rows if r["method"] != "full"}
         ok = [k for k, r in got.items() if math.isfinite(r["accuracy"]) and r["memory"] <= k[1] + 1e-9]
         out["coverage"] = len(ok) / max(1, len(methods) * len(budgets))
+        feasible = [k for k, r in got.items() if r["spec"] != "-"]
+        out["coverage_feasible"] = len(ok) / max(1, len(feasible))
         for (m, b), r in got.items():
             if math.isfinite(r["accuracy"]):  # a method that does not fit the budget has no number
                 out[f"acc_{m.replace('-', '_')}_{_key(b)}"] = r["accuracy"]
@@ -258,6 +287,19 @@ class VectorCompression(Experiment):
         out["gap_best_at_25pct"] = out[f"gap_best_{_key(quarter)}"]
         winners = {max(methods, key=lambda m: _score(got[m, b])) for b in budgets}
         out["distinct_winners"] = float(len(winners))
+        # the paper's winners: quantization at moderate compression, other methods past its floor
+        best = lambda ms, b: max((_score(got[m, b]) for m in ms if (m, b) in got), default=-math.inf)  # noqa: E731
+        quant = [m for m in methods if m in QUANTIZATION]
+        other = [m for m in methods if m not in QUANTIZATION]
+        moderate = min(budgets, key=lambda b: abs(b - 0.1))
+        out["budget_moderate"] = moderate
+        out["quant_margin_moderate"] = best(quant, moderate) - best(other, moderate)
+        tight = min(budgets)
+        out["budget_tight"] = tight
+        scalar = [m for m in methods if m in SCALAR_QUANTIZATION]
+        # no scalar quantizer fitting counts as -inf: any other method beats it
+        out["other_margin_tight"] = best([m for m in methods if m not in SCALAR_QUANTIZATION], tight) - \
+            best(scalar, tight)
         return out
 
     def _artifacts(self, rows, methods, budgets, acc_full, out_dir: Path) -> list[str]:
@@ -286,10 +328,21 @@ class VectorCompression(Experiment):
 
     def checks(self, metrics):
         return [
-            self.check("fraction of (method, budget) pairs that trained a model within the budget", metrics,
-                       "coverage", ">=", "min_coverage"),
+            self.check("full table trained: test accuracy minus the majority class (points)", metrics,
+                       "full_lift", ">", "min_full_lift", kind="gate"),
+            self.check("of the (method, budget) pairs with a configuration in the budget, the fraction "
+                       "that trained a model within the budget", metrics, "coverage_feasible", ">=",
+                       "min_coverage", kind="gate"),
             self.check("full-table accuracy minus the best compressed method's at the ~25 % budget (points)",
-                       metrics, "gap_best_at_25pct", "<=", "max_gap_points_at_25pct"),
+                       metrics, "gap_best_at_25pct", "<", "max_gap_points_at_25pct"),
+            self.check("at ~10 % of the table: best quantization method (QAT, scalar, PQ) minus the best "
+                       "other method (points)", metrics, "quant_margin_moderate", ">",
+                       "min_quant_margin_moderate",
+                       paper_value="quantization best at low compression ratios"),
+            self.check("at the tightest budget (4 %, below 2-bit scalar quantization): best non-scalar-"
+                       "quantization method minus the best scalar quantizer that fits (points)", metrics,
+                       "other_margin_tight", ">", "min_other_margin_tight",
+                       paper_value="quantization cannot go past its bit floor; other methods win"),
         ]
 
 
