@@ -149,7 +149,7 @@ def _index_build() -> list[Case]:
     cases += [("index build", b + ("--input", "{vec}", "--seed", v)) for v in _BAD_SEED]
     specs = ["", "nosuch", "int8+", "+int8", "int8+int4", "pq:x", "pq:0", "pq:-4", "pq:5", "pq:4x0",
              "pq:4x99",
-             "pq:4,iters=0", "bebr:7", "bebr:-1", "bebr:3,steps=-5", "bebr:3,steps=0", "bebr:3,lr=nan",
+             "pq:4,iters=0", "bebr:7", "bebr:-1", "bebr:3,steps=-5", "bebr:3,lr=nan",
              "bebr:3,lr=-1", "bebr:3,tau=0", "bebr:3,hidden=0", "ivf:0+int8", "ivf:-3+int8",
              "ivf:4,nprobe=0+int8", "ivf:4,nprobe=-1+int8", "ivf:99999+int8", "matryoshka:0+int8",
              "matryoshka:-8+int8", "matryoshka:64+int8", "int8+rescore:0", "int8+rescore:-2",

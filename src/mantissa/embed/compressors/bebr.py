@@ -180,9 +180,11 @@ class BEBR(Compressor):
         self.anchors, self.neighbours = int(anchors), int(neighbours)
         self.tau, self.seed = float(tau), int(seed)
         self.max_fit = int(max_fit)
-        for key in ("hidden", "steps", "anchors", "neighbours", "max_fit"):
+        for key in ("hidden", "anchors", "neighbours", "max_fit"):
             if getattr(self, key) < 1:
                 raise SpecError(f"bebr: {key}={getattr(self, key)} must be >= 1")
+        if self.steps < 0:  # steps=0: untrained (plain residual sign quantization)
+            raise SpecError(f"bebr: steps={self.steps} must be >= 0")
         for key in ("lr", "tau"):
             if not (math.isfinite(getattr(self, key)) and getattr(self, key) > 0):
                 raise SpecError(f"bebr: {key}={getattr(self, key)} must be a finite number > 0")
