@@ -64,13 +64,15 @@ def test_summary_winners_gap_and_coverage():
     s = exp._summary(_rows(accs), ["a", "b"], [0.25, 0.1], 70.0)
     assert s["coverage"] == 1.0 and s["gap_best_at_25pct"] == pytest.approx(0.5)
     assert s["winner_b25_a"] == 1.0 and s["winner_b10_b"] == 1.0 and s["distinct_winners"] == 2
-    verdict = exp.verdict(s)
-    assert verdict.value == "reproduced"
+    s["full_lift"] = 50.0  # the gate on the full table; the other claims need quantization methods
+    assert s["quant_margin_moderate"] == -math.inf and s["coverage_feasible"] == 1.0
+    assert exp.verdict(s).value == "partial"
     # a method over its budget, or without a number, does not count as covered
     bad = _rows({**accs, ("b", 0.1): math.nan}, {("a", 0.1): 0.2})
     over = exp._summary(bad, ["a", "b"], [0.25, 0.1], 70.0)
     assert over["coverage"] == 0.5
     worse = exp._summary(_rows({**accs, ("a", 0.25): 66.0}), ["a", "b"], [0.25, 0.1], 70.0)
+    worse["full_lift"] = 50.0
     assert worse["gap_best_at_25pct"] == pytest.approx(2.0) and exp.verdict(worse).value == "partial"
 
 

@@ -271,7 +271,7 @@ class VectorCompression(Experiment):
         got = {(r["method"], r["budget"]): r for r in rows if r["method"] != "full"}
         ok = [k for k, r in got.items() if math.isfinite(r["accuracy"]) and r["memory"] <= k[1] + 1e-9]
         out["coverage"] = len(ok) / max(1, len(methods) * len(budgets))
-        feasible = [k for k, r in got.items() if r["spec"] != "-"]
+        feasible = [k for k, r in got.items() if r.get("spec", "") != "-"]
         out["coverage_feasible"] = len(ok) / max(1, len(feasible))
         for (m, b), r in got.items():
             if math.isfinite(r["accuracy"]):  # a method that does not fit the budget has no number
