@@ -255,20 +255,6 @@ def test_checks_can_fail_all_nan_metrics_never_reproduce(exp_id):
     assert not any(c.passed for c in checks)
 
 
-#: experiments whose checks are not yet converted to protocol v2 (each id leaves this set
-#: once its checks declare gates and claims on distinct metrics)
-NOT_YET_V2 = {
-    "bebr",
-    "hyperinterval",
-    "linguistic-collapse",
-    "neural-snowflakes",
-    "observatory",
-    "vector-compression",
-}
-V2_CATALOGUE = [pytest.param(i, marks=pytest.mark.xfail(strict=True, reason="not yet protocol v2"))
-                if i in NOT_YET_V2 else i for i in CATALOGUE]
-
-
 def _declared(exp_id: str) -> list[Check]:
     return EXPERIMENTS.get(exp_id)().checks(NaNMetrics())
 
@@ -286,7 +272,7 @@ def _metrics(checks: list[Check], gates_pass: bool, claims_pass: bool) -> dict[s
     return {c.metric: _value(c, gates_pass if c.kind == "gate" else claims_pass) for c in checks}
 
 
-@pytest.mark.parametrize("exp_id", V2_CATALOGUE)
+@pytest.mark.parametrize("exp_id", CATALOGUE)
 def test_every_check_reads_one_metric_and_gates_and_claims_are_apart(exp_id):
     checks = _declared(exp_id)
     assert all(c.metric for c in checks), [c.description for c in checks if not c.metric]
