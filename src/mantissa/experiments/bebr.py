@@ -78,7 +78,8 @@ class BEBRExperiment(Experiment):
     parts = ("embed.compressors:bebr", "embed.compressors:binary", "embed.compressors:pq", "embed.search")
     Config = Config
     scales = {"smoke": {"n_docs": 1500, "n_queries": 50, "steps": 3, "pq_iters": 2, "synthetic": True},
-              "full": {"steps": 3000, "hidden": 1024, "pq_iters": 25}}
+              "quick": {"n_docs": 10_000, "n_queries": 500},
+              "full": {"n_docs": 20_000, "n_queries": 1_000, "steps": 3000, "hidden": 1024, "pq_iters": 25}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         if cfg.synthetic:
