@@ -13,6 +13,7 @@ from mantissa.experiments._cheap_arith import (
     E2E_HEADER,
     end_to_end_metrics,
     minilm_end_to_end,
+    minilm_linear_inputs,
     write_end_to_end,
 )
 from mantissa.experiments.lmul import Config as LMulConfig
@@ -136,3 +137,9 @@ def test_end_to_end_takes_a_callable_transform():
     err = lambda q: float((q - w).pow(2).sum())  # noqa: E731
     assert err(rtn_mse(w, 3, 128)) < err(rtn_quantize(w, 3, 128))
     assert len(torch.unique(moved[0, :128])) <= 8  # 3-bit codes per group
+
+
+@pytest.mark.parametrize("layers", [[99], [-1], []])
+def test_minilm_linear_inputs_refuses_layers_minilm_lacks(layers):
+    with pytest.raises(ConfigError, match=r"encoder layers 0\.\.5"):
+        minilm_linear_inputs(2, 0, layers=layers)

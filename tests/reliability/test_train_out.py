@@ -91,3 +91,10 @@ def test_config_diff_details():
     assert config_diff(saved, wanted) == ["data.curriculum (absent) -> 0.0"]
     assert config_diff({"data": saved["data"]}, wanted, {"data": {"curriculum": 0.0}}) == [
         "model config not stored in the checkpoint", "train config not stored in the checkpoint"]
+
+
+def test_resume_without_a_checkpoint_is_refused_and_writes_nothing(cli, tmp_path):
+    out = tmp_path / "typo"
+    code, _, err = cli(*TINY, "--out", out, "--resume")
+    assert_one_error_line(code, err, "--resume: no checkpoint at", "last.ckpt")
+    assert not out.exists()

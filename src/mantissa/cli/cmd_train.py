@@ -55,6 +55,9 @@ def _out_dir(out: str | None, *, resume: bool, force: bool, cfg: Any, seed: int)
     from mantissa.train.resume_check import check_train_out, requested
 
     if out is not None:
+        ckpt = Path(out) / "last.ckpt"
+        if resume and not (ckpt.exists() or ckpt.is_symlink()):
+            raise ConfigError(f"--resume: no checkpoint at {ckpt}; drop --resume to start a new run")
         check_train_out(Path(out), resume=resume, force=force, cfg=cfg, seed=seed,
                         defaults=requested(base_config(), seed))
         return Path(out)

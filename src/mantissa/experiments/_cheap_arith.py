@@ -115,6 +115,11 @@ def minilm_linear_inputs(n_texts: int, seed: int, *, max_length: int = 64,
     """Inputs of every ``nn.Linear`` of MiniLM's encoder layers (``layers``: which ones)."""
     mini = load_minilm()
     mini.max_length = max_length
+    n_layers = len(mini.model.encoder.layer)
+    bad = sorted({i for i in layers or () if not 0 <= i < n_layers})
+    if layers is not None and (bad or not layers):
+        raise ConfigError(f"layers must be MiniLM encoder layers 0..{n_layers - 1}, got "
+                          f"{', '.join(map(str, bad)) or 'none'}")
     texts = minilm_texts(n_texts, seed)
     batch = mini.tokenize(texts)
     keep = batch["attention_mask"].bool()
