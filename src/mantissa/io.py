@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mantissa.errors import CorruptFileError
+from mantissa.errors import CorruptFileError, OverwriteRefusedError
 
 FORMAT_VERSION = 2  # 2: the digest covers the kind, version and metadata too
 
@@ -52,6 +52,24 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_bytes(raw)
     return Path(path)
+
+
+def write_owned_text(path: str | os.PathLike[str], text: str, marker: str) -> Path:
+    """Atomically write ``text``, which starts with ``marker``. A file already at ``path`` is
+    replaced only when it starts with ``marker`` too: mantissa wrote it, so it is not a user's."""
+    if not text.startswith(marker):
+        raise ValueError("text must start with its marker")
+    target = Path(path)
+    if target.exists() or target.is_symlink():
+        try:
+            with open(target, "rb") as fh:
+                ours = target.is_file() and fh.read(len(marker.encode())) == marker.encode()
+        except OSError:
+            ours = False
+        if not ours:
+            raise OverwriteRefusedError(f"{target} exists and mantissa did not write it; "
+                                        "choose another --out or move the file away")
+    return atomic_write(target, text)
 
 
 def _json_default(obj: Any) -> Any:

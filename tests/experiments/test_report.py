@@ -1,10 +1,11 @@
 """The HTML report rendered from fake stored runs: badges, numbers, layout, filters."""
 
-import json
 import math
 import re
 
 import pytest
+from stored_run import check as _check
+from stored_run import store_run as _store
 
 from mantissa.experiments.base import EXPERIMENTS
 from mantissa.experiments.catalogue import load_all
@@ -15,24 +16,6 @@ from mantissa.experiments.store import seal_run
 @pytest.fixture(autouse=True)
 def _plugin():
     import tiny_experiment  # noqa: F401  (registers "tiny-test")
-
-
-def _check(value, passed, **extra):
-    return {"description": "|mean| below bar", "value": value, "op": "<", "threshold": 0.2,
-            "passed": passed, **extra}
-
-
-def _store(root, scale, verdict, stamp, metrics=None, checks=None, exp_id="tiny-test"):
-    """A finished run written the way the runner writes it."""
-    run = root / exp_id / f"2026010{stamp}T000000-{scale}-s0"
-    run.mkdir(parents=True)
-    (run / "config.json").write_text(json.dumps(
-        {"experiment": exp_id, "scale": scale, "seed": 0, "started": "2026-01-01", "config": {"n": 10}}))
-    (run / "metrics.json").write_text(json.dumps(
-        {"metrics": metrics or {"abs_mean": 0.05}, "verdict": verdict,
-         "checks": checks if checks is not None else [_check(0.05, True)], "wall_s": 1.25}))
-    seal_run(run)
-    return run
 
 
 def _section(page, exp_id):

@@ -28,9 +28,11 @@ from pathlib import Path
 from mantissa.experiments.base import EXPERIMENTS, Experiment, seed_spread
 from mantissa.experiments.catalogue import PILLARS, load_all, pillar_name, pillar_of
 from mantissa.experiments.store import RunRecord, list_runs, runs_root
-from mantissa.io import atomic_write
+from mantissa.io import write_owned_text
 
 _SCALE_ORDER = ("full", "quick", "smoke")
+#: how every report page starts: an existing --out file is replaced only when it starts so
+MARKER = "<!doctype html><html><head><meta charset=utf-8><title>mantissa report</title>"
 _MAX_CSV_ROWS = 60
 
 #: one experiment on the page: id, class (None when no longer registered), its runs
@@ -195,7 +197,7 @@ def _artifacts(run: RunRecord) -> str:
     return "".join(parts)
 
 
-def _paper_value(check: dict) -> object:
+def paper_value(check: dict) -> object:
     """The paper's own number for a check, where the stored check carries one."""
     for key in ("paper", "paper_value"):
         if check.get(key) is not None:
@@ -217,12 +219,12 @@ def _spread(check: dict, metrics: dict) -> str:
 def _checks_table(run: RunRecord) -> str:
     """Gates first, then claims; a paper column when any check carries the paper's number."""
     checks = sorted(run.checks, key=lambda c: _kind(c) != "gate")
-    with_paper = any(_paper_value(c) is not None for c in checks)
+    with_paper = any(paper_value(c) is not None for c in checks)
     head = ("<th>kind</th><th>check</th>" + ("<th>paper</th>" if with_paper else "")
             + "<th>ours</th><th>bar</th><th></th>")
     rows = []
     for c in checks:
-        paper = _paper_value(c)
+        paper = paper_value(c)
         verdict = '<td class=pass>pass</td>' if c.get("passed") else "<td class=fail>FAIL</td>"
         rows.append(
             f"<tr><td class=kind>{_e(_kind(c))}</td><td>{_e(c.get('description'))}</td>"
@@ -396,8 +398,7 @@ def render(root: Path | str | None = None, out: Path | str | None = None) -> Pat
     rows = _ordered(by_exp)
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     page = (
-        "<!doctype html><html><head><meta charset=utf-8><title>mantissa report</title>"
-        f"<style>{_CSS}</style></head><body><h1>mantissa report</h1>"
+        MARKER + f"<style>{_CSS}</style></head><body><h1>mantissa report</h1>"
         f"<p class=muted>{len(runs)} runs of {len(by_exp)} experiments in {_e(store)}, rendered {now}. "
         "A verdict is computed from what the run measured against the thresholds stated beside it; "
         "<i>partial</i> and <i>not reproduced</i> are findings. A smoke-scale run only checks the "
@@ -406,5 +407,4 @@ def render(root: Path | str | None = None, out: Path | str | None = None) -> Pat
         + "".join(_experiment_section(i, exp, r) for i, exp, r in rows)
         + f"<script>{_JS}</script></body></html>"
     )
-    atomic_write(target, page)
-    return target
+    return write_owned_text(target, page, MARKER)
