@@ -84,7 +84,7 @@ def test_w4a4_fp_search_beats_no_search_on_outlier_inputs():
         m = Tiny()
         ref = m(x)
         quantize(m, spec, calibration=[x], include=["fc*"])
-        errs[spec] = float((m(x) - ref).norm() / ref.norm())
+        errs[spec] = float((m(x) - ref).detach().norm() / ref.norm())
     assert errs["w4a4-fp"] < errs["w4a4-fp:search=false"]
     assert errs["w4a4-fp"] < errs["w4a4-int:calib=minmax"]
 
@@ -127,3 +127,10 @@ def test_int8_outlier_keeps_outlier_columns_exact():
         quantize(m, spec)
         errs[spec] = float((m(x) - ref).norm() / ref.norm())
     assert errs["int8-outlier"] < errs["int8"]
+
+
+@pytest.mark.parametrize("spec", ["w4-int:group=5", "bcq3:group=7"])
+def test_a_group_that_does_not_divide_the_inputs_falls_back_per_channel_with_a_warning(spec):
+    model = torch.nn.Sequential(torch.nn.Linear(384, 8))
+    with pytest.warns(UserWarning, match=r"does not divide 384 input features; that layer uses one scale"):
+        quantize(model, spec)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -135,6 +136,16 @@ class Fp8(Recipe):
         return FloatLinear.from_float(linear.weight, _bias(linear), self.fmt, act)
 
 
+def _dividing_group(recipe: str, group: int, in_features: int, *, fallback: int) -> int:
+    """``group`` where it divides the layer's inputs; else ``fallback`` (one scale per output
+    channel), with a warning that names the recipe, the group and the width."""
+    if not group or in_features % group == 0:
+        return group
+    warnings.warn(f"recipe {recipe!r}: group {group} does not divide {in_features} input features; "
+                  "that layer uses one scale per output channel", stacklevel=3)
+    return fallback
+
+
 @RECIPES.register("w4-int")
 @dataclass(frozen=True)
 class W4Int(Recipe):
@@ -151,7 +162,7 @@ class W4Int(Recipe):
                             f"got bits={self.bits}, group={self.group}")
 
     def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
-        group = self.group if self.group and linear.in_features % self.group == 0 else 0
+        group = _dividing_group(self.name, self.group, linear.in_features, fallback=0)
         return IntLinear.from_float(linear.weight, _bias(linear), self.bits, group)
 
 
@@ -256,7 +267,7 @@ class _BCQ(Recipe):
             raise SpecError(f"recipe {self.name!r}: group must be >= 1, got {self.group}")
 
     def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
-        group = self.group if linear.in_features % self.group == 0 else linear.in_features
+        group = _dividing_group(self.name, self.group, linear.in_features, fallback=linear.in_features)
         return BCQLinear.from_float(linear.weight, _bias(linear), self.bits, group, self.lut)
 
 
