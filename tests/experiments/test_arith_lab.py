@@ -53,7 +53,8 @@ def test_each_failed_gate_makes_it_inconclusive(exp_id):
     for key in gates:
         failed = checks(exp_id, gates, good, {key: 0.0})
         assert judge(failed, "quick") is Verdict.INCONCLUSIVE, key
-        assert "a larger scale (full) should settle it" in inconclusive_reason(failed, "quick")
+        reason = inconclusive_reason(failed, "quick")
+        assert "a larger scale (full) may settle it, or the setup needs fixing" in reason
 
 
 @pytest.mark.parametrize("exp_id", sorted(CASES))

@@ -88,10 +88,11 @@ def test_experiment_check_takes_kind_and_paper_value():
 def test_inconclusive_reason_names_the_gate_and_the_scale():
     checks = [gate(False), claim(True)]
     assert inconclusive_reason(checks, "quick") == (
-        "gate failed: model learned (0.4 >= 0.9); a larger scale (full) should settle it")
+        "gate failed: model learned (0.4 >= 0.9); a larger scale (full) may settle it, "
+        "or the setup needs fixing")
     assert "a larger scale (quick)" in inconclusive_reason(checks, "smoke")
     assert "failed at full scale" in inconclusive_reason(checks, "full")
-    assert inconclusive_reason(checks).endswith("; a larger scale should settle it")
+    assert inconclusive_reason(checks).endswith("; a larger scale may settle it, or the setup needs fixing")
     two = inconclusive_reason([gate(False), Check("baseline trained", math.nan, ">", 0.5, kind="gate")])
     assert two.startswith("2 gates failed: model learned (0.4 >= 0.9); baseline trained (nan > 0.5)")
     assert inconclusive_reason([gate(True), claim(False)], "quick") is None
@@ -163,7 +164,7 @@ def test_runner_writes_verdict_reason(tmp_path):
     stored = json.loads((rec.path / "metrics.json").read_text())
     assert stored["verdict_reason"] == rec.verdict_reason
     assert rec.verdict_reason.startswith("gate failed: model learned its task (ID accuracy) (0.5 >= 0.9)")
-    assert rec.verdict_reason.endswith("a larger scale (quick) should settle it")
+    assert rec.verdict_reason.endswith("a larger scale (quick) may settle it, or the setup needs fixing")
     assert [c["kind"] for c in stored["checks"]] == ["gate", "claim", "claim"]
     assert stored["checks"][1]["paper_value"] == 2.5
     ok = run_experiment("gated-test", "quick", out=tmp_path)

@@ -125,16 +125,17 @@ def judge(checks: Sequence[Check], scale: str | None = None) -> Verdict:
 
 def _larger_scale(scale: str | None) -> str:
     if scale in SCALES[:-1]:
-        return f"a larger scale ({SCALES[SCALES.index(scale) + 1]}) should settle it"
+        return (f"a larger scale ({SCALES[SCALES.index(scale) + 1]}) may settle it, "
+                "or the setup needs fixing")
     if scale == SCALES[-1]:
         return "it failed at full scale: the setup needs fixing before the claims can be judged"
-    return "a larger scale should settle it"
+    return "a larger scale may settle it, or the setup needs fixing"
 
 
 def inconclusive_reason(checks: Sequence[Check], scale: str | None = None) -> str | None:
-    """Why a run is inconclusive: the failed gates and which scale should settle it,
-    e.g. ``"gate failed: model learned (0.4 >= 0.9); a larger scale (full) should settle
-    it"``; None when every gate passed."""
+    """Why a run is inconclusive: the failed gates and which scale to try next,
+    e.g. ``"gate failed: model learned (0.4 >= 0.9); a larger scale (full) may settle it,
+    or the setup needs fixing"``; None when every gate passed."""
     failed = [c for c in checks if c.kind == GATE and not c.passed]
     if not failed:
         return None
