@@ -60,3 +60,18 @@ def test_errors_are_one_line(capsys, emb):
     run(capsys, "index", "build", "--input", str(emb / "emb.npy"), "--out", str(emb / "idx"))
     code, _, err = run(capsys, "index", "search", str(emb / "idx"), "--query-file", str(emb / "q5.npy"))
     assert code == 2 and "dimension 5" in err
+
+
+def test_text_query_needs_the_index_encoder(capsys, emb):
+    run(capsys, "index", "build", "--input", str(emb / "emb.npy"), "--out", str(emb / "plain"))
+    code, _, err = run(capsys, "index", "search", str(emb / "plain"), "--query", "a cat")
+    assert code == 2 and err.startswith("error:") and "records no encoder" in err and err.count("\n") == 1
+    run(capsys, "index", "build", "--input", str(emb / "emb.npy"), "--out", str(emb / "other"),
+        "--encoder", "e5-small")
+    code, _, err = run(capsys, "index", "search", str(emb / "other"), "--query", "a cat")
+    assert code == 2 and "holds e5-small vectors" in err
+    from mantissa.embed.index_file import open_index
+
+    assert open_index(emb / "other").encoder == {"name": "e5-small", "dim": 32}
+    code, _, err = run(capsys, "index", "search", str(emb / "other"), "--query-file", str(emb / "q.npy"))
+    assert code == 0, err

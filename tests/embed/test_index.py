@@ -34,7 +34,7 @@ def test_bad_specs_show_the_grammar(bad):
 
 def test_unknown_part_lists_valid_names():
     with pytest.raises(UnknownNameError, match="float32"):
-        IndexSpec.parse("hnsw:32")
+        IndexSpec.parse("lsh:32")
 
 
 def test_float32_index_is_exact_search():
@@ -85,3 +85,41 @@ def test_search_input_errors():
         idx.search(torch.randn(1, 32), k=0)
     with pytest.raises(ShapeError, match="empty"):
         Index.fit("int8", _clustered(100)).search(torch.randn(1, 32))
+
+
+@pytest.mark.parametrize("base", ["float32", "float16", "int8", "int4", "pq:8x8"])
+def test_l2_metric_ranks_decoded_codes_by_squared_distance(base):
+    g = torch.Generator().manual_seed(4)
+    x, q = 3 * torch.randn(800, 32, generator=g), 3 * torch.randn(12, 32, generator=g)  # not unit length
+    idx = Index.build(f"{base}+metric:l2", x)
+    d, i = idx.search(q, 10)
+    dec = idx.compressor.decode(torch.cat([s.codes for s in idx.segments]))
+    ref = torch.cdist(q.double(), dec.double()) ** 2
+    assert torch.equal(i, torch.topk(-ref, 10).indices)
+    assert torch.allclose(d.double(), torch.gather(ref, 1, i), rtol=1e-3, atol=1e-2)
+    assert (d[:, 1:] >= d[:, :-1]).all()  # distances, nearest first
+
+
+def test_cos_metric_equals_cosine_brute_force_and_l2_rescoring_is_exact():
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(700, 32, generator=g) * torch.rand(700, 1, generator=g)
+    q = torch.randn(9, 32, generator=g)
+    _, i = Index.build("float32+metric:cos", x).search(q, 10)
+    xn, qn = torch.nn.functional.normalize(x, dim=1), torch.nn.functional.normalize(q, dim=1)
+    assert torch.equal(i, torch.topk(qn @ xn.T, 10).indices)
+    _, i = Index.build("int8+rescore:50+metric:l2", x).search(q, 5)
+    assert torch.equal(i, torch.topk(-torch.cdist(q, x), 5).indices)
+
+
+@pytest.mark.parametrize("spec", ["binary+metric:l2", "bebr:1,steps=0+metric:l2", "metric:manhattan",
+                                  "hnsw:8+pq:4", "hnsw:8+ivf:4+float32"])
+def test_metrics_and_graphs_a_code_cannot_serve_are_refused(spec):
+    with pytest.raises(SpecError, match="metric|hnsw"):
+        IndexSpec.parse(spec).compressor()
+
+
+def test_binary_search_by_faiss_equals_popcount_reference():
+    x, q = _clustered(), _clustered(30, seed=6)
+    fast = Index.build("binary", x).search(q, 10)[0]
+    ref = Index.build("binary:kernel=popcount", x).search(q, 10)[0]
+    assert torch.equal(fast, ref)  # the same Hamming similarities (ids may differ among ties)

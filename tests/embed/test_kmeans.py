@@ -20,7 +20,7 @@ def test_kmeans_finds_separated_clusters():
 
 def test_assign_equals_brute_force():
     x, c = torch.randn(300, 6), torch.randn(11, 6)
-    ids, d = assign(x, c, chunk=64)
+    ids, d = assign(x, c)
     ref = torch.cdist(x.double(), c.double()) ** 2
     assert torch.equal(ids, ref.argmin(1))
     assert torch.allclose(d.double(), ref.min(1).values, atol=1e-4)

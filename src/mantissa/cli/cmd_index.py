@@ -12,7 +12,8 @@ from rich.table import Table
 
 from mantissa.cli._tables import print_table
 from mantissa.cli._types import COUNT, SEED
-from mantissa.errors import ShapeError
+from mantissa.data.minilm import NAME as MINILM  # the encoder of text inputs and --query
+from mantissa.errors import ConfigError, ShapeError
 
 
 @click.group("index")
@@ -33,16 +34,22 @@ def command() -> None:
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--force", is_flag=True,
               help="replace an existing index (only an index holding nothing but its own files)")
+@click.option("--encoder", default=None,
+              help=f"model that made the input vectors, recorded in the index (texts: {MINILM})")
 def build(input_path: str, spec: str, out: str, key: str | None, fit_size: int, chunk: int, seed: int,
-          force: bool) -> None:
+          force: bool, encoder: str | None) -> None:
     """Build an index folder from vectors or texts, streaming in chunks."""
     from mantissa.embed.index_file import build_index, check_index_out
     from mantissa.embed.inputs import iter_vectors, read_texts
 
     check_index_out(out, force)  # before the input is read: refuse early, touch nothing
     texts = read_texts(input_path) if Path(input_path).suffix.lower() in (".txt", ".text", ".lines") else None
+    if texts is not None and encoder not in (None, MINILM):
+        raise ConfigError(f"--encoder {encoder}: texts are embedded with {MINILM}; "
+                          "give vectors to index another encoder's embeddings")
+    encoder = MINILM if texts is not None else encoder
     idx = build_index(out, spec, iter_vectors(input_path, chunk, key), fit_size=fit_size, chunk_size=chunk,
-                      seed=seed, overwrite=force, texts=texts)
+                      seed=seed, overwrite=force, texts=texts, encoder=encoder)
     click.echo(f"{out}: {idx.count} vectors, dim {idx.dim}, spec {idx.spec}, "
                f"{idx.bytes_per_vector:g} B/vector in memory, "
                f"{idx.disk_bytes_per_vector:g} B/vector on disk, "
@@ -69,6 +76,7 @@ def search(index_path: str, queries: tuple[str, ...], query_file: str | None, k:
     if queries:
         from mantissa.data import load_minilm
 
+        _check_text_queries(index_path, idx.encoder)
         vecs.append(load_minilm().encode(list(queries)))
         labels += list(queries)
     if query_file:
@@ -84,6 +92,16 @@ def search(index_path: str, queries: tuple[str, ...], query_file: str | None, k:
                 continue
             text = f"  {texts[i]}" if texts and i < len(texts) else ""
             click.echo(f"  {rank:>3}  id={i:<8} score={s:.4f}{text}")
+
+
+def _check_text_queries(path: str, encoder: dict | None) -> None:
+    """Text queries are embedded with MiniLM: refuse an index of any other vectors."""
+    if encoder is None:
+        raise ConfigError(f"{path} records no encoder, so --query text cannot be embedded to match it; "
+                          "give --query-file vectors (or build with --encoder NAME)")
+    if encoder["name"] != MINILM:
+        raise ConfigError(f"{path} holds {encoder['name']} vectors; --query text is embedded with {MINILM} "
+                          "only: give --query-file vectors made by the same encoder")
 
 
 @command.command("eval")

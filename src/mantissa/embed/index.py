@@ -2,14 +2,22 @@
 
 The index spec composes parts with ``+``::
 
-    spec     := [ivf:NLIST[,nprobe=P] "+"] [matryoshka:D "+"] BASE ["+" rescore:R[,with=STORE]]
+    spec     := [ivf:NLIST[,nprobe=P] "+" | hnsw:M[,ef=E,efc=C] "+"] [matryoshka:D "+"] BASE
+                ["+" rescore:R[,with=STORE]]
+                ["+" metric:ip|cos|l2]
     BASE     := float32 | float16 | int8 | int4 | binary | pq:M[xB] | bebr:U  (with their options)
     STORE    := float32 | float16 | int8       (vectors kept for rescoring, default float32)
 
 e.g. ``int8``, ``binary+rescore:4``, ``matryoshka:192+int8``, ``ivf:256,nprobe=16+pq:48x8``,
-``bebr:3+rescore:4``. ``rescore:R`` takes ``R·k`` candidates from the compressed
+``bebr:3+rescore:4``, ``hnsw:32+int8+metric:cos``. ``rescore:R`` takes ``R·k`` candidates from the compressed
 codes and re-ranks them with the stored vectors; ``ivf`` scores only the
-vectors of the ``nprobe`` nearest of ``NLIST`` k-means partitions.
+vectors of the ``nprobe`` nearest of ``NLIST`` k-means partitions: FAISS finds
+the partitions, and each probed list is scored for all the queries that probe
+it at once with the base code's kernel. ``metric:cos`` normalises vectors and
+queries to unit length; ``metric:l2`` ranks by squared Euclidean distance and
+:meth:`Index.search` then returns those distances, smallest first (``ip`` and
+``cos`` return similarities, largest first). ``hnsw:M`` searches a FAISS HNSW
+graph over ``float32``, ``int8`` or ``binary`` codes (:mod:`mantissa.embed.hnsw`).
 
 :class:`Index` holds the codes as a list of *segments* (in-memory tensors or
 memory-mapped files, see :mod:`mantissa.embed.index_file`); search streams
@@ -24,15 +32,19 @@ from typing import Any
 import torch
 
 from mantissa.embed.compressors import COMPRESSORS, Compressor, check_vectors
+from mantissa.embed.hnsw import Graph
+from mantissa.embed.ivf import InvertedLists, probe, search_ivf
 from mantissa.embed.kmeans import assign, kmeans
-from mantissa.embed.search import rescore, topk_stream
+from mantissa.embed.search import merge_topk, rescore
 from mantissa.errors import ShapeError, SpecError, UnknownNameError
 from mantissa.registry import Spec
 
-GRAMMAR = ("[ivf:NLIST[,nprobe=P]+][matryoshka:D+]BASE[+rescore:R[,with=float32|float16|int8]] "
+GRAMMAR = ("[ivf:NLIST[,nprobe=P]+|hnsw:M[,ef=E,efc=C]+][matryoshka:D+]BASE"
+           "[+rescore:R[,with=float32|float16|int8]][+metric:ip|cos|l2] "
            "where BASE is one of: float32, float16, int8, int4, binary, pq:M[xB], bebr:U "
            "(e.g. 'int8', 'binary+rescore:4', 'matryoshka:192+int8', 'bebr:3+rescore:4')")
 RESCORE_STORES = ("float32", "float16", "int8")
+METRICS = ("ip", "cos", "l2")
 
 
 @dataclass
@@ -45,6 +57,10 @@ class IndexSpec:
     rescore_with: str = "float32"
     ivf: int | None = None
     nprobe: int = 8
+    metric: str = "ip"
+    hnsw: int | None = None
+    ef: int = 64
+    efc: int = 40
 
     @classmethod
     def parse(cls, text: str) -> IndexSpec:
@@ -68,22 +84,42 @@ class IndexSpec:
                     raise SpecError(f"bad ivf in {text!r}: ivf:NLIST[,nprobe=P] with P >= 1")
             elif sp.name == "matryoshka":
                 out.matryoshka = _positive(sp, "D", text)
+            elif sp.name == "metric":
+                out.metric = _metric(sp, text)
+            elif sp.name == "hnsw":
+                out.hnsw = _positive(sp, "M", text)
+                out.ef, out.efc = int(sp.kwargs.pop("ef", out.ef)), int(sp.kwargs.pop("efc", out.efc))
+                if out.ef < 1 or out.efc < 1 or sp.kwargs:
+                    raise SpecError(f"bad hnsw in {text!r}: hnsw:M[,ef=E,efc=C] with E, C >= 1")
             elif sp.name in COMPRESSORS:
                 bases.append(sp)
             else:
                 raise UnknownNameError(f"unknown part {sp.name!r} in index spec {text!r}; valid: "
-                                       f"{', '.join(COMPRESSORS.list())}, rescore, ivf; grammar: {GRAMMAR}")
+                                       f"{', '.join(COMPRESSORS.list())}, rescore, ivf, hnsw, metric; "
+                                       f"grammar: {GRAMMAR}")
         if len(bases) > 1:
             raise SpecError(f"index spec {text!r} names {len(bases)} base compressors; give one. {GRAMMAR}")
         if bases:
             out.base = bases[0]
+        out._check_graph(text)
         return out
 
+    def _check_graph(self, text: str) -> None:
+        if self.hnsw is None:
+            return
+        if self.ivf is not None or self.matryoshka is not None:
+            raise SpecError(f"index spec {text!r}: hnsw does not combine with ivf or matryoshka")
+        if self.base.name not in ("float32", "int8", "binary"):
+            raise SpecError(f"index spec {text!r}: hnsw works over float32, int8 or binary, "
+                            f"not {self.base.name}")
+
     def compressor(self) -> Compressor:
-        base = COMPRESSORS.build(self.base)
+        """The (unfitted) compressor, searching by this spec's metric."""
+        comp = COMPRESSORS.build(self.base)
         if self.matryoshka is not None:
-            return COMPRESSORS.build(Spec("matryoshka", (self.matryoshka,)), inner=base)
-        return base
+            comp = COMPRESSORS.build(Spec("matryoshka", (self.matryoshka,)), inner=comp)
+        comp.set_metric("l2" if self.metric == "l2" else "ip")
+        return comp
 
     def rescorer(self) -> Compressor | None:
         return COMPRESSORS.build(self.rescore_with) if self.rescore else None
@@ -92,12 +128,16 @@ class IndexSpec:
         parts = []
         if self.ivf:
             parts.append(f"ivf:{self.ivf},nprobe={self.nprobe}")
+        if self.hnsw:
+            parts.append(f"hnsw:{self.hnsw},ef={self.ef},efc={self.efc}")
         if self.matryoshka:
             parts.append(f"matryoshka:{self.matryoshka}")
         parts.append(str(self.base))
         if self.rescore:
             parts.append(f"rescore:{self.rescore}" + (f",with={self.rescore_with}"
                                                         if self.rescore_with != "float32" else ""))
+        if self.metric != "ip":
+            parts.append(f"metric:{self.metric}")
         return "+".join(parts)
 
 
@@ -105,6 +145,12 @@ def _positive(sp: Spec, what: str, text: str) -> int:
     if len(sp.args) != 1 or not isinstance(sp.args[0], int) or sp.args[0] < 1:
         raise SpecError(f"{sp.name} in {text!r} needs one positive integer {what}; grammar: {GRAMMAR}")
     return sp.args[0]
+
+
+def _metric(sp: Spec, text: str) -> str:
+    if len(sp.args) != 1 or sp.args[0] not in METRICS or sp.kwargs:
+        raise SpecError(f"bad metric in {text!r}: metric:ip | metric:cos | metric:l2; grammar: {GRAMMAR}")
+    return str(sp.args[0])
 
 
 @dataclass
@@ -123,19 +169,23 @@ class Index:
     """Codes of ``count`` vectors under one spec; ``search(queries, k)``."""
 
     def __init__(self, spec: IndexSpec | str, dim: int, compressor: Compressor,
-                 rescorer: Compressor | None = None, centroids: torch.Tensor | None = None) -> None:
+                 rescorer: Compressor | None = None, centroids: torch.Tensor | None = None,
+                 graph: Graph | None = None) -> None:
         self.spec = spec if isinstance(spec, IndexSpec) else IndexSpec.parse(spec)
         self.dim, self.compressor, self.rescorer, self.centroids = dim, compressor, rescorer, centroids
+        self.graph = graph
+        #: the model that made the vectors, ``{"name", "dim"}``, when known
+        self.encoder: dict[str, Any] | None = None
         self.segments: list[Segment] = []
         self.chunk = 65536
-        self._inverted: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._inverted: InvertedLists | None = None
 
     # -- building -----------------------------------------------------------
     @classmethod
     def fit(cls, spec: IndexSpec | str, sample: torch.Tensor, seed: int = 0) -> Index:
         """A fitted, empty index; ``sample`` trains whatever the spec needs."""
         ispec = spec if isinstance(spec, IndexSpec) else IndexSpec.parse(spec)
-        x = check_vectors(sample, "fit sample")
+        x = _unit(check_vectors(sample, "fit sample"), ispec.metric)
         comp = ispec.compressor().fit(x)
         resc = ispec.rescorer()
         if resc is not None:
@@ -145,7 +195,8 @@ class Index:
             if ispec.ivf > len(x):
                 raise ShapeError(f"ivf:{ispec.ivf} needs at least {ispec.ivf} fit vectors, got {len(x)}")
             cents = kmeans(x, ispec.ivf, iters=10, seed=seed)
-        return cls(ispec, x.shape[1], comp, resc, cents)
+        graph = Graph.new(comp, ispec.hnsw, ispec.ef, ispec.efc) if ispec.hnsw else None
+        return cls(ispec, x.shape[1], comp, resc, cents, graph)
 
     @classmethod
     def build(cls, spec: IndexSpec | str, vectors: torch.Tensor, seed: int = 0) -> Index:
@@ -155,15 +206,23 @@ class Index:
         return index
 
     def encode(self, vectors: torch.Tensor, first_row: int = 0) -> Segment:
-        x = self.check(vectors, "vectors", first_row)
+        """The segment of ``vectors`` (not added: see :meth:`add` and :meth:`grow`)."""
+        x = _unit(self.check(vectors, "vectors", first_row), self.spec.metric)
         rescore_codes = self.rescorer.encode(x) if self.rescorer is not None else None
         lists = None
         if self.centroids is not None:
             lists = assign(x, self.centroids)[0].to(torch.int32).unsqueeze(1)
         return Segment(self.compressor.encode(x), rescore_codes, lists)
 
+    def grow(self, seg: Segment) -> None:
+        """Put a segment's vectors into the graph (hnsw), after those already added."""
+        if self.graph is not None:
+            self.graph.add(seg.codes)
+
     def add(self, vectors: torch.Tensor) -> None:
-        self.segments.append(self.encode(vectors))
+        seg = self.encode(vectors, first_row=self.count)
+        self.grow(seg)
+        self.segments.append(seg)
         self._inverted = None
 
     def check(self, x: Any, what: str, first_row: int = 0) -> torch.Tensor:
@@ -180,8 +239,10 @@ class Index:
 
     @property
     def bytes_per_vector(self) -> float:
-        """Bytes per vector that search reads (codes + IVF list id)."""
-        return self.compressor.bytes_per_vector + (4 if self.centroids is not None else 0)
+        """Bytes per vector that search reads (codes + IVF list id, or + HNSW bottom-layer links)."""
+        extra = 4 if self.centroids is not None else 0
+        extra += 8 * self.spec.hnsw if self.spec.hnsw else 0
+        return self.compressor.bytes_per_vector + extra
 
     @property
     def disk_bytes_per_vector(self) -> float:
@@ -205,57 +266,56 @@ class Index:
             start = stop
         return torch.cat(out)
 
-    def _score_range(self, q: torch.Tensor, start: int, stop: int) -> torch.Tensor:
-        parts, base = [], 0
-        for seg in self.segments:
-            a, b = max(start, base), min(stop, base + len(seg))
-            if a < b:
-                parts.append(self.compressor.score(q, seg.codes[a - base : b - base]))
-            base += len(seg)
-        return torch.cat(parts, 1)
-
     def search(self, queries: Any, k: int = 10) -> tuple[torch.Tensor, torch.Tensor]:
-        """Top-``k`` (scores, ids) of each query, best first."""
-        q = self.check(queries, "queries")
+        """Top-``k`` (scores, ids) of each query, best first.
+
+        Scores are similarities (``ip``, ``cos``) or squared distances (``l2``)."""
+        q = _unit(self.check(queries, "queries"), self.spec.metric)
         if k < 1:
             raise ShapeError(f"k must be at least 1, got {k}")
         n = self.count
         if n == 0:
             raise ShapeError("the index is empty; add vectors before searching")
         wide = min(n, k * self.spec.rescore) if self.rescorer is not None else min(k, n)
-        if self.centroids is not None:
+        if self.graph is not None:
+            scores, ids = self.graph.search(q, wide)
+        elif self.centroids is not None:
             scores, ids = self._search_ivf(q, wide)
         else:
-            scores, ids = topk_stream(lambda a, b: self._score_range(q, a, b), n, wide, self.chunk)
-        if self.rescorer is None:
-            return scores, ids
-        return rescore(q, ids, self._rescore_vectors, k)
+            scores, ids = self._search_flat(q, wide)
+        if self.rescorer is not None:
+            scores, ids = rescore(q, ids, self._rescore_vectors, k, self.compressor.metric)
+        return (-scores if self.spec.metric == "l2" else scores), ids
+
+    def _search_flat(self, q: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        best, base = None, 0
+        for seg in self.segments:
+            for a in range(0, len(seg), self.chunk):
+                s, i = self.compressor.search(q, seg.codes[a : a + self.chunk], k)
+                best = merge_topk(best, s, torch.where(i >= 0, i + base + a, i), k)
+            base += len(seg)
+        assert best is not None
+        return best
 
     def _rescore_vectors(self, ids: torch.Tensor) -> torch.Tensor:
         assert self.rescorer is not None
         return self.rescorer.decode(self._codes_rows("rescore", ids))
 
-    def _inverted_lists(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def inverted_lists(self) -> InvertedLists:
+        """Each partition's ids and codes (built on first use, kept until ``add``)."""
+        assert self.centroids is not None
         if self._inverted is None:
-            lists = torch.cat([s.lists for s in self.segments if s.lists is not None]).long().flatten()
-            order = torch.argsort(lists, stable=True)
-            counts = torch.bincount(lists, minlength=len(self.centroids))  # type: ignore[arg-type]
-            self._inverted = (order, torch.cat([torch.zeros(1, dtype=torch.long), counts.cumsum(0)]))
+            lists = torch.cat([s.lists for s in self.segments if s.lists is not None]).flatten()
+            codes = torch.cat([s.codes for s in self.segments])
+            self._inverted = InvertedLists.gather(lists, codes, len(self.centroids))
         return self._inverted
 
     def _search_ivf(self, q: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         assert self.centroids is not None
-        order, offsets = self._inverted_lists()
-        probes = torch.topk(q @ self.centroids.T, min(self.spec.nprobe, len(self.centroids)), dim=1).indices
-        all_s = torch.full((len(q), k), -float("inf"))
-        all_i = torch.full((len(q), k), -1, dtype=torch.long)
-        for row in range(len(q)):
-            cand = torch.cat([order[offsets[p] : offsets[p + 1]] for p in probes[row].tolist()])
-            if not len(cand):
-                continue
-            cand = torch.sort(cand).values
-            s = self.compressor.score(q[row : row + 1], self._codes_rows("codes", cand))[0]
-            top = torch.topk(s, min(k, len(cand)))
-            all_s[row, : len(top.values)] = top.values
-            all_i[row, : len(top.values)] = cand[top.indices]
-        return all_s, all_i
+        probes = probe(q, self.centroids, self.spec.nprobe, self.compressor.metric)
+        return search_ivf(self.compressor, q, probes, self.inverted_lists(), k)
+
+
+def _unit(x: torch.Tensor, metric: str) -> torch.Tensor:
+    """Unit-length rows under ``metric:cos``, the rows themselves otherwise."""
+    return torch.nn.functional.normalize(x, dim=1) if metric == "cos" else x

@@ -5,10 +5,14 @@ Layout of an index folder ``IDX/``::
     index.json          manifest: magic, format version, dim, spec, count, segments, the SHA-256
                         of aux.safetensors and texts.txt, sealed by its own SHA-256
                         (:func:`mantissa.io.seal`: an edited or swapped-in file is refused)
-    aux.safetensors     codebooks / scales / network weights / IVF centroids (mantissa.io, checksummed)
+    aux.safetensors     codebooks / scales / network weights / IVF centroids / the serialized HNSW graph
+                        (mantissa.io, checksummed)
     seg-00000.codes     one file per field and segment: a 4096-byte header, then count × width bytes
     seg-00000.rescore   (only with rescore:R)     seg-00000.lists  (only with ivf:NLIST)
     texts.txt           (only when built from texts) one text per vector, for ``index search``
+
+The manifest also records the encoder that made the vectors (``{"name", "dim"}``,
+or null when unknown), so a text query is embedded only by that encoder.
 
 Each field file starts with the magic ``MNTSIDX1`` and a JSON header (format
 version, dim, spec, field, count, width, SHA-256 of the payload), padded to
@@ -43,8 +47,9 @@ from typing import Any, BinaryIO
 import numpy as np
 import torch
 
+from mantissa.embed.hnsw import Graph
 from mantissa.embed.index import Index, IndexSpec, Segment
-from mantissa.errors import CorruptFileError, ShapeError
+from mantissa.errors import CorruptFileError, ShapeError, SpecError
 from mantissa.io import (
     atomic_write,
     check_seal,
@@ -176,6 +181,7 @@ def _write_segment(folder: Path, name: str, index: Index, chunks: Iterable[torch
     with progress(f"encoding into {folder.name}", total=None) as bar:
         for chunk in chunks:
             seg = index.encode(chunk, first_row=row)
+            index.grow(seg)
             for fname in FIELDS:
                 rows = getattr(seg, fname)
                 if rows is None:
@@ -199,6 +205,8 @@ def _save_aux(folder: Path, index: Index) -> str:
         tensors.update({f"rescorer.{k}": v for k, v in index.rescorer.state().items()})
     if index.centroids is not None:
         tensors["ivf.centroids"] = index.centroids
+    if index.graph is not None:
+        tensors["hnsw.graph"] = index.graph.to_bytes()
     if not tensors:
         tensors["none"] = torch.zeros(0)
     save_tensors(folder / _AUX, tensors, kind=_AUX_KIND,
@@ -210,6 +218,7 @@ def _manifest(folder: Path, index: Index, segments: list[dict[str, Any]]) -> dic
     """The sealed manifest; it records the digests of aux.safetensors and texts.txt in ``folder``."""
     texts = folder / TEXTS
     return seal({"magic": MANIFEST_MAGIC, "version": VERSION, "dim": index.dim, "spec": str(index.spec),
+                 "encoder": index.encoder,
                  "count": sum(s["count"] for s in segments), "aux": _AUX,
                  "aux_sha256": sha256_file(folder / _AUX),
                  "texts_sha256": sha256_file(texts) if texts.is_file() else None,
@@ -242,10 +251,12 @@ def check_index_out(out: str | os.PathLike[str], overwrite: bool) -> None:
 
 def build_index(out: str | os.PathLike[str], spec: IndexSpec | str, chunks: Iterable[Any], *,
                 fit_size: int = 100_000, chunk_size: int = 16_384, seed: int = 0,
-                overwrite: bool = False, texts: Sequence[str] | None = None) -> Index:
+                overwrite: bool = False, texts: Sequence[str] | None = None,
+                encoder: str | None = None) -> Index:
     """Stream ``chunks`` of vectors into a new index folder ``out``; return it opened.
 
-    ``texts`` (one per vector) are stored beside the codes for ``index search``."""
+    ``texts`` (one per vector) are stored beside the codes for ``index search``;
+    ``encoder`` names the model that made the vectors (recorded with their dimension)."""
     out = Path(out)
     if fit_size < 1 or chunk_size < 1:
         raise ShapeError(f"fit_size and chunk_size must be >= 1, got {fit_size} and {chunk_size}")
@@ -262,12 +273,13 @@ def build_index(out: str | os.PathLike[str], spec: IndexSpec | str, chunks: Iter
         raise ShapeError("no vectors given; an index needs at least one vector")
     sample = torch.cat([torch.as_tensor(h).float() for h in head])[:fit_size]
     index = Index.fit(spec, sample, seed)
+    index.encoder = {"name": encoder, "dim": index.dim} if encoder else None
     out.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(out.parent)
     tmp = building_dir(out)
     try:
-        _save_aux(tmp, index)
         seg = _write_segment(tmp, "seg-00000", index, _chain(head, it), 0)
+        _save_aux(tmp, index)  # after the codes: it holds the hnsw graph they grew
         if texts is not None:
             atomic_write(tmp / TEXTS, "\n".join(texts) + "\n")
         write_json(tmp / "index.json", _manifest(tmp, index, [seg]))
@@ -317,6 +329,9 @@ def append_index(path: str | os.PathLike[str], chunks: Iterable[Any], *, chunk_s
     """Add vectors to an existing index as a new segment; the manifest is swapped atomically."""
     path = Path(path)
     index = open_index(path, verify=False)
+    if index.graph is not None:
+        raise SpecError(f"{path}: an hnsw index cannot be appended to (its graph is stored whole); "
+                        "build it again with all the vectors")
     manifest = _read_manifest(path)
     lock = _take_lock(path / _LOCK)
     try:
@@ -381,7 +396,8 @@ def open_index(path: str | os.PathLike[str], *, verify: bool = True) -> Index:
     if resc is not None:
         resc.dim = dim
         resc.load_state({k[9:]: v for k, v in tensors.items() if k.startswith("rescorer.")})
-    index = Index(spec, dim, comp, resc, tensors.get("ivf.centroids"))
+    index = Index(spec, dim, comp, resc, tensors.get("ivf.centroids"), _graph(spec, comp, tensors, path))
+    index.encoder = _encoder(man.get("encoder"), path)
     for seg in segments:
         fields = {}
         for fname, meta in seg["fields"].items():
@@ -396,4 +412,24 @@ def open_index(path: str | os.PathLike[str], *, verify: bool = True) -> Index:
     if index.count != man.get("count"):
         raise CorruptFileError(f"{path}: segments hold {index.count} vectors, "
                                f"the manifest says {man.get('count')}")
+    if index.graph is not None and index.graph.count != index.count:
+        raise CorruptFileError(f"{path}: the hnsw graph holds {index.graph.count} vectors, "
+                               f"the segments {index.count}")
     return index
+
+
+def _graph(spec: IndexSpec, comp: Any, tensors: dict[str, torch.Tensor], path: Path) -> Graph | None:
+    if not spec.hnsw:
+        return None
+    if "hnsw.graph" not in tensors:
+        raise CorruptFileError(f"{path}/{_AUX}: the hnsw graph is missing")
+    return Graph.from_bytes(comp, tensors["hnsw.graph"], spec.ef)
+
+
+def _encoder(value: Any, path: Path) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str) or not isinstance(
+            value.get("dim"), int):
+        raise CorruptFileError(f"{path}/index.json: bad encoder record {value!r}")
+    return {"name": value["name"], "dim": value["dim"]}

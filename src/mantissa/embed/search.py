@@ -11,6 +11,7 @@
 * :func:`multibit_popcount` — the BEBR multi-bit inner product
   ``Σ_ij 2^(2U-i-j) (D - 2·ham(a_i, b_j))`` from bit-plane popcounts;
 * :func:`topk_stream` — top-k over documents scored chunk by chunk (bounded memory);
+* :func:`merge_topk` — merge the top-k of blocks searched one after another;
 * :func:`rescore` — re-rank candidates with float vectors read from storage.
 """
 
@@ -136,9 +137,20 @@ def topk_stream(score_chunk: Callable[[int, int], torch.Tensor], n: int, k: int,
     return best_s, best_i
 
 
+def merge_topk(best: tuple[torch.Tensor, torch.Tensor] | None, scores: torch.Tensor, ids: torch.Tensor,
+               k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The top ``k`` of ``best`` (or nothing) and a new block's (scores, global ids)."""
+    if best is None:
+        return scores.float(), ids.long()
+    s, i = torch.cat([best[0], scores.float()], 1), torch.cat([best[1], ids.long()], 1)
+    top, pos = torch.topk(s, min(k, s.shape[1]), dim=1)
+    return top, torch.gather(i, 1, pos)
+
+
 def rescore(queries: torch.Tensor, candidates: torch.Tensor, vectors: Callable[[torch.Tensor], torch.Tensor],
-            k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Re-rank ``candidates (q, c)`` ids by exact inner products with ``vectors(ids) -> (m, d)``.
+            k: int, metric: str = "ip") -> tuple[torch.Tensor, torch.Tensor]:
+    """Re-rank ``candidates (q, c)`` ids by exact inner products (or ``-d²`` for ``metric="l2"``)
+    with ``vectors(ids) -> (m, d)``.
 
     Each distinct candidate is read once (sorted ids); negative ids (no candidate) rank last.
     """
@@ -146,7 +158,10 @@ def rescore(queries: torch.Tensor, candidates: torch.Tensor, vectors: Callable[[
     uniq, inverse = torch.unique(candidates.clamp_min(0), return_inverse=True)
     vec = vectors(uniq).float()
     cand_vec = vec[inverse].view(*candidates.shape, -1)
-    s = torch.einsum("qd,qcd->qc", queries.float(), cand_vec).masked_fill(~valid, -float("inf"))
+    s = torch.einsum("qd,qcd->qc", queries.float(), cand_vec)
+    if metric == "l2":
+        s = 2 * s - (cand_vec * cand_vec).sum(-1) - (queries.float() ** 2).sum(1, keepdim=True)
+    s = s.masked_fill(~valid, -float("inf"))
     k = min(k, candidates.shape[1])
     top, pos = torch.topk(s, k, dim=1)
     return top, torch.gather(candidates, 1, pos)

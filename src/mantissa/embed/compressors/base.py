@@ -7,6 +7,9 @@ A compressor turns float vectors ``(n, dim)`` into fixed-width byte codes
 * ``encode(x) -> codes`` and ``decode(codes) -> x̂``;
 * ``score(queries, codes) -> (q, n)`` similarities, larger is closer, computed
   with the kernel that fits the code (see :mod:`mantissa.embed.search`);
+* ``search(queries, codes, k) -> (scores, ids)``: the top ``k`` of one block of
+  codes under ``metric`` (``"ip"``, or ``"l2"`` with scores ``-d²``), through a
+  FAISS kernel where the code has one (:mod:`mantissa.embed.faiss_kernels`);
 * ``bytes_per_vector`` (the code width) and ``aux_bytes`` (codebooks, scales,
   model weights: memory paid once per index), both honest;
 * ``state()`` / ``load_state(tensors)`` for the index file.
@@ -22,7 +25,7 @@ from typing import Any
 
 import torch
 
-from mantissa.errors import DTypeError, ShapeError
+from mantissa.errors import DTypeError, ShapeError, SpecError
 from mantissa.registry import Registry
 
 
@@ -32,9 +35,12 @@ class Compressor:
     name: str = ""
     #: whether ``fit`` must see data before ``encode`` works
     needs_fit: bool = False
+    #: the metrics ``search`` supports (cosine is ``ip`` on unit vectors, done by the index)
+    metrics: tuple[str, ...] = ("ip", "l2")
 
     def __init__(self) -> None:
         self.dim: int | None = None
+        self.metric = "ip"
 
     # -- protocol -----------------------------------------------------------
     def fit(self, sample: torch.Tensor) -> Compressor:
@@ -50,6 +56,25 @@ class Compressor:
     def score(self, queries: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """Default: inner products of the queries with the decoded codes."""
         return self.prepare_queries(queries) @ self.decode(codes).T
+
+    def search(self, queries: torch.Tensor, codes: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Top-``k`` (scores, row ids) of one block of codes, best first.
+
+        Default: ``score`` (inner products) and ``torch.topk``; for ``l2`` the
+        codes are decoded and searched exactly with FAISS."""
+        k = min(k, codes.shape[0])
+        if self.metric == "l2":
+            from mantissa.embed.faiss_kernels import knn_float
+
+            return knn_float(self.prepare_queries(queries), self.decode(codes), k, "l2")
+        return torch.topk(self.score(queries, codes).float(), k, dim=1)
+
+    def set_metric(self, metric: str) -> None:
+        """Search by ``metric`` (``ip`` or ``l2``); a code that cannot is refused."""
+        if metric not in self.metrics:
+            raise SpecError(f"{self.spec} codes support metric {' or '.join(self.metrics)}, not {metric!r} "
+                            "(cos is ip on unit-length vectors)")
+        self.metric = metric
 
     def prepare_queries(self, queries: torch.Tensor) -> torch.Tensor:
         return self._check_input(queries, "queries")

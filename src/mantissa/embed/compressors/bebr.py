@@ -168,6 +168,7 @@ class BEBR(Compressor):
 
     name = "bebr"
     needs_fit = True
+    metrics = ("ip",)
 
     def __init__(self, recurrences: int = 1, hidden: int = 256, steps: int = 300, lr: float = 2e-4,
                  anchors: int = 128, neighbours: int = 7, tau: float = 0.2, seed: int = 0,

@@ -1,10 +1,16 @@
 """Sign binarization: one bit per dimension, packed into 64-bit words.
 
-``encode`` keeps ``x_j > 0`` (sentence-transformers' ``ubinary``); the code is
-padded to whole 64-bit words so the popcount kernel can read it as ``uint64``.
+``encode`` keeps ``x_j > 0`` packed most significant bit first: byte for byte
+sentence-transformers' ``quantize_embeddings(x, precision="ubinary")`` (and the
+layout of FAISS's binary indexes), followed by zero bytes up to whole 64-bit
+words (none when the dimension is a multiple of 64, e.g. 384 or 768) so the
+popcount kernel can read it as ``uint64``.
 Search is symmetric Hamming distance (similarity ``dim - 2·ham``, the inner
-product of the ±1 vectors); ``query=float`` scores float queries against the
-±1 documents instead (asymmetric).
+product of the ±1 vectors), by FAISS's Hamming kernel (``faiss.knn_hamming``,
+what ``IndexBinaryFlat`` runs) unless ``kernel=matmul`` (±1 integer product)
+or ``kernel=popcount`` (numpy) is asked; ``query=float`` scores float queries
+against the ±1 documents instead (asymmetric). Hamming is the metric: ``l2``
+is refused (on ±1 vectors it ranks as Hamming does).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import torch
 
 from mantissa.embed.compressors.base import COMPRESSORS, Compressor, pack_signs, unpack_signs, words64
+from mantissa.embed.faiss_kernels import knn_hamming
 from mantissa.embed.search import hamming_matmul, hamming_popcount
 from mantissa.errors import SpecError
 
@@ -21,19 +28,20 @@ class Binary(Compressor):
     """Sign bits, bit-packed; Hamming search by integer product or popcount."""
 
     name = "binary"
+    metrics = ("ip",)
 
-    def __init__(self, query: str = "binary", kernel: str = "matmul") -> None:
+    def __init__(self, query: str = "binary", kernel: str = "faiss") -> None:
         super().__init__()
         if query not in ("binary", "float"):
             raise SpecError(f"binary: query={query!r}; accepted: query=binary | query=float")
-        if kernel not in ("matmul", "popcount"):
-            raise SpecError(f"binary: kernel={kernel!r}; accepted: kernel=matmul | kernel=popcount")
+        if kernel not in ("faiss", "matmul", "popcount"):
+            raise SpecError(f"binary: kernel={kernel!r}; accepted: kernel=faiss | matmul | popcount")
         self.query, self.kernel = query, kernel
 
     @property
     def spec(self) -> str:
         opts = (["query=float"] if self.query == "float" else []) + (
-            ["kernel=popcount"] if self.kernel == "popcount" else [])
+            [f"kernel={self.kernel}"] if self.kernel != "faiss" else [])
         return self.name + (":" + ",".join(opts) if opts else "")
 
     @property
@@ -56,6 +64,14 @@ class Binary(Compressor):
             return hamming_popcount(pack_signs(q, self.code_bytes), self._check_codes(codes))
         return hamming_matmul(torch.where(q > 0, 1, -1).to(torch.int8), self._check_codes(codes),
                               self.dim, unpack_signs)
+
+    def search(self, queries: torch.Tensor, codes: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Top-``k`` by Hamming distance (FAISS) as similarities ``dim - 2·ham``."""
+        if self.query == "float" or self.kernel != "faiss":
+            return super().search(queries, codes, k)
+        assert self.dim is not None
+        ham, ids = knn_hamming(self.encode(queries), self._check_codes(codes), k)
+        return (self.dim - 2 * ham).float(), ids
 
     def score(self, queries: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         assert self.dim is not None

@@ -1,10 +1,13 @@
-"""Uncompressed baselines: ``float32`` (exact search) and ``float16`` (half the bytes)."""
+"""Uncompressed baselines: ``float32`` (exact search) and ``float16`` (half the bytes).
+
+Search is FAISS's exact ``faiss.knn`` (inner product or L2) over the decoded floats."""
 
 from __future__ import annotations
 
 import torch
 
 from mantissa.embed.compressors.base import COMPRESSORS, Compressor
+from mantissa.embed.faiss_kernels import knn_float
 from mantissa.embed.search import float_scores
 
 
@@ -28,6 +31,10 @@ class _FloatCodes(Compressor):
 
     def score(self, queries: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         return float_scores(self.prepare_queries(queries), self.decode(codes))
+
+    def search(self, queries: torch.Tensor, codes: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Exact top-``k`` through FAISS (``faiss.knn``: BLAS inner products or L2)."""
+        return knn_float(self.prepare_queries(queries), self.decode(codes), k, self.metric)
 
 
 @COMPRESSORS.register("float32")

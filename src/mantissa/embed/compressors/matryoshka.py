@@ -65,3 +65,10 @@ class Matryoshka(Compressor):
 
     def score(self, queries: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         return self.inner.score(self.truncate(self.prepare_queries(queries)), codes)
+
+    def search(self, queries: torch.Tensor, codes: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.inner.search(self.truncate(self.prepare_queries(queries)), codes, k)
+
+    def set_metric(self, metric: str) -> None:
+        self.inner.set_metric(metric)
+        self.metric = metric

@@ -1,12 +1,16 @@
 """Product quantization (Jégou, Douze & Schmid, 2011): ``pq:M[xB]``.
 
 The vector is split into ``M`` sub-vectors; each is replaced by the id of its
-nearest of ``2^B`` centroids learned by k-means on that sub-space
-(:mod:`mantissa.embed.kmeans`). Codes are one byte per sub-quantizer
-(``B <= 8``), so ``bytes_per_vector = M``; the codebooks (``M·2^B·dim/M``
-floats) are auxiliary memory. Search uses asymmetric distance computation:
-the float query's inner product with every centroid is tabulated once per
+nearest of ``2^B`` centroids learned by k-means on that sub-space. Training,
+encoding and search run on FAISS's kernels (``faiss.ProductQuantizer`` and
+``IndexPQ``, :mod:`mantissa.embed.faiss_kernels`). Codes are stored one byte per
+sub-quantizer (``B <= 8``), so ``bytes_per_vector = M`` (FAISS packs ``B < 8``
+tighter; the codes are packed to its layout for search and ``to_faiss``); the
+codebooks (``M·2^B·dim/M`` floats, FAISS's centroid layout) are auxiliary memory.
+Search uses asymmetric distance computation: the float query's inner product
+(or squared distance, ``metric:l2``) with every centroid is tabulated once per
 query, and a document's score is the sum of its ``M`` table entries.
+:meth:`ProductQuantizer.score` keeps the torch table lookup as the reference.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import torch
 
 from mantissa.embed.compressors.base import COMPRESSORS, Compressor, check_vectors
-from mantissa.embed.kmeans import assign, kmeans
+from mantissa.embed.faiss_kernels import pq_encode, pq_index, pq_search, pq_train
 from mantissa.embed.search import pq_adc
 from mantissa.errors import ShapeError, SpecError
 
@@ -64,10 +68,9 @@ class ProductQuantizer(Compressor):
         x = check_vectors(sample, "fit sample")
         if x.shape[1] % self.m:
             raise ShapeError(f"pq: M={self.m} must divide the dimension {x.shape[1]}; {GRAMMAR}")
-        subs = self._split(x)
-        k = 2**self.b
-        self.codebooks = torch.stack([kmeans(subs[:, j].contiguous(), k, self.iters, self.seed + j)
-                                      for j in range(self.m)])
+        if len(x) < 2**self.b:
+            raise ShapeError(f"{self.spec} needs at least {2**self.b} fit vectors, got {len(x)}")
+        self.codebooks = pq_train(x, self.m, self.b, self.iters, self.seed)
         return self
 
     def state(self) -> dict[str, torch.Tensor]:
@@ -77,9 +80,7 @@ class ProductQuantizer(Compressor):
         self.codebooks = tensors["codebooks"].float()
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        subs = self._split(self._check_input(x, "vectors"))
-        ids = [assign(subs[:, j].contiguous(), self.codebooks[j])[0] for j in range(self.m)]
-        return torch.stack(ids, 1).to(torch.uint8)
+        return pq_encode(self.codebooks, self.b, self._check_input(x, "vectors"))
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         c = self._check_codes(codes).long()
@@ -92,4 +93,10 @@ class ProductQuantizer(Compressor):
         return torch.einsum("qmd,mkd->qmk", q, self.codebooks)
 
     def score(self, queries: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """Inner products by table lookup in torch (the reference for :meth:`search`)."""
         return pq_adc(self.tables(queries), self._check_codes(codes))
+
+    def search(self, queries: torch.Tensor, codes: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """ADC top-``k`` by FAISS's ``IndexPQ`` scan over these codes."""
+        index = pq_index(self.codebooks, self.b, self._check_codes(codes), self.metric)
+        return pq_search(index, self.prepare_queries(queries), k, self.metric)

@@ -1,0 +1,59 @@
+"""IVF search: FAISS finds the probed partitions, each list is scored once per batch.
+
+The inverted lists are the codes of each partition gathered into one block
+(``InvertedLists``, built once per index and kept in memory, as FAISS keeps
+its lists). A batch of queries is grouped by the lists it probes, and every
+probed list is searched for all its queries at once with the base code's
+kernel (``Compressor.search``), so there is no loop over queries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from mantissa.embed.compressors import Compressor
+from mantissa.embed.faiss_kernels import nearest
+
+
+@dataclass
+class InvertedLists:
+    """Global ids and codes of every partition, in id order within each."""
+
+    ids: list[torch.Tensor]
+    codes: list[torch.Tensor]
+
+    @classmethod
+    def gather(cls, lists: torch.Tensor, codes: torch.Tensor, nlist: int) -> InvertedLists:
+        """From per-vector list ids ``(n,)`` and codes ``(n, width)``."""
+        order = torch.argsort(lists.long(), stable=True)
+        counts = torch.bincount(lists.long(), minlength=nlist).tolist()
+        grouped = codes[order]
+        return cls(list(torch.split(order, counts)), list(torch.split(grouped, counts)))
+
+
+def probe(queries: torch.Tensor, centroids: torch.Tensor, nprobe: int, metric: str) -> torch.Tensor:
+    """The ``nprobe`` partitions of each query ``(q, P)``: largest inner product, or nearest in L2."""
+    return nearest(queries, centroids, min(nprobe, len(centroids)), metric)[0]
+
+
+def search_ivf(comp: Compressor, queries: torch.Tensor, probes: torch.Tensor, inv: InvertedLists,
+               k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-``k`` (scores, global ids) over the probed lists; missing slots are ``(-inf, -1)``."""
+    nq, p = probes.shape
+    best_s = torch.full((nq, p * k), -float("inf"))
+    best_i = torch.full((nq, p * k), -1, dtype=torch.long)
+    flat = probes.flatten()
+    order = torch.argsort(flat, stable=True)
+    lists, counts = torch.unique_consecutive(flat[order], return_counts=True)
+    for lst, pairs in zip(lists.tolist(), torch.split(order, counts.tolist())):
+        if lst < 0 or not len(inv.ids[lst]):
+            continue
+        rows, slots = pairs // p, pairs % p
+        s, i = comp.search(queries[rows], inv.codes[lst], k)
+        cols = slots.unsqueeze(1) * k + torch.arange(s.shape[1])
+        best_s[rows.unsqueeze(1), cols] = s.float()
+        best_i[rows.unsqueeze(1), cols] = inv.ids[lst][i.long()]
+    top, pos = torch.topk(best_s, min(k, p * k), dim=1)
+    return top, torch.gather(best_i, 1, pos)
