@@ -1,6 +1,6 @@
 """``mantissa quantize``: quantize a pretrained encoder, save it, report its fidelity.
 
-    mantissa quantize [MODEL_DIR] --recipe SPEC --out DIR [--eval]
+    mantissa quantize [MODEL_DIR] --recipe SPEC --out DIR [--export mantissa|hf] [--eval]
     mantissa quantize --compare [SPEC ...] [--out DIR]      # all recipes when none are named
     mantissa quantize --list
 """
@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import copy
-import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -20,33 +20,23 @@ from rich.table import Table
 
 from mantissa.cli._tables import print_table
 from mantissa.cli._types import COUNT
-from mantissa.errors import ConfigError, require
+from mantissa.errors import ConfigError
 
 #: recipes of ``--compare`` when none are named: every registered recipe at its defaults
+#: ``--export`` formats
+EXPORTS = ("mantissa", "hf")
+
 DEFAULT_COMPARE = ("int8", "int8-outlier", "fp8", "w4-int", "nupes4", "bcq3", "bcq2",
                    "w4a4-int", "w4a4-fp", "lmul", "int-only")
 
 
 def load_model(model_dir: str | None) -> Any:
-    """The packaged MiniLM (no path) or a Hugging Face encoder folder, as a MiniLM wrapper."""
+    """The packaged MiniLM (no path), or a Hugging Face / sentence-transformers model folder
+    (:func:`mantissa.quant.folders.load_folder`)."""
     from mantissa.data import load_minilm
-    from mantissa.data.minilm import MiniLM, quiet_transformers
+    from mantissa.quant.folders import load_folder
 
-    if not model_dir:
-        return load_minilm()
-    root = Path(model_dir)
-    if not (root / "config.json").is_file():
-        raise ConfigError(f"{root} is not a model folder: no config.json there (expected a Hugging Face "
-                          "/ sentence-transformers model saved with save_pretrained)")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    transformers = require("transformers", "real")
-    try:
-        with quiet_transformers(transformers):
-            tok = transformers.AutoTokenizer.from_pretrained(str(root))
-            model = transformers.AutoModel.from_pretrained(str(root)).eval()
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"{root} could not be loaded as a transformers model: {exc}") from None
-    return MiniLM(model=model, tokenizer=tok, name=root.name)
+    return load_folder(model_dir) if model_dir else load_minilm()
 
 
 #: report columns: two-line headers keep the table within 80 columns for the default recipes
@@ -66,7 +56,7 @@ def _report_table(rows: list[dict[str, Any]], title: str) -> Table:
     return table
 
 
-def _plot(rows: list[dict[str, Any]], path: Path) -> None:
+def _plot(rows: list[dict[str, Any]], path: Path, model_name: str) -> None:
     from mantissa import plot
 
     fig, ax = plot.figure()
@@ -78,9 +68,14 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
                     xytext=(3, 3), textcoords="offset points")
     ax.set_xlabel("bits per weight (quantized layers, codes + scales)")
     ax.set_ylabel("fidelity to the FP32 model")
-    ax.set_title("MiniLM: fidelity vs bits per weight")
+    ax.set_title(f"{model_name}: fidelity vs bits per weight")
     ax.legend()
     plot.save(fig, path)
+
+
+def _slug(name: str) -> str:
+    """``name`` as a file-name part: letters, digits, ``.``, ``_`` and ``-`` only."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "model"
 
 
 def _compare(specs: tuple[str, ...], model_dir: str | None, out: Path, n_texts: int, n_calib: int,
@@ -98,6 +93,8 @@ def _compare(specs: tuple[str, ...], model_dir: str | None, out: Path, n_texts: 
         calib = calibration_corpus(n_calib, set(evaluation_corpus(n_texts)))
         inputs = collect_inputs(base, select_layers(base.model)[0], calib)
     rows = []
+    stem = f"compare-{_slug(base.name)}"
+    table, figure = out / f"{stem}.csv", out / f"{stem}.png"
     for rec in recipes:
         t0 = time.perf_counter()
         model = quantize(copy.deepcopy(base), rec, calibration=inputs)
@@ -107,11 +104,11 @@ def _compare(specs: tuple[str, ...], model_dir: str | None, out: Path, n_texts: 
                   f"  ({time.perf_counter() - t0:.0f}s)")
         out.mkdir(parents=True, exist_ok=True)  # after every recipe: an interrupted compare keeps its rows
         keys = list(rows[0])
-        write_csv(out / "compare.csv", keys, [[r[k] for k in keys] for r in rows])
-        _plot(rows, out / "compare.png")
+        write_csv(table, keys, [[r[k] for k in keys] for r in rows])
+        _plot(rows, figure, base.name)
     print_table(_report_table(rows, f"{base.name}: {len(rows)} recipes (original latency "
                                     f"{rows[0]['latency_ms_original']:.0f} ms / batch of 32)"))
-    click.echo(f"table: {out / 'compare.csv'}  plot: {out / 'compare.png'}")
+    click.echo(f"table: {table}  plot: {figure}")
 
 
 @click.command("quantize")
@@ -120,6 +117,10 @@ def _compare(specs: tuple[str, ...], model_dir: str | None, out: Path, n_texts: 
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Output folder (the quantized model; with --compare: table and plot). An existing "
                    "folder is replaced only when it is a saved model holding nothing but its own files.")
+@click.option("--export", "export", type=click.Choice(EXPORTS), default="mantissa", show_default=True,
+              help="mantissa: packed codes + scales with a checksummed manifest (load_quantized); "
+                   "hf: a standard Hugging Face / sentence-transformers folder with the dequantized "
+                   "weights (AutoModel.from_pretrained / SentenceTransformer load it).")
 @click.option("--eval", "do_eval", is_flag=True, help="Report fidelity against the original model.")
 @click.option("--compare", is_flag=True, help="Compare recipes (ARGS are specs; none = all).")
 @click.option("--model", "model_opt", default=None,
@@ -132,10 +133,12 @@ def _compare(specs: tuple[str, ...], model_dir: str | None, out: Path, n_texts: 
 @click.option("--include", multiple=True, help="Glob of layer names to quantize (repeatable).")
 @click.option("--exclude", multiple=True, help="Glob of layer names to leave alone (repeatable).")
 @click.option("--list", "list_recipes", is_flag=True, help="List the recipes and their keys.")
-def command(args: tuple[str, ...], recipe: str | None, out: str | None, do_eval: bool, compare: bool,
+def command(args: tuple[str, ...], recipe: str | None, out: str | None, export: str, do_eval: bool,
+            compare: bool,
             model_opt: str | None, n_calib: int, n_texts: int, n_pairs: int, include: tuple[str, ...],
             exclude: tuple[str, ...], list_recipes: bool) -> None:
-    """Quantize MODEL_DIR (default: the packaged MiniLM) with a recipe, or --compare recipes."""
+    """Quantize MODEL_DIR (a Hugging Face or sentence-transformers folder; default: the packaged
+    MiniLM) with a recipe, or --compare recipes."""
     if list_recipes:
         from mantissa.quant.recipes import describe_recipes
 
@@ -153,6 +156,7 @@ def command(args: tuple[str, ...], recipe: str | None, out: str | None, do_eval:
         raise ConfigError("quantize needs --recipe SPEC and --out DIR (see `mantissa quantize --list`)")
     from mantissa.quant import evaluate, parse_recipe, quantize, save_quantized
     from mantissa.quant.evaluate import calibration_corpus, evaluation_corpus
+    from mantissa.quant.export_hf import export_hf
     from mantissa.quant.saving import check_model_out
 
     rec = parse_recipe(recipe)
@@ -161,8 +165,8 @@ def command(args: tuple[str, ...], recipe: str | None, out: str | None, do_eval:
     original = copy.deepcopy(model) if do_eval else None
     calib = calibration_corpus(n_calib, set(evaluation_corpus(n_texts))) if rec.needs_calibration else None
     quantize(model, rec, calibration=calib, include=include or ("*",), exclude=exclude)
-    path = save_quantized(model, out)
-    click.echo(f"saved {rec.spec()} model to {path}")
+    path = export_hf(model, out) if export == "hf" else save_quantized(model, out)
+    click.echo(f"saved {rec.spec()} model to {path}" + (" (Hugging Face folder)" if export == "hf" else ""))
     if do_eval:
         report = evaluate(model, original, n_texts=n_texts, n_pairs=n_pairs)
         print_table(_report_table([report.as_dict()], f"{model.name}"))

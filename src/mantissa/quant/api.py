@@ -5,9 +5,13 @@
 >>> m.encode(["a quantized sentence"]).shape     # doctest: +SKIP
 torch.Size([1, 384])
 
-``model`` is a plain module (HF BERT-family encoders, mantissa's own
-transformers) or a wrapper with ``.model`` and ``.tokenizer`` such as
-:class:`mantissa.data.MiniLM`; the same object comes back. Layers are chosen
+``model`` is any ``nn.Module`` (a ``transformers`` ``PreTrainedModel`` of any head,
+mantissa's own transformers), a ``SentenceTransformer`` (its transformer is quantized
+in place) or a wrapper with ``.model`` and ``.tokenizer`` such as
+:class:`mantissa.data.MiniLM`; the same object comes back. ``nn.Linear`` layers and
+Hugging Face ``Conv1D`` layers (GPT-2; quantized as transposed Linears) are swapped; a
+Linear whose weight is tied to another module's (a language model's output head) is left
+as it is, and so is every layer of a kind no recipe handles, each named in a warning. Layers are chosen
 by glob patterns on their qualified names (``include`` / ``exclude``).
 Recipes that need calibration get, per layer, a sample of the inputs the layer
 sees when the model runs on ``calibration`` (texts, when the model has a
@@ -27,16 +31,21 @@ from torch import nn
 
 from mantissa.errors import ConfigError
 from mantissa.progress import progress
+from mantissa.quant.conv1d import is_conv1d, linear_view
+from mantissa.quant.encoders import as_encoder, is_sentence_transformer, st_transformer
 from mantissa.quant.layers import QuantLinear
 from mantissa.quant.recipes import Recipe, parse_recipe
 
 #: leaf module types with a matrix weight that the recipes do not handle (named in a warning)
-MATMUL_LIKE = ("Conv1d", "Conv2d", "Conv1D", "Embedding", "EmbeddingBag", "Bilinear")
+MATMUL_LIKE = ("Conv1d", "Conv2d", "Conv3d", "Embedding", "EmbeddingBag", "Bilinear")
 MAX_CALIBRATION_ROWS = 512
 
 
 def module_of(model: Any) -> nn.Module:
-    """The ``nn.Module`` inside ``model`` (itself, or its ``.model``)."""
+    """The ``nn.Module`` inside ``model`` (itself, its ``.model``, or a sentence-transformer's
+    transformers model)."""
+    if is_sentence_transformer(model):
+        return st_transformer(model)
     module = model if isinstance(model, nn.Module) else getattr(model, "model", None)
     if not isinstance(module, nn.Module):
         raise ConfigError(f"cannot quantize a {type(model).__name__}: expected a torch.nn.Module "
@@ -50,20 +59,35 @@ def _matches(name: str, patterns: Sequence[str]) -> bool:
 
 def select_layers(module: nn.Module, include: Sequence[str] = ("*",),
                   exclude: Sequence[str] = ()) -> tuple[list[str], list[str]]:
-    """(names of the ``nn.Linear`` layers to quantize, names of matching layers the recipes
-    cannot handle). Embeddings are only reported when ``include`` names them explicitly."""
+    """(names of the ``nn.Linear`` / ``Conv1D`` layers to quantize, names of matching layers
+    left as they are: tied weights, kinds the recipes cannot handle). Embeddings are only
+    reported when ``include`` names them explicitly."""
     chosen, skipped = [], []
     explicit = tuple(include) != ("*",)
+    tied = _tied_weights(module)
     for name, mod in module.named_modules():
         if not name or not _matches(name, include) or _matches(name, exclude):
             continue
         if isinstance(mod, QuantLinear):
             continue
-        if type(mod) is nn.Linear:
+        if (type(mod) is nn.Linear or is_conv1d(mod)) and id(mod.weight) in tied:
+            skipped.append(f"{name} ({type(mod).__name__}, weight tied to {tied[id(mod.weight)]})")
+        elif type(mod) is nn.Linear or is_conv1d(mod):
             chosen.append(name)
         elif type(mod).__name__ in MATMUL_LIKE and (explicit or "Embedding" not in type(mod).__name__):
             skipped.append(f"{name} ({type(mod).__name__})")
     return chosen, skipped
+
+
+def _tied_weights(module: nn.Module) -> dict[int, str]:
+    """id of each parameter shared by several modules -> the first name it has."""
+    first: dict[int, str] = {}
+    tied: dict[int, str] = {}
+    for name, p in module.named_parameters(remove_duplicate=False):
+        if id(p) in first:
+            tied[id(p)] = first[id(p)]
+        first.setdefault(id(p), name)
+    return tied
 
 
 def _set_child(module: nn.Module, name: str, new: nn.Module) -> None:
@@ -74,6 +98,7 @@ def _set_child(module: nn.Module, name: str, new: nn.Module) -> None:
 
 def _batches(model: Any, calibration: Iterable[Any], batch_size: int) -> Iterable[Any]:
     data = list(calibration)
+    model = as_encoder(model)
     if data and all(isinstance(t, str) for t in data):
         if not hasattr(model, "tokenize"):
             raise ConfigError("calibration texts need a model with a tokenizer (e.g. "
@@ -134,8 +159,7 @@ def quantize(model: Any, recipe: str | Recipe, calibration: Iterable[Any] | None
     """Quantize ``model`` in place with ``recipe`` (a spec string or a :class:`Recipe`).
 
     Returns ``model``. Its module gets ``mantissa_quant`` = {"recipe": spec, "layers": [...]}.
-    Layers of a kind no recipe handles (convolutions, HF ``Conv1D``) are skipped with a
-    warning naming them.
+    Layers left as they are (convolutions, tied output heads) are named in a warning.
     """
     rec = parse_recipe(recipe)
     module = module_of(model)
@@ -161,15 +185,22 @@ def quantize(model: Any, recipe: str | Recipe, calibration: Iterable[Any] | None
             inputs = collect_inputs(model, names, calibration, max_rows=max_calibration_rows)
     with progress(f"quantizing with {rec.spec()}", total=len(names)) as bar:
         for name in names:
-            old = module.get_submodule(name)
-            new = rec.quantize_linear(old, inputs.get(name))
-            _set_child(module, name, new)
+            _set_child(module, name, _quantize_layer(rec, module.get_submodule(name), inputs.get(name)))
             bar.advance(1)
     rec.prepare(module)
     module.mantissa_quant = {"recipe": rec.spec(), "layers": names}
     if isinstance(getattr(model, "name", None), str) and model is not module:
         model.name = f"{model.name.split('+')[0]}+{rec.spec()}"  # never shares an embedding cache key
     return model
+
+
+def _quantize_layer(rec: Recipe, old: nn.Module, inputs: torch.Tensor | None) -> nn.Module:
+    """``old`` (an ``nn.Linear`` or a ``Conv1D``) quantized by ``rec``."""
+    if not is_conv1d(old):
+        return rec.quantize_linear(old, inputs)
+    new = rec.quantize_linear(linear_view(old), inputs)
+    new.transposed = True
+    return new
 
 
 def quantized_layers(model: Any) -> dict[str, QuantLinear]:

@@ -203,6 +203,13 @@ def act_from_state(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Ac
 # --------------------------------------------------------------------------- layers
 
 
+def _float_state(module: nn.Module, state: dict[str, Any], prefix: str, _meta: Any) -> None:
+    """State-dict hook: drop the activation quantizer's buffers (``act.*``), which a float
+    layer of the original kind does not have."""
+    for key in [k for k in state if k.startswith(prefix + "act.")]:
+        del state[key]
+
+
 class QuantLinear(nn.Module):
     """Base of the quantized linear layers: ``y = act(x) @ dequant(W).T + b``."""
 
@@ -215,6 +222,9 @@ class QuantLinear(nn.Module):
         self.bias = None if bias is None else nn.Parameter(bias.detach().clone().float(),
                                                            requires_grad=False)
         self.act = act or ActQuant()
+        #: True when the layer replaced a Hugging Face ``Conv1D`` (weight stored as (in, out))
+        self.transposed = False
+        self._register_state_dict_hook(_float_state)
 
     # subclasses implement these three
     def dequantized_weight(self) -> torch.Tensor:  # pragma: no cover - abstract
@@ -238,6 +248,15 @@ class QuantLinear(nn.Module):
             object.__setattr__(self, "_w", w)  # plain attribute: not saved, not a buffer
         return w
 
+    def _save_to_state_dict(self, destination: dict[str, Any], prefix: str, keep_vars: bool) -> None:
+        """``state_dict()`` holds the *dequantized* weight under the original layer's keys
+        (``weight``, ``bias``; a ``Conv1D``'s (in, out) layout kept), so that another library's
+        ``save_pretrained`` / ``save`` of a model quantized in place reloads correctly."""
+        w = self.dequantized_weight().detach()
+        destination[prefix + "weight"] = (w.T if self.transposed else w).contiguous()
+        if self.bias is not None:
+            destination[prefix + "bias"] = self.bias if keep_vars else self.bias.detach()
+
     def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         tensors, meta = self.weight_state()
         a_tensors, a_meta = self.act.state()
@@ -247,6 +266,8 @@ class QuantLinear(nn.Module):
             tensors["bias"] = self.bias.detach()
         meta = {"kind": self.kind, "in": self.in_features, "out": self.out_features,
                 "weight": meta, "act": a_meta}
+        if self.transposed:
+            meta["transposed"] = True
         return tensors, meta
 
     @staticmethod
@@ -257,6 +278,7 @@ class QuantLinear(nn.Module):
         act = act_from_state(a, meta.get("act", {}))
         layer = cls.from_weight_state(w, {**meta["weight"], "in": meta["in"], "out": meta["out"]},
                                       tensors.get("bias"), act)
+        layer.transposed = bool(meta.get("transposed", False))
         return layer
 
     def storage_bits(self) -> int:

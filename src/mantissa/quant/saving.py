@@ -41,18 +41,21 @@ from mantissa.io import (
     verify_files,
     write_json,
 )
-from mantissa.ownership import Owned, artifact_files, check_replaceable
+from mantissa.quant import st_files
 from mantissa.quant.api import module_of, quantized_layers
+from mantissa.quant.encoders import HFEncoder, STEncoder, as_encoder, fix_padding, st_transformer
 from mantissa.quant.layers import QuantLinear, bits_per_weight
+from mantissa.quant.outputs import MODEL_FORMAT, check_out
 from mantissa.quant.recipes import parse_recipe
 from mantissa.swap import MARKER, building_dir, clean_stale, recover, remove, swap_into_place
 
-FORMAT = "mantissa-quantized-model"
+FORMAT = MODEL_FORMAT
 VERSION = 2  # 2: the manifest is sealed
 _KIND = "quantized-model"
 
 
-def _state(module: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+def _state(module: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, str]]:
+    """(tensors, layer metadata, tied: float key -> the key holding the same tensor)."""
     layers = quantized_layers(module)
     tensors: dict[str, torch.Tensor] = {}
     metas: dict[str, Any] = {}
@@ -60,30 +63,23 @@ def _state(module: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         t, meta = layer.state()
         tensors.update({f"q/{name}/{k}": v for k, v in t.items()})
         metas[name] = meta
+    tied: dict[str, str] = {}
+    seen: dict[tuple[int, tuple[int, ...]], str] = {}
     for key, value in module.state_dict().items():
-        if not any(key == n or key.startswith(n + ".") for n in layers):
+        if any(key == n or key.startswith(n + ".") for n in layers):
+            continue
+        where = (value.data_ptr(), tuple(value.shape))
+        if value.numel() and where in seen:
+            tied[key] = seen[where]  # a tied weight (e.g. a language model's output head) is saved once
+        else:
+            seen[where] = key
             tensors[f"f/{key}"] = value
-    return tensors, metas
-
-
-def model_files(path: Path) -> Owned | None:
-    """The files of the saved model in ``path`` (from its manifest); None when it holds none."""
-    try:
-        manifest = read_json(path / "manifest.json")
-    except CorruptFileError:
-        return None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        return None
-    files = manifest.get("files")
-    if not isinstance(files, dict):
-        return None
-    return artifact_files({"manifest.json", *map(str, files)})
+    return tensors, metas, tied
 
 
 def check_model_out(path: str | os.PathLike[str]) -> None:
-    """Refuse a ``path`` that :func:`save_quantized` may not replace (see :mod:`mantissa.ownership`)."""
-    recover(Path(path))
-    check_replaceable(Path(path), "saved quantized model", model_files)
+    """Refuse a ``path`` that :func:`save_quantized` may not replace (see :mod:`mantissa.quant.outputs`)."""
+    check_out(path)
 
 
 def save_quantized(model: Any, path: str | os.PathLike[str]) -> Path:
@@ -111,7 +107,7 @@ def save_quantized(model: Any, path: str | os.PathLike[str]) -> Path:
 
 
 def _write_model(model: Any, module: nn.Module, info: dict[str, Any], tmp: Path) -> None:
-    tensors, metas = _state(module)
+    tensors, metas, tied = _state(module)
     save_tensors(tmp / "weights.safetensors", tensors, kind=_KIND, meta={"recipe": info["recipe"]})
     config = getattr(module, "config", None)
     if config is not None and hasattr(config, "save_pretrained"):
@@ -119,12 +115,16 @@ def _write_model(model: Any, module: nn.Module, info: dict[str, Any], tmp: Path)
     tokenizer = getattr(model, "tokenizer", None)
     if tokenizer is not None:
         tokenizer.save_pretrained(tmp / "tokenizer")
+    st = getattr(as_encoder(model), "st", None)
+    if st is not None:
+        st_files.write(st, tmp / st_files.FOLDER)
     files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*"))
              if p.is_file() and p.name != MARKER}
     write_json(tmp / "manifest.json", seal({
         "format": FORMAT, "version": VERSION, "recipe": info["recipe"],
         "architecture": type(module).__name__, "layers": metas, "files": files,
-        "bits_per_weight": bits_per_weight(module),
+        "bits_per_weight": bits_per_weight(module), "sentence_transformers": st is not None,
+        "tied": tied,
         "base": getattr(model, "name", type(module).__name__).split("+")[0],
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }))
@@ -152,8 +152,9 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def _refuse_unlisted(root: Path, files: dict[str, str]) -> None:
-    """The loader reads config.json and tokenizer/ whole: each file there must be listed."""
-    read = [root / "config.json", *(root / "tokenizer").rglob("*")]
+    """The loader reads config.json, tokenizer/ and sentence-transformers/ whole: each file there
+    must be listed."""
+    read = [root / "config.json", *(root / "tokenizer").rglob("*"), *(root / st_files.FOLDER).rglob("*")]
     unlisted = [p.relative_to(root).as_posix() for p in read if p.is_file()
                 and p.relative_to(root).as_posix() not in files]
     if unlisted:
@@ -169,6 +170,9 @@ def _skeleton(root: Path, manifest: dict[str, Any]) -> nn.Module:
 
     transformers = require("transformers", "real")
     config = transformers.AutoConfig.from_pretrained(str(root))
+    cls = getattr(transformers, str(manifest.get("architecture")), None)
+    if isinstance(cls, type) and issubclass(cls, transformers.PreTrainedModel):
+        return cls(config).eval()  # the saved head (e.g. GPT2LMHeadModel), not only the base model
     return transformers.AutoModel.from_config(config).eval()
 
 
@@ -183,6 +187,10 @@ def load_quantized(path: str | os.PathLike[str], model: nn.Module | None = None)
     manifest = read_manifest(root)
     tensors, _ = load_tensors(root / "weights.safetensors", kind=_KIND)
     module = model if model is not None else _skeleton(root, manifest)
+    st = None
+    if manifest.get("sentence_transformers"):
+        st = st_files.rebuild(root / st_files.FOLDER, module)
+        module = st_transformer(st)
     for name, meta in manifest["layers"].items():
         prefix = f"q/{name}/"
         part = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
@@ -193,6 +201,10 @@ def load_quantized(path: str | os.PathLike[str], model: nn.Module | None = None)
         parent, _, child = name.rpartition(".")
         setattr(module.get_submodule(parent) if parent else module, child, layer)
     floats = {k[2:]: v for k, v in tensors.items() if k.startswith("f/")}
+    for key, source in dict(manifest.get("tied") or {}).items():
+        if source not in floats:
+            raise CorruptFileError(f"{root}: {key} is tied to {source}, which is not in the weights")
+        floats[key] = floats[source]
     # buffers the quantized layers re-derive are not in the file; everything else must be
     missing, unexpected = module.load_state_dict(floats, strict=False)
     missing = [k for k in missing if not any(k.startswith(n + ".") for n in manifest["layers"])]
@@ -202,13 +214,14 @@ def load_quantized(path: str | os.PathLike[str], model: nn.Module | None = None)
     module.eval()
     parse_recipe(manifest["recipe"]).prepare(module)
     module.mantissa_quant = {"recipe": manifest["recipe"], "layers": list(manifest["layers"])}
+    name = f"{manifest.get('base', 'model')}+{manifest['recipe']}"
+    if st is not None:
+        return STEncoder(model=module, tokenizer=fix_padding(st.tokenizer), name=name, st=st)
     if (root / "tokenizer").is_dir():
-        from mantissa.data.minilm import MiniLM
         from mantissa.errors import require
 
         tok = require("transformers", "real").AutoTokenizer.from_pretrained(str(root / "tokenizer"))
-        name = f"{manifest.get('base', 'model')}+{manifest['recipe']}"
-        return MiniLM(model=module, tokenizer=tok, name=name)
+        return HFEncoder(model=module, tokenizer=fix_padding(tok), name=name)
     return module
 
 

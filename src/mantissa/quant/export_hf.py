@@ -1,0 +1,84 @@
+"""``--export hf``: a quantized model as a standard Hugging Face / sentence-transformers folder.
+
+The folder holds what ``transformers`` and ``sentence-transformers`` write themselves —
+``model.safetensors``, ``config.json``, the tokenizer and, for a sentence-transformer, its
+modules (``modules.json``, pooling, normalisation) — with the *dequantized* weights
+(:mod:`mantissa.quant.dequantize`), so ``AutoModel.from_pretrained(path)`` or
+``SentenceTransformer(path)`` loads it anywhere. ``mantissa-export.json`` (sealed) lists
+every file with its SHA-256 and the recipe; it is how mantissa knows the folder is its own.
+The folder is built beside its destination and swapped into place, like
+:func:`mantissa.quant.save_quantized`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from mantissa.data.minilm import quiet_transformers
+from mantissa.errors import ConfigError, require
+from mantissa.io import seal, sha256_file, write_json
+from mantissa.quant.api import module_of
+from mantissa.quant.dequantize import dequantized_copy
+from mantissa.quant.encoders import as_encoder
+from mantissa.quant.outputs import EXPORT_FORMAT, EXPORT_MANIFEST, check_out
+from mantissa.swap import MARKER, building_dir, clean_stale, remove, swap_into_place
+
+VERSION = 1
+
+
+def export_hf(model: Any, path: str | os.PathLike[str]) -> Path:
+    """Write the quantized ``model`` (a ``PreTrainedModel``, a sentence-transformer or a
+    wrapper such as :class:`mantissa.quant.encoders.HFEncoder`) as a standard folder ``path``.
+
+    An existing ``path`` is replaced only when it is one of mantissa quantize's outputs holding
+    nothing but its own files; otherwise :class:`~mantissa.errors.OverwriteRefusedError`."""
+    module = module_of(model)
+    info = getattr(module, "mantissa_quant", None)
+    if not info:
+        raise ConfigError("this model is not quantized; call mantissa.quant.quantize(model, recipe) first")
+    if not hasattr(module, "save_pretrained"):
+        raise ConfigError(f"a {type(module).__name__} is not a transformers model; --export hf needs one "
+                          "(use the default export, mantissa)")
+    final = Path(path)
+    check_out(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(final.parent)
+    tmp = building_dir(final)
+    try:
+        _write(as_encoder(model), module, tmp)
+        _write_manifest(tmp, info["recipe"], module)
+        check_out(final)  # nothing foreign arrived while writing
+        swap_into_place(tmp, final)
+    finally:
+        if tmp.exists():
+            remove(tmp)
+    return final
+
+
+def _write(model: Any, module: nn.Module, tmp: Path) -> None:
+    transformers = require("transformers", "real")
+    st = getattr(model, "st", None)
+    with quiet_transformers(transformers):
+        if st is not None:
+            dequantized_copy(st).save(str(tmp))
+            return
+        dequantized_copy(module).save_pretrained(str(tmp))
+        tokenizer = getattr(model, "tokenizer", None)
+        if tokenizer is not None:
+            tokenizer.save_pretrained(str(tmp))
+
+
+def _write_manifest(tmp: Path, recipe: str, module: nn.Module) -> None:
+    files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*"))
+             if p.is_file() and p.name != MARKER}
+    write_json(tmp / EXPORT_MANIFEST, seal({
+        "format": EXPORT_FORMAT, "version": VERSION, "recipe": recipe,
+        "architecture": type(module).__name__, "files": files,
+        "note": "dequantized weights: the quantized grid values stored as float32",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }))
