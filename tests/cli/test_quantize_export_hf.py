@@ -61,13 +61,14 @@ def cosines(a, b):
 
 
 def assert_on_grid(hf, original, recipe):
-    """Every exported Linear weight differs from the original and holds at most 2**bits - 1
-    values per row (w4-int: per group of 128)."""
+    """Every exported Linear weight and token embedding table differs from the original and
+    holds at most 2**bits - 1 values per row (w4-int: per group of 128)."""
     from safetensors.torch import load_file
 
     got, ref = load_file(str(hf / "model.safetensors")), load_file(str(original / "model.safetensors"))
     levels = 255 if recipe == "int8" else 15
-    linear = [k for k in got if k.endswith(("query.weight", "q_lin.weight", "dense.weight", "c_attn.weight"))]
+    linear = [k for k in got if k.endswith(("query.weight", "q_lin.weight", "dense.weight", "c_attn.weight",
+                                            "word_embeddings.weight"))]
     assert linear
     for key in linear:
         w = got[key] if got[key].shape == ref[key].shape else got[key].T

@@ -48,7 +48,7 @@ def test_select_layers_and_warning():
     assert select_layers(m, exclude=["fc2"])[0] == ["fc1"]
     with pytest.warns(UserWarning, match="conv"):
         quantize(m, "int8")
-    assert set(quantized_layers(m)) == {"fc1", "fc2"}
+    assert set(quantized_layers(m)) == {"fc1", "fc2", "emb"}  # int8 quantizes embedding tables too
     assert m.mantissa_quant["recipe"] == "int8"
 
 

@@ -9,6 +9,7 @@ import torch
 
 from mantissa.errors import ConfigError, CorruptFileError, OverwriteRefusedError
 from mantissa.quant.api import quantize
+from mantissa.quant.recipes import parse_recipe
 from mantissa.quant.saving import load_quantized, read_manifest, save_quantized, size_on_disk
 
 transformers = pytest.importorskip("transformers")
@@ -33,7 +34,8 @@ def test_roundtrip_identical_outputs(tmp_path, ids, spec):
         got = again(**ids).last_hidden_state
     assert torch.equal(ref, got)
     man = read_manifest(tmp_path / "q")
-    assert man["recipe"] == spec and man["version"] == 2 and len(man["layers"]) == 13
+    tables = 3 if parse_recipe(spec).embeddings else 0  # word, position and token-type embeddings
+    assert man["recipe"] == spec and man["version"] == 2 and len(man["layers"]) == 13 + tables
 
 
 def test_size_is_compressed(tmp_path):

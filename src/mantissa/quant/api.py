@@ -21,7 +21,6 @@ tokenizer, or batches: dicts of tensors or tensors; or the dict
 
 from __future__ import annotations
 
-import fnmatch
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -35,9 +34,10 @@ from mantissa.quant.conv1d import is_conv1d, linear_view
 from mantissa.quant.encoders import as_encoder, is_sentence_transformer, st_transformer
 from mantissa.quant.layers import QuantLinear
 from mantissa.quant.recipes import Recipe, parse_recipe
+from mantissa.quant.select import MATMUL_LIKE, select_embeddings, select_layers
 
-#: leaf module types with a matrix weight that the recipes do not handle (named in a warning)
-MATMUL_LIKE = ("Conv1d", "Conv2d", "Conv3d", "Embedding", "EmbeddingBag", "Bilinear")
+__all__ = ["MATMUL_LIKE", "collect_inputs", "module_of", "quantize", "quantized_layers", "select_layers"]
+
 MAX_CALIBRATION_ROWS = 512
 
 
@@ -51,43 +51,6 @@ def module_of(model: Any) -> nn.Module:
         raise ConfigError(f"cannot quantize a {type(model).__name__}: expected a torch.nn.Module "
                           "or an object with a .model module (e.g. mantissa.data.MiniLM)")
     return module
-
-
-def _matches(name: str, patterns: Sequence[str]) -> bool:
-    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
-
-
-def select_layers(module: nn.Module, include: Sequence[str] = ("*",),
-                  exclude: Sequence[str] = ()) -> tuple[list[str], list[str]]:
-    """(names of the ``nn.Linear`` / ``Conv1D`` layers to quantize, names of matching layers
-    left as they are: tied weights, kinds the recipes cannot handle). Embeddings are only
-    reported when ``include`` names them explicitly."""
-    chosen, skipped = [], []
-    explicit = tuple(include) != ("*",)
-    tied = _tied_weights(module)
-    for name, mod in module.named_modules():
-        if not name or not _matches(name, include) or _matches(name, exclude):
-            continue
-        if isinstance(mod, QuantLinear):
-            continue
-        if (type(mod) is nn.Linear or is_conv1d(mod)) and id(mod.weight) in tied:
-            skipped.append(f"{name} ({type(mod).__name__}, weight tied to {tied[id(mod.weight)]})")
-        elif type(mod) is nn.Linear or is_conv1d(mod):
-            chosen.append(name)
-        elif type(mod).__name__ in MATMUL_LIKE and (explicit or "Embedding" not in type(mod).__name__):
-            skipped.append(f"{name} ({type(mod).__name__})")
-    return chosen, skipped
-
-
-def _tied_weights(module: nn.Module) -> dict[int, str]:
-    """id of each parameter shared by several modules -> the first name it has."""
-    first: dict[int, str] = {}
-    tied: dict[int, str] = {}
-    for name, p in module.named_parameters(remove_duplicate=False):
-        if id(p) in first:
-            tied[id(p)] = first[id(p)]
-        first.setdefault(id(p), name)
-    return tied
 
 
 def _set_child(module: nn.Module, name: str, new: nn.Module) -> None:
@@ -159,16 +122,21 @@ def quantize(model: Any, recipe: str | Recipe, calibration: Iterable[Any] | None
     """Quantize ``model`` in place with ``recipe`` (a spec string or a :class:`Recipe`).
 
     Returns ``model``. Its module gets ``mantissa_quant`` = {"recipe": spec, "layers": [...]}.
-    Layers left as they are (convolutions, tied output heads) are named in a warning.
+    ``nn.Embedding`` tables are quantized (one scale per row) by the recipes that can
+    (``Recipe.embeddings``: int8, fp8, w4-int). Layers left as they are (convolutions, tied
+    output heads, tables the recipe cannot quantize) are named in a warning.
     """
     rec = parse_recipe(recipe)
     module = module_of(model)
     if isinstance(include, str) or isinstance(exclude, str):
         raise ConfigError("include/exclude take a list of glob patterns, e.g. ['encoder.*']")
     names, skipped = select_layers(module, include, exclude)
-    if skipped:
-        warnings.warn(f"recipe {rec.spec()!r} cannot handle {len(skipped)} layer(s), left as they are: "
-                      + ", ".join(skipped), stacklevel=2)
+    tables, left = select_embeddings(module, include, exclude)
+    if not rec.embeddings:
+        tables, left = [], left + [f"{t} (Embedding)" for t in tables]
+    if skipped or left:
+        warnings.warn(f"recipe {rec.spec()!r} cannot handle {len(skipped) + len(left)} layer(s), left as "
+                      "they are: " + ", ".join(skipped + left), stacklevel=2)
     if not names:
         raise ConfigError(f"no nn.Linear layer matches include={list(include)} exclude={list(exclude)}")
     inputs: dict[str, torch.Tensor] = {}
@@ -183,12 +151,15 @@ def quantize(model: Any, recipe: str | Recipe, calibration: Iterable[Any] | None
                 raise ConfigError(f"calibration inputs lack {len(missing)} layer(s), e.g. {missing[0]!r}")
         else:
             inputs = collect_inputs(model, names, calibration, max_rows=max_calibration_rows)
-    with progress(f"quantizing with {rec.spec()}", total=len(names)) as bar:
+    with progress(f"quantizing with {rec.spec()}", total=len(names) + len(tables)) as bar:
         for name in names:
             _set_child(module, name, _quantize_layer(rec, module.get_submodule(name), inputs.get(name)))
             bar.advance(1)
+        for name in tables:
+            _set_child(module, name, rec.quantize_embedding(module.get_submodule(name)))
+            bar.advance(1)
     rec.prepare(module)
-    module.mantissa_quant = {"recipe": rec.spec(), "layers": names}
+    module.mantissa_quant = {"recipe": rec.spec(), "layers": names + tables}
     if isinstance(getattr(model, "name", None), str) and model is not module:
         model.name = f"{model.name.split('+')[0]}+{rec.spec()}"  # never shares an embedding cache key
     return model

@@ -15,10 +15,13 @@ from torch import nn
 
 from mantissa.quant.conv1d import as_conv1d
 from mantissa.quant.layers import QuantLinear
+from mantissa.quant.lookup import float_table
 
 
 def float_layer(layer: QuantLinear) -> nn.Module:
-    """The float layer (``nn.Linear`` or ``Conv1D``) with ``layer``'s dequantized weight."""
+    """The float layer (``nn.Linear``, ``Conv1D`` or ``nn.Embedding``) with ``layer``'s dequantized weight."""
+    if layer.lookup is not None:
+        return float_table(layer)
     w = layer.dequantized_weight().detach().float()
     bias = None if layer.bias is None else layer.bias.detach().float()
     if layer.transposed:

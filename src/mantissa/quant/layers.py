@@ -224,6 +224,8 @@ class QuantLinear(nn.Module):
         self.act = act or ActQuant()
         #: True when the layer replaced a Hugging Face ``Conv1D`` (weight stored as (in, out))
         self.transposed = False
+        #: set (to ``{"padding_idx": ...}``) when the layer is an embedding table: one row per token
+        self.lookup: dict[str, Any] | None = None
         self._register_state_dict_hook(_float_state)
 
     # subclasses implement these three
@@ -239,6 +241,8 @@ class QuantLinear(nn.Module):
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.lookup is not None:
+            return nn.functional.embedding(x, self._w_cache(), self.lookup.get("padding_idx"))
         return nn.functional.linear(self.act(x), self._w_cache(), self.bias)
 
     def _w_cache(self) -> torch.Tensor:
@@ -268,6 +272,8 @@ class QuantLinear(nn.Module):
                 "weight": meta, "act": a_meta}
         if self.transposed:
             meta["transposed"] = True
+        if self.lookup is not None:
+            meta["lookup"] = dict(self.lookup)
         return tensors, meta
 
     @staticmethod
@@ -279,6 +285,7 @@ class QuantLinear(nn.Module):
         layer = cls.from_weight_state(w, {**meta["weight"], "in": meta["in"], "out": meta["out"]},
                                       tensors.get("bias"), act)
         layer.transposed = bool(meta.get("transposed", False))
+        layer.lookup = meta.get("lookup")
         return layer
 
     def storage_bits(self) -> int:
@@ -287,6 +294,8 @@ class QuantLinear(nn.Module):
         return sum(t.numel() * t.element_size() * 8 for t in tensors.values())
 
     def extra_repr(self) -> str:
+        if self.lookup is not None:
+            return f"embedding: rows={self.out_features}, dim={self.in_features}"
         return f"in={self.in_features}, out={self.out_features}, act={self.act.kind}"
 
 

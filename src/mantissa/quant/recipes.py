@@ -38,6 +38,7 @@ from mantissa.quant.layers import (
     OutlierInt8Linear,
     PowerLinear,
 )
+from mantissa.quant.lookup import as_lookup
 from mantissa.quant.observers import OBSERVERS, build_observer
 from mantissa.registry import Registry, Spec
 
@@ -51,6 +52,8 @@ class Recipe:
     name: ClassVar[str]
     summary: ClassVar[str] = ""
     needs_calibration: ClassVar[bool] = False
+    #: whether :meth:`quantize_embedding` quantizes ``nn.Embedding`` tables
+    embeddings: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -77,6 +80,10 @@ class Recipe:
 
     def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
         raise NotImplementedError  # pragma: no cover
+
+    def quantize_embedding(self, table: nn.Embedding) -> nn.Module:
+        """The ``nn.Embedding`` ``table`` quantized, one scale per row (recipes with ``embeddings``)."""
+        raise NotImplementedError(f"recipe {self.name!r} does not quantize embeddings")  # pragma: no cover
 
     def prepare(self, model: nn.Module) -> None:
         """Adjust the whole model after its layers are swapped (and again after loading)."""
@@ -109,6 +116,7 @@ class Int8(Recipe):
     """int8 weights (one scale per output channel), int8 activations (one scale per token)."""
 
     name: ClassVar[str] = "int8"
+    embeddings: ClassVar[bool] = True
     summary: ClassVar[str] = "W8A8 integer: per-channel weights, dynamic per-token activations"
     act_bits: int = 8
 
@@ -120,6 +128,9 @@ class Int8(Recipe):
         act = IntPerToken(self.act_bits) if self.act_bits else None
         return IntLinear.from_float(linear.weight, _bias(linear), 8, 0, act)
 
+    def quantize_embedding(self, table: nn.Embedding) -> nn.Module:
+        return as_lookup(IntLinear.from_float(table.weight, None, 8, 0), table)
+
 
 @RECIPES.register("fp8")
 @dataclass(frozen=True)
@@ -127,6 +138,7 @@ class Fp8(Recipe):
     """float8 weights (per-channel scale) and activations (per-token scale)."""
 
     name: ClassVar[str] = "fp8"
+    embeddings: ClassVar[bool] = True
     summary: ClassVar[str] = "W8A8 float8_e4m3fn: per-channel weights, dynamic per-token activations"
     fmt: str = "float8_e4m3fn"
     act: bool = True
@@ -134,6 +146,9 @@ class Fp8(Recipe):
     def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
         act = FloatPerToken(self.fmt) if self.act else None
         return FloatLinear.from_float(linear.weight, _bias(linear), self.fmt, act)
+
+    def quantize_embedding(self, table: nn.Embedding) -> nn.Module:
+        return as_lookup(FloatLinear.from_float(table.weight, None, self.fmt), table)
 
 
 def _dividing_group(recipe: str, group: int, in_features: int, *, fallback: int) -> int:
@@ -152,6 +167,7 @@ class W4Int(Recipe):
     """Weight-only round-to-nearest integer, symmetric, one scale per ``group`` inputs."""
 
     name: ClassVar[str] = "w4-int"
+    embeddings: ClassVar[bool] = True
     summary: ClassVar[str] = "weight-only int4 round-to-nearest, group scales"
     group: int = 128
     bits: int = 4
@@ -164,6 +180,10 @@ class W4Int(Recipe):
     def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
         group = _dividing_group(self.name, self.group, linear.in_features, fallback=0)
         return IntLinear.from_float(linear.weight, _bias(linear), self.bits, group)
+
+    def quantize_embedding(self, table: nn.Embedding) -> nn.Module:
+        group = _dividing_group(self.name, self.group, table.embedding_dim, fallback=0)
+        return as_lookup(IntLinear.from_float(table.weight, None, self.bits, group), table)
 
 
 @RECIPES.register("w4a4-int")
