@@ -28,7 +28,9 @@ wordnet:
 	  || echo "make: could not install wordnet-base; what needs WordNet will skip"; \
 	fi
 
+# the fused format kernels (src/mantissa/formats/native.c), compiled once into ~/.cache/mantissa
 install: $(STAMP) wordnet
+	@$(BIN)/python -c 'from mantissa.formats import native; native.main()'
 
 demo: install
 	$(BIN)/mantissa demo

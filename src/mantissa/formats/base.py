@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from mantissa.errors import ConfigError, DTypeError
+from mantissa.formats import native
 from mantissa.registry import Registry
 
 ROUNDINGS = ("nearest-even", "nearest-away", "toward-zero", "down", "up", "stochastic")
@@ -127,6 +128,11 @@ class Format:
         if codes.is_floating_point():
             raise DTypeError(f"codes must be an integer tensor, got {codes.dtype}")
         table = self.values(torch.float64 if dtype == torch.float64 else torch.float32)
+        if native.decode_applies(codes, dtype):
+            out, bad = native.decode(codes, table)
+            if bad:
+                raise ConfigError(f"codes out of range for {self}: expected 0..{table.numel() - 1}")
+            return out
         idx = codes.to(torch.int64)
         if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= table.numel()):
             raise ConfigError(f"codes out of range for {self}: expected 0..{table.numel() - 1}")

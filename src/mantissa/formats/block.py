@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from mantissa.errors import ConfigError, ShapeError
+from mantissa.formats import fast, native
 from mantissa.formats.base import FORMATS, Format, FormatInfo, check_float, check_rounding, get
 from mantissa.formats.float import FloatFormat
 from mantissa.formats.integer import IntFormat
@@ -105,17 +106,36 @@ class MXFormat(Format):
         scaled = blocks / _pow2(e, blocks)[..., None] / self._elem_scale
         return self._sat.quantize(scaled, rounding, generator), e
 
+    def _fused(self, x: torch.Tensor, mode: str, elements: bool) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The one-pass kernel's (values or elements, exponents), or None where the eager path runs
+        (not float32 on the CPU, another rounding, an element format it lacks, NaN or inf in a block)."""
+        elem = self._sat
+        fits = fast.supports(elem, x, mode) if isinstance(elem, FloatFormat) else elem.bits <= 24
+        if mode != "nearest-even" or not fits or not native.applies(x):
+            return None
+        self._blocks(x)  # shape check
+        out, e, bad = native.quantize_mx(x, self.block, elem, _emax_elem(self.element),
+                                         round(math.log2(self._elem_scale)), elements)
+        return None if bad else (out, e)
+
     def quantize(self, x: torch.Tensor, rounding: str = "nearest-even",
                  generator: torch.Generator | None = None) -> torch.Tensor:
-        check_rounding(rounding)
-        q, e = self._elements(check_float(x), rounding, generator)
+        mode = check_rounding(rounding)
+        fused = self._fused(check_float(x), mode, elements=False)
+        if fused is not None:
+            return fused[0]
+        q, e = self._elements(x, rounding, generator)
         out = q * self._elem_scale * _pow2(e, q)[..., None]
         return out.reshape(x.shape).to(x.dtype)
 
     def encode(self, x: torch.Tensor, rounding: str = "nearest-even",
                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:  # type: ignore[override]
         """``(element codes, scale codes)``: scale codes are E8M0 biased exponents (``e + 127``)."""
-        q, e = self._elements(check_float(x), rounding, generator)
+        fused = self._fused(check_float(x), check_rounding(rounding), elements=True)
+        if fused is not None:
+            q, e = fused
+            return self._sat.encode(q), (e + 127).to(torch.uint8)
+        q, e = self._elements(x, rounding, generator)
         codes = self._sat.encode(q).reshape(x.shape)
         return codes, (e + 127).to(torch.uint8)
 

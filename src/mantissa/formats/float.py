@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import torch
 
 from mantissa.errors import ConfigError, SpecError
-from mantissa.formats import fast
+from mantissa.formats import fast, native
 from mantissa.formats.base import (
     FORMATS,
     Format,
@@ -183,6 +183,9 @@ class FloatFormat(Format):
         x = check_float(x)
         mode = check_rounding(rounding)
         if fast.supports(self, x, mode):
+            if native.applies(x):
+                q, nans = native.quantize_float(self, x)
+                return self._check_nans(nans, q)
             if self.special == "none" and self.on_nan == "raise":
                 self._specials(x, x, torch.signbit(x))  # raises on NaN
             return fast.quantize_rne(self, x)
@@ -254,6 +257,16 @@ class FloatFormat(Format):
             repl = torch.where(towards_max & ~inf_in, torch.full_like(q, top), repl)
         return torch.where(over, repl, q)
 
+    def _check_nans(self, nans: int, out: torch.Tensor) -> torch.Tensor:
+        """``out`` from a native kernel that saw ``nans`` NaN inputs (raises where the format must)."""
+        if nans and self.special == "none" and self.on_nan == "raise":
+            self._raise_nan()
+        return out
+
+    def _raise_nan(self) -> None:
+        raise ConfigError(f"NaN input to {self}, which has no NaN; "
+                          "use a format with NaN or build it with on_nan='zero'")
+
     def _specials(self, q: torch.Tensor, x: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
         if self.special == "fnu":
             bad = torch.isnan(x) | neg | (x == 0)
@@ -262,8 +275,7 @@ class FloatFormat(Format):
         if self.has_nan:
             return q  # NaN propagated through the arithmetic
         if self.on_nan == "raise" and bool(nan.any()):
-            raise ConfigError(f"NaN input to {self}, which has no NaN; "
-                              "use a format with NaN or build it with on_nan='zero'")
+            self._raise_nan()
         # ml_dtypes: NaN becomes a zero of the opposite sign
         zero = torch.where(neg, torch.zeros_like(q), torch.full_like(q, -0.0))
         return torch.where(nan, zero, q)
@@ -275,6 +287,9 @@ class FloatFormat(Format):
         x = check_float(x)
         mode = check_rounding(rounding)
         if fast.supports(self, x, mode):
+            if native.applies(x):
+                codes, nans = native.encode_float(self, x)
+                return self._check_nans(nans, codes).to(code_dtype(self.bits))
             if self.special == "none" and self.on_nan == "raise":
                 self._specials(x, x, torch.signbit(x))  # raises on NaN
             return fast.encode_rne(self, x).to(code_dtype(self.bits))

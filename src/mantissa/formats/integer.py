@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import torch
 
 from mantissa.errors import ConfigError
+from mantissa.formats import native
 from mantissa.formats.base import (
     FORMATS,
     Format,
@@ -68,8 +69,11 @@ class IntFormat(Format):
         """Round to integers and saturate to ``[qmin, qmax]`` (same dtype as ``x``)."""
         x = check_float(x)
         mode = check_rounding(rounding)
+        if self._native(x, mode):
+            q, nans = native.quantize_int(x, self.qmin, self.qmax)
+            return self._check_nans(nans, q)
         if x.numel() and not bool(torch.isfinite(x.sum())) and bool(torch.isnan(x).any()):
-            raise ConfigError(f"NaN input to integer format {self}; integers have no NaN")
+            self._check_nans(1, x)
         work = torch.float64 if x.dtype == torch.float64 or self.bits > 24 else torch.float32
         q = round_signed(x.to(work), mode, generator).clamp(self.qmin, self.qmax)
         return q.to(x.dtype)
@@ -77,8 +81,20 @@ class IntFormat(Format):
     def encode(self, x: torch.Tensor, rounding: str = "nearest-even",
                generator: torch.Generator | None = None) -> torch.Tensor:
         """Two's-complement bit patterns (uint8 for <= 8 bits, else int32/int64)."""
+        if self._native(x, check_rounding(rounding)):
+            codes, nans = native.encode_int(x, self.qmin, self.qmax, self.bits)
+            return self._check_nans(nans, codes)
         q = self.quantize(x.to(torch.float64), rounding, generator).to(torch.int64)
         return (q & (2 ** self.bits - 1)).to(code_dtype(self.bits))
+
+    def _native(self, x: torch.Tensor, mode: str) -> bool:
+        """Whether the fused kernel takes ``x`` (float32 exact for <= 24-bit integers)."""
+        return mode == "nearest-even" and self.bits <= 24 and native.applies(x)
+
+    def _check_nans(self, nans: int, out: torch.Tensor) -> torch.Tensor:
+        if nans:
+            raise ConfigError(f"NaN input to integer format {self}; integers have no NaN")
+        return out
 
     def to_int(self, q: torch.Tensor) -> torch.Tensor:
         """Integer values (not bit patterns) as the smallest torch integer dtype that holds them."""
