@@ -35,7 +35,7 @@ def _new_faiss(comp: Compressor, m: int, metric: str) -> Any:
     f = faiss()
     assert comp.dim is not None
     if isinstance(comp, Binary):
-        return f.IndexBinaryHNSW(comp.code_bytes * 8, m)
+        return f.IndexBinaryHNSW(comp.ubinary_bytes * 8, m)
     if isinstance(comp, Int8):
         index = f.IndexHNSWSQ(comp.dim, f.ScalarQuantizer.QT_8bit, m, faiss_metric(metric))
         storage = f.downcast_index(index.storage)
@@ -65,7 +65,7 @@ class Graph:
         return int(self.index.ntotal)
 
     def add(self, codes: torch.Tensor) -> None:
-        data = codes.numpy() if self.binary else self.comp.decode(codes).numpy()
+        data = self._bits(codes) if self.binary else self.comp.decode(codes).numpy()
         self.index.add(np.ascontiguousarray(data))
 
     def search(self, queries: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -73,11 +73,15 @@ class Graph:
         self.index.hnsw.efSearch = max(self.ef, k)
         if self.binary:
             assert self.comp.dim is not None
-            d, i = self.index.search(self.comp.encode(queries).numpy(), k)
+            d, i = self.index.search(self._bits(self.comp.encode(queries)), k)
             return torch.from_numpy(self.comp.dim - 2 * d.astype(np.float32)), torch.from_numpy(i)
         s, i = self.index.search(np.ascontiguousarray(queries.numpy()), k)
         s = torch.from_numpy(s)
         return (s if self.comp.metric == "ip" else -s), torch.from_numpy(i)
+
+    def _bits(self, codes: torch.Tensor) -> np.ndarray:
+        """Binary codes without mantissa's padding to 64-bit words (FAISS's layout)."""
+        return np.ascontiguousarray(codes[:, : self.comp.ubinary_bytes].numpy())  # type: ignore[attr-defined]
 
     def to_bytes(self) -> torch.Tensor:
         f = faiss()

@@ -214,6 +214,19 @@ class Index:
             lists = assign(x, self.centroids)[0].to(torch.int32).unsqueeze(1)
         return Segment(self.compressor.encode(x), rescore_codes, lists)
 
+    def to_faiss(self) -> Any:
+        """The same codes as a FAISS index (see :mod:`mantissa.embed.faiss_io`)."""
+        from mantissa.embed.faiss_io import to_faiss
+
+        return to_faiss(self)
+
+    @classmethod
+    def from_faiss(cls, source: Any) -> Index:
+        """An in-memory index from a FAISS index or index file (see :mod:`mantissa.embed.faiss_io`)."""
+        from mantissa.embed.faiss_io import from_faiss
+
+        return from_faiss(source)
+
     def grow(self, seg: Segment) -> None:
         """Put a segment's vectors into the graph (hnsw), after those already added."""
         if self.graph is not None:

@@ -49,6 +49,12 @@ class Binary(Compressor):
         assert self.dim is not None, "fit first"
         return words64(self.dim)
 
+    @property
+    def ubinary_bytes(self) -> int:
+        """Bytes of the unpadded (``ubinary``, FAISS binary) layout: ``ceil(dim / 8)``."""
+        assert self.dim is not None, "fit first"
+        return -(-self.dim // 8)
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return pack_signs(self._check_input(x, "vectors"), self.code_bytes)
 
