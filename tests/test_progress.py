@@ -24,3 +24,26 @@ def test_disabled_bars_do_nothing(monkeypatch):
     with prog.progress("quiet", total=1) as bar:
         bar.advance(1)
     assert prog._live is None
+
+
+def test_off_a_terminal_long_work_prints_a_line_every_interval(monkeypatch, capsys):
+    monkeypatch.setenv("MANTISSA_PROGRESS", "log")
+    monkeypatch.setenv("MANTISSA_PROGRESS_EVERY", "0")
+    with prog.progress("building", total=4) as bar:
+        bar.advance(1, loss=0.5)
+        bar.advance(1)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("building: 1/4 (25%), ") and "loss=0.5" in lines[0]
+    assert "2/4 (50%)" in lines[1] and "left" in lines[1]
+    monkeypatch.setenv("MANTISSA_PROGRESS_EVERY", "3600")
+    with prog.progress("quick", total=None) as bar:
+        bar.advance(5)
+    assert capsys.readouterr().err == ""  # short work prints nothing
+
+
+def test_log_lines_only_off_a_terminal(monkeypatch):
+    monkeypatch.delenv("MANTISSA_PROGRESS")
+    monkeypatch.setattr(prog.sys.stderr, "isatty", lambda: False)
+    assert prog.logging_lines() and not prog.enabled()
+    monkeypatch.setattr(prog.sys.stderr, "isatty", lambda: True)
+    assert prog.enabled() and not prog.logging_lines()
