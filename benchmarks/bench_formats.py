@@ -1,26 +1,31 @@
-"""Encode / quantize throughput of mantissa's formats against ml_dtypes and torch's native casts.
+"""Quantize / encode / decode throughput of mantissa's formats against ml_dtypes, torch and memcpy.
 
-On ``--n`` float32 elements (16M by default) and for float8_e4m3fn, float8_e5m2,
-float6_e2m3fn, float4_e2m1fn and fp:e3m2 (any ExMy), it times
+On ``--n`` float32 elements (8M by default) and for float8_e4m3fn, float8_e5m2,
+float6_e2m3fn, float4_e2m1fn and fp:e3m2 (any ExMy), it times in one process:
 
-* ``ml_dtypes``     — ``x.astype(ml_dtypes.<fmt>)`` (the encode peer);
-* ``torch native``  — ``x.to(torch.float8_*)`` (fp8 only);
-* ``ours encode``   — ``fmt.encode(x)`` (eager bit-level path), and ``compiled`` (``torch.compile``);
-* ``ours quantize`` — ``fmt.quantize(x)`` (values on the grid);
-* ``reference``     — the ulp-scaling reference path;
+* ``ours quantize``   — ``fmt.quantize(x)``, the default path (fp32 → format → fp32);
+* ``ours encode``     — ``fmt.encode(x)`` (codes), and ``ours decode`` (codes → fp32);
+* ``eager quantize``  — the torch-op path the fused kernel replaced (``fast.quantize_rne``);
+* ``ml_dtypes round trip`` — ``x.astype(ml_dtypes.<fmt>).astype(float32)`` (the quantize peer), and
+  ``ml_dtypes astype`` (the encode peer);
+* ``torch round trip`` / ``torch cast`` — ``x.to(torch.float8_*)`` (fp8 only);
 
-plus int8 per-channel quantization (ours vs ``torch.quantize_per_channel``) and a
-plain memory copy as the physical limit. Every contender runs in the same process
-with the same torch thread count, alternating repeat by repeat; the best of the
-repeats is kept (on a shared, loaded machine the minimum filters out preemption).
-Ratios are the result; absolute numbers on a shared machine are noisy.
+plus int8 and MX (mxfp8_e4m3, mxfp4) quantize and encode against their eager paths, and a memory copy
+into a preallocated tensor (``out.copy_(x)``: read + write, nothing allocated in the timed
+region) as the bandwidth reference. Contenders alternate repeat by repeat and the best repeat
+is kept. Ratios are the result; absolute numbers on a shared machine are noisy. Finally, the
+first ``quantize`` call in a fresh process is timed (the kernels load from the cache that
+``make install`` fills).
 
-    python benchmarks/bench_formats.py [--n 16777216] [--repeats 3] [--threads 1] [--compile]
+    python benchmarks/bench_formats.py [--n 8388608] [--repeats 7] [--threads 2] [--compile]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import time
 
 import ml_dtypes
@@ -28,11 +33,17 @@ import numpy as np
 import torch
 
 from mantissa import formats
-from mantissa.formats import fast
-from mantissa.quant import parse_quantizer
+from mantissa.formats import fast, native
 
 FLOATS = ("float8_e4m3fn", "float8_e5m2", "float6_e2m3fn", "float4_e2m1fn", "fp:e3m2")
 NATIVE = {"float8_e4m3fn": torch.float8_e4m3fn, "float8_e5m2": torch.float8_e5m2}
+FIRST_CALL = """
+import time, torch
+from mantissa import formats
+x = torch.randn(1 << 20)
+t = time.perf_counter(); formats.get("float8_e4m3fn").quantize(x); first = time.perf_counter() - t
+t = time.perf_counter(); formats.get("float8_e4m3fn").quantize(x); print(first, time.perf_counter() - t)
+"""
 
 
 def timeit(fns: dict, repeats: int) -> dict[str, float]:
@@ -48,56 +59,87 @@ def timeit(fns: dict, repeats: int) -> dict[str, float]:
 
 
 def contenders(name: str, x: torch.Tensor, xn: np.ndarray, compile_: bool) -> dict:
-    fmt = formats.parse(name)
-    fns = {"ours encode": lambda: fmt.encode(x), "ours quantize": lambda: fmt.quantize(x),
-           "reference quantize": lambda: fmt.quantize_reference(x)}
-    if hasattr(ml_dtypes, name):
-        fns["ml_dtypes astype"] = lambda: xn.astype(getattr(ml_dtypes, name))
-    else:  # an ExMy ml_dtypes lacks: its peer is ml_dtypes on the nearest format it has
-        fns["ml_dtypes astype (float6_e3m2fn)"] = lambda: xn.astype(ml_dtypes.float6_e3m2fn)
+    fmt = formats.get(name)
+    codes = fmt.encode(x)
+    fns = {"ours quantize": lambda: fmt.quantize(x), "ours encode": lambda: fmt.encode(x),
+           "ours decode": lambda: fmt.decode(codes), "eager quantize": lambda: fast.quantize_rne(fmt, x)}
+    peer = getattr(ml_dtypes, name, ml_dtypes.float6_e3m2fn)  # an ExMy ml_dtypes lacks: its nearest
+    fns["ml_dtypes round trip"] = lambda: xn.astype(peer).astype(np.float32)
+    fns["ml_dtypes astype"] = lambda: xn.astype(peer)
     if name in NATIVE:
-        fns["torch native cast"] = lambda: x.to(NATIVE[name])
+        fns["torch round trip"] = lambda: x.to(NATIVE[name]).float()
+        fns["torch cast"] = lambda: x.to(NATIVE[name])
     if compile_:
         enc, qua = fast.compiled_encode(fmt), fast.compiled_quantize(fmt)
-        fns["ours encode compiled"] = lambda: enc(x)
-        fns["ours quantize compiled"] = lambda: qua(x)
+        fns["compiled encode"] = lambda: enc(x)
+        fns["compiled quantize"] = lambda: qua(x)
     return fns
+
+
+def ratios(k: str, t: dict[str, float], copy: float) -> str:
+    peer = "ml_dtypes astype" if k in ("ours encode", "compiled encode") else "ml_dtypes round trip"
+    out = f"{t[peer] / t[k]:6.2f}x ml_dtypes"
+    torch_peer = "torch cast" if "encode" in k else "torch round trip"
+    if torch_peer in t:
+        out += f", {t[torch_peer] / t[k]:5.2f}x torch"
+    return out + f", {copy / t[k]:5.2f}x memcpy"
+
+
+def report(title: str, t: dict[str, float], n: int, copy: float) -> None:
+    print(title)
+    for k, v in t.items():
+        ours = k.startswith(("ours", "eager", "compiled"))
+        extra = "  = " + ratios(k, t, copy) if ours else ""
+        print(f"  {k:24s} {n / v / 1e6:9,.0f} M elem/s{extra}")
+
+
+def eager(fn):
+    """``fn`` with the fused kernels switched off (the torch-op paths)."""
+    def run():
+        applies = native.applies
+        native.applies = lambda x: False
+        try:
+            return fn()
+        finally:
+            native.applies = applies
+    return run
+
+
+def first_call() -> tuple[float, float]:
+    env = dict(os.environ, OMP_NUM_THREADS=str(torch.get_num_threads()))
+    cmd = [sys.executable, "-c", FIRST_CALL]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+    first, second = map(float, out.stdout.split())
+    return first, second
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--n", type=int, default=1 << 24)
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--n", type=int, default=1 << 23)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--compile", action="store_true", help="also time torch.compile'd kernels")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     x = torch.randn(args.n, generator=torch.Generator().manual_seed(0)) * 3
-    xn = x.numpy()
-    copy = timeit({"copy": lambda: x.clone()}, args.repeats)["copy"]
-    print(f"{args.n} float32 elements, {args.threads} torch thread(s); memory copy: "
+    xn, buf = x.numpy(), torch.empty_like(x)
+    copy = timeit({"copy": lambda: buf.copy_(x)}, args.repeats)["copy"]
+    print(f"{args.n} float32 elements, {args.threads} thread(s); kernels: "
+          f"{'native (fused)' if native.lib() is not None else 'eager (no compiler)'}; memory copy: "
           f"{args.n / copy / 1e6:,.0f} M elem/s ({8 * args.n / copy / 1e9:.1f} GB/s read+write)\n")
     for name in FLOATS:
-        t = timeit(contenders(name, x, xn, args.compile), args.repeats)
-        peer = next(v for k, v in t.items() if k.startswith("ml_dtypes"))
-        print(f"{name}")
+        report(name, timeit(contenders(name, x, xn, args.compile), args.repeats), args.n, copy)
+    for name in ("int8", "mxfp8_e4m3", "mxfp4"):
+        fmt = formats.get(name)
+        t = timeit({"ours quantize": lambda f=fmt: f.quantize(x), "ours encode": lambda f=fmt: f.encode(x),
+                    "eager quantize": eager(lambda f=fmt: f.quantize(x))}, args.repeats)
+        print(name)
         for k, v in t.items():
-            extra = f"  = {peer / v:5.2f}x ml_dtypes"
-            if name in NATIVE and k != "torch native cast":
-                extra += f", {t['torch native cast'] / v:5.2f}x torch native"
-            print(f"  {k:32s} {args.n / v / 1e6:9,.0f} M elem/s{extra}")
-    w = x.reshape(4096, -1)
-    q = parse_quantizer("int8:channel")
-    scales = (w.abs().amax(1) / 127).double()
-    zps = torch.zeros(w.shape[0], dtype=torch.int64)
-    t = timeit({"ours int8:channel quantize": lambda: q.quantize(w),
-                "torch.quantize_per_channel": lambda: torch.quantize_per_channel(w, scales, zps, 0,
-                                                                                 torch.qint8)},
-               args.repeats)
-    print("int8 per-channel (4096 rows)")
-    for k, v in t.items():
-        print(f"  {k:32s} {args.n / v / 1e6:9,.0f} M elem/s  = "
-              f"{t['torch.quantize_per_channel'] / v:5.2f}x torch")
+            print(f"  {k:24s} {args.n / v / 1e6:9,.0f} M elem/s  = {copy / v:5.2f}x memcpy, "
+                  f"{t['eager quantize'] / v:5.2f}x eager")
+    first, second = first_call()
+    print(f"\nfirst quantize call in a fresh process (1M elements): {first * 1e3:.1f} ms "
+          f"(second call {second * 1e3:.1f} ms)")
 
 
 if __name__ == "__main__":
