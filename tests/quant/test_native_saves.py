@@ -81,3 +81,13 @@ def test_bert_state_dict_has_the_original_keys(tmp_path):
     assert set(sd) == keys
     q = enc.model.encoder.layer[0].attention.self.query
     assert torch.equal(sd["encoder.layer.0.attention.self.query.weight"], q.dequantized_weight())
+
+
+def test_sentence_transformer_dense_module_is_named(tmp_path):
+    from sentence_transformers import models
+
+    st = st_lib.SentenceTransformer(str(tiny_hf.st_folder(tmp_path / "st")), device="cpu")
+    st.append(models.Dense(tiny_hf.HIDDEN, 8))
+    with pytest.warns(UserWarning, match=r"sentence-transformers module 3 \(Dense\)"):
+        quantize(st, "int8")
+    assert st.encode(tiny_hf.TEXTS, convert_to_tensor=True).shape == (len(tiny_hf.TEXTS), 8)

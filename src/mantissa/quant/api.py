@@ -31,7 +31,7 @@ from torch import nn
 from mantissa.errors import ConfigError
 from mantissa.progress import progress
 from mantissa.quant.conv1d import is_conv1d, linear_view
-from mantissa.quant.encoders import as_encoder, is_sentence_transformer, st_transformer
+from mantissa.quant.encoders import as_encoder, is_sentence_transformer, st_modules_left, st_transformer
 from mantissa.quant.layers import QuantLinear
 from mantissa.quant.recipes import Recipe, parse_recipe
 from mantissa.quant.select import MATMUL_LIKE, select_embeddings, select_layers
@@ -134,6 +134,8 @@ def quantize(model: Any, recipe: str | Recipe, calibration: Iterable[Any] | None
     tables, left = select_embeddings(module, include, exclude)
     if not rec.embeddings:
         tables, left = [], left + [f"{t} (Embedding)" for t in tables]
+    if is_sentence_transformer(model):
+        left += st_modules_left(model)
     if skipped or left:
         warnings.warn(f"recipe {rec.spec()!r} cannot handle {len(skipped) + len(left)} layer(s), left as "
                       "they are: " + ", ".join(skipped + left), stacklevel=2)

@@ -42,6 +42,13 @@ def st_transformer(st: Any) -> nn.Module:
     return inner
 
 
+def st_modules_left(st: Any) -> list[str]:
+    """The sentence-transformer's modules after its transformer that hold weights (``Dense``...):
+    quantize() leaves them as they are and names them."""
+    return [f"sentence-transformers module {i} ({type(m).__name__})" for i, m in enumerate(st)
+            if i and any(True for _ in m.parameters())]
+
+
 def fix_padding(tokenizer: Any) -> Any:
     """Give a tokenizer without a padding token (GPT-2) its end-of-sequence token for padding."""
     if getattr(tokenizer, "pad_token", "") is None and getattr(tokenizer, "eos_token", None):
@@ -99,4 +106,4 @@ def as_encoder(model: Any) -> Any:
 
 
 __all__ = ["HFEncoder", "STEncoder", "as_encoder", "fix_padding", "is_sentence_transformer",
-           "st_transformer", "wrap_sentence_transformer"]
+           "st_modules_left", "st_transformer", "wrap_sentence_transformer"]

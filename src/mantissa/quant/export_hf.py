@@ -6,6 +6,8 @@ modules (``modules.json``, pooling, normalisation) — with the *dequantized* we
 (:mod:`mantissa.quant.dequantize`), so ``AutoModel.from_pretrained(path)`` or
 ``SentenceTransformer(path)`` loads it anywhere. ``mantissa-export.json`` (sealed) lists
 every file with its SHA-256 and the recipe; it is how mantissa knows the folder is its own.
+A recipe that also quantizes activations (``int8``, ``fp8``...) exports its weights only (a
+warning says so): the folder's outputs then differ from mantissa's by the activation rounding.
 The folder is built beside its destination and swapped into place, like
 :func:`mantissa.quant.save_quantized`.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,7 @@ from torch import nn
 from mantissa.data.minilm import quiet_transformers
 from mantissa.errors import ConfigError, require
 from mantissa.io import seal, sha256_file, write_json
-from mantissa.quant.api import module_of
+from mantissa.quant.api import module_of, quantized_layers
 from mantissa.quant.dequantize import dequantized_copy
 from mantissa.quant.encoders import as_encoder
 from mantissa.quant.outputs import EXPORT_FORMAT, EXPORT_MANIFEST, check_out
@@ -44,6 +47,7 @@ def export_hf(model: Any, path: str | os.PathLike[str]) -> Path:
     if not hasattr(module, "save_pretrained"):
         raise ConfigError(f"a {type(module).__name__} is not a transformers model; --export hf needs one "
                           "(use the default export, mantissa)")
+    _warn_activations(module, info["recipe"])
     final = Path(path)
     check_out(final)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -58,6 +62,15 @@ def export_hf(model: Any, path: str | os.PathLike[str]) -> Path:
         if tmp.exists():
             remove(tmp)
     return final
+
+
+def _warn_activations(module: nn.Module, recipe: str) -> None:
+    """Name what a standard folder cannot carry: the recipe's activation quantization."""
+    kinds = sorted({m.act.kind for m in quantized_layers(module).values() if m.act.kind != "none"})
+    if kinds:
+        warnings.warn(f"recipe {recipe!r} also quantizes activations ({', '.join(kinds)}); the Hugging Face "
+                      "folder holds the quantized weights only, so its outputs differ from mantissa's by the "
+                      "activation rounding (a weight-only recipe exports exactly)", stacklevel=3)
 
 
 def _write(model: Any, module: nn.Module, tmp: Path) -> None:
