@@ -331,6 +331,30 @@ class IntLinear(QuantLinear):
         codes = (wg / scales.unsqueeze(-1)).round().clamp(-q, q).reshape(out_f, in_f)
         return cls(codes, scales, bits, group, bias, act)
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._integer_kernel():
+            return self._int8_forward(x)
+        return super().forward(x)
+
+    def _integer_kernel(self) -> bool:
+        """W8A8 with one scale per output channel and per token: an int8 × int8 -> int32 matmul
+        gives the fake-quantized product exactly (up to float32 rounding of the rescale)."""
+        return (self.lookup is None and self.bits == 8 and self.group == 0 and type(self.act) is IntPerToken
+                and self.act.bits == 8)
+
+    def _int8_forward(self, x: torch.Tensor) -> torch.Tensor:
+        from mantissa.arith.int8 import int8_matmul, quantize_absmax
+
+        codes_t = getattr(self, "_codes_t", None)
+        if codes_t is None:
+            codes_t = self.codes.T.contiguous()
+            object.__setattr__(self, "_codes_t", codes_t)  # plain attribute: not saved
+        q, s = quantize_absmax(x.reshape(-1, self.in_features))
+        y = int8_matmul(q, codes_t).float() * s * self.scales.reshape(1, -1)
+        if self.bias is not None:
+            y = y + self.bias
+        return y.to(x.dtype).reshape(*x.shape[:-1], self.out_features)
+
     def dequantized_weight(self) -> torch.Tensor:
         out_f, in_f = self.codes.shape
         g = self.group or in_f

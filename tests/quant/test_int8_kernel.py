@@ -1,0 +1,30 @@
+"""The int8 recipe's W8A8 layers multiply on int8 × int8 -> int32 (torch._int_mm), with the
+fake-quantized float product as the reference (mantissa.quant.layers.IntLinear)."""
+
+from __future__ import annotations
+
+import torch
+
+from mantissa.quant.layers import IntLinear, IntPerToken
+
+
+def test_w8a8_runs_on_int_mm_and_equals_the_fake_quantized_product(monkeypatch):
+    torch.manual_seed(0)
+    layer = IntLinear.from_float(torch.randn(64, 48), torch.randn(64), 8, 0, IntPerToken(8))
+    x = torch.randn(2, 5, 48) * 3
+    calls = []
+    real = torch._int_mm
+    monkeypatch.setattr(torch, "_int_mm", lambda a, b: calls.append(a.shape) or real(a, b))
+    got = layer(x)
+    want = torch.nn.functional.linear(layer.act(x), layer.dequantized_weight(), layer.bias)
+    assert calls == [(10, 48)]
+    assert torch.allclose(got, want, rtol=1e-5, atol=1e-4) and got.shape == (2, 5, 64)
+
+
+def test_other_int_layers_keep_the_float_path(monkeypatch):
+    monkeypatch.setattr(torch, "_int_mm", lambda a, b: (_ for _ in ()).throw(AssertionError("int path")))
+    x = torch.randn(3, 32)
+    for layer in (IntLinear.from_float(torch.randn(16, 32), None, 4, 16),               # w4-int
+                  IntLinear.from_float(torch.randn(16, 32), None, 8, 0),                # weight-only
+                  IntLinear.from_float(torch.randn(16, 32), None, 8, 0, IntPerToken(6))):
+        assert layer(x).shape == (3, 16)
