@@ -54,3 +54,17 @@ def test_prepare_qat_replaces_linears():
 def test_lsq_rejects_float_format():
     with pytest.raises(ConfigError, match="integer"):
         LSQ("float8_e4m3fn")
+
+
+def test_ste_returns_q_exactly_and_masks_the_gradient_outside_lo_hi():
+    from mantissa.quant.qat import ste
+
+    x = torch.tensor([-3.0, -1.0, 0.2, 1.0, 2.5], requires_grad=True)
+    q = torch.tensor([-1.0, -1.0, 0.0, 1.0, 1.0])
+    y = ste(x, q, torch.tensor(-1.0), torch.tensor(1.0))
+    assert torch.equal(y, q)
+    y.backward(torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0]))
+    assert torch.equal(x.grad, torch.tensor([0.0, 2.0, 3.0, 4.0, 0.0]))  # bounds are inside
+    x.grad = None
+    ste(x, q).sum().backward()
+    assert torch.equal(x.grad, torch.ones(5))

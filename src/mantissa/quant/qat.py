@@ -27,14 +27,32 @@ from mantissa.quant.spec import Quantizer, parse_quantizer
 from mantissa.quant.uniform import QParams, clip_range, qparams
 
 
+class _STE(torch.autograd.Function):
+    """Forward ``q`` as it is; backward the incoming gradient, zeroed where ``inside`` is False."""
+
+    @staticmethod
+    def forward(ctx, x, q, inside):  # type: ignore[override]
+        ctx.save_for_backward(inside)
+        return q.view_as(q)
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        (inside,) = ctx.saved_tensors
+        return (grad if inside is None else grad.masked_fill(~inside, 0)), None, None
+
+
 def ste(x: torch.Tensor, q: torch.Tensor, lo: torch.Tensor | None = None,
         hi: torch.Tensor | None = None) -> torch.Tensor:
-    """Forward ``q``; backward identity (masked to ``[lo, hi]`` when given)."""
-    out = x + (q - x).detach()
-    if lo is None or hi is None:
-        return out
-    inside = ((x >= lo) & (x <= hi)).to(x.dtype)
-    return out * inside + (out * (1 - inside)).detach()
+    """Forward ``q``; backward identity (masked to ``[lo, hi]`` when given).
+
+    One autograd node that keeps a boolean mask: one pass over memory backward, where the
+    ``x + (q - x).detach()`` form took about five each way.
+    """
+    inside = None
+    if lo is not None and hi is not None:
+        xd = x.detach()
+        inside = (xd >= lo) & (xd <= hi)
+    return _STE.apply(x, q, inside)
 
 
 class FakeQuantize(nn.Module):
