@@ -106,22 +106,22 @@ class MXFormat(Format):
         scaled = blocks / _pow2(e, blocks)[..., None] / self._elem_scale
         return self._sat.quantize(scaled, rounding, generator), e
 
-    def _fused(self, x: torch.Tensor, mode: str, elements: bool) -> tuple[torch.Tensor, torch.Tensor] | None:
-        """The one-pass kernel's (values or elements, exponents), or None where the eager path runs
-        (not float32 on the CPU, another rounding, an element format it lacks, NaN or inf in a block)."""
+    def _fused(self, x: torch.Tensor, mode: str, codes: bool) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The one-pass kernel's (values or element codes, exponents), or None where the eager path
+        runs (not float32 on the CPU, another rounding, an element format it lacks, NaN or inf)."""
         elem = self._sat
-        fits = fast.supports(elem, x, mode) if isinstance(elem, FloatFormat) else elem.bits <= 24
+        fits = elem.bits <= 8 and (not isinstance(elem, FloatFormat) or fast.supports(elem, x, mode))
         if mode != "nearest-even" or not fits or not native.applies(x):
             return None
         self._blocks(x)  # shape check
         out, e, bad = native.quantize_mx(x, self.block, elem, _emax_elem(self.element),
-                                         round(math.log2(self._elem_scale)), elements)
+                                         round(math.log2(self._elem_scale)), codes)
         return None if bad else (out, e)
 
     def quantize(self, x: torch.Tensor, rounding: str = "nearest-even",
                  generator: torch.Generator | None = None) -> torch.Tensor:
         mode = check_rounding(rounding)
-        fused = self._fused(check_float(x), mode, elements=False)
+        fused = self._fused(check_float(x), mode, codes=False)
         if fused is not None:
             return fused[0]
         q, e = self._elements(x, rounding, generator)
@@ -131,10 +131,10 @@ class MXFormat(Format):
     def encode(self, x: torch.Tensor, rounding: str = "nearest-even",
                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:  # type: ignore[override]
         """``(element codes, scale codes)``: scale codes are E8M0 biased exponents (``e + 127``)."""
-        fused = self._fused(check_float(x), check_rounding(rounding), elements=True)
+        fused = self._fused(check_float(x), check_rounding(rounding), codes=True)
         if fused is not None:
-            q, e = fused
-            return self._sat.encode(q), (e + 127).to(torch.uint8)
+            codes, e = fused
+            return codes, (e + 127).to(torch.uint8)
         q, e = self._elements(x, rounding, generator)
         codes = self._sat.encode(q).reshape(x.shape)
         return codes, (e + 127).to(torch.uint8)

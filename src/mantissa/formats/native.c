@@ -209,22 +209,23 @@ MT_DECODE(mt_decode_i16, int16_t)
 MT_DECODE(mt_decode_i32, int32_t)
 MT_DECODE(mt_decode_i64, int64_t)
 
-/* MXFormat.quantize on float32 rows of whole blocks: per block the E8M0 exponent
+/* MXFormat.quantize / encode on float32 rows of whole blocks: per block the E8M0 exponent
    e = clamp(floor(log2 amax) - emax_elem - log2(elem_scale), -127, 127) (-127 when amax is 0),
    elements x * 2^-e / elem_scale rounded by the saturating element format (a float format p,
-   or integers in [qmin, qmax] when p is NULL), then scaled back in double (one rounding to
-   float32, as the eager path's float64 product), or left as elements when elements_out is set.
-   exps receives e per block (may be NULL).
-   Returns the number of blocks holding a NaN or an infinity; those are left unwritten and the
-   caller takes the eager path, which defines their result. */
-int64_t mt_quantize_mx(const float *x, float *out, int32_t *exps, int64_t nblocks, int64_t block,
-                       const mt_float *p, float qmin, float qmax, int32_t emax_elem, int32_t log2_scale,
-                       int32_t elements_out, int threads) {
+   or integers in [qmin, qmax] when p is NULL). With codes NULL, out receives the values scaled
+   back in double (one rounding to float32, as the eager path's float64 product); otherwise codes
+   receives the element codes (two's complement & int_mask for integers) and out is unused.
+   exps receives e per block. Returns the number of blocks holding a NaN or an infinity; those
+   are left unwritten and the caller takes the eager path, which defines their result. */
+int64_t mt_quantize_mx(const float *x, float *out, uint8_t *codes, int32_t *exps, int64_t nblocks,
+                       int64_t block, const mt_float *p, float qmin, float qmax, int32_t int_mask,
+                       int32_t emax_elem, int32_t log2_scale, int threads) {
   int64_t bad = 0;
+  mt_code k;
+  if (p) k = code_consts(p);
 #pragma omp parallel for num_threads(threads) schedule(static) reduction(+ : bad) if (nblocks * block >= MT_PAR_MIN)
   for (int64_t b = 0; b < nblocks; b++) {
     const float *xb = x + b * block;
-    float *ob = out + b * block;
     float amax = 0.0f;
     int finite = 1;
     for (int64_t j = 0; j < block; j++) {
@@ -240,7 +241,7 @@ int64_t mt_quantize_mx(const float *x, float *out, int32_t *exps, int64_t nblock
       e = ex - 1 - emax_elem - log2_scale;
       e = e < -127 ? -127 : (e > 127 ? 127 : e);
     }
-    if (exps) exps[b] = e;
+    exps[b] = e;
     double down = ldexp(1.0, -e - log2_scale), up = ldexp(1.0, e + log2_scale);
     for (int64_t j = 0; j < block; j++) {
       float s = (float)((double)xb[j] * down);
@@ -251,7 +252,10 @@ int64_t mt_quantize_mx(const float *x, float *out, int32_t *exps, int64_t nblock
         float r = rint_ne(s);
         v = r < qmin ? qmin : (r > qmax ? qmax : r);
       }
-      ob[j] = elements_out ? v : (float)((double)v * up);
+      if (codes)
+        codes[b * block + j] = (uint8_t)(p ? code_one(v, &k, p->special) : ((int32_t)v & int_mask));
+      else
+        out[b * block + j] = (float)((double)v * up);
     }
   }
   return bad;

@@ -118,7 +118,7 @@ def _declare(cdll: ctypes.CDLL) -> ctypes.CDLL:
             "mt_encode_f32_i32": [p, p, i64, p, ctypes.c_int],
             "mt_quantize_int": [p, p, i64, f32, f32, ctypes.c_int],
             "mt_encode_int": [p, p, p, i64, f32, f32, i32, ctypes.c_int],
-            "mt_quantize_mx": [p, p, p, i64, i64, p, f32, f32, i32, i32, i32, ctypes.c_int],
+            "mt_quantize_mx": [p, p, p, p, i64, i64, p, f32, f32, i32, i32, i32, ctypes.c_int],
             **{f"mt_decode_{t}": [p, p, i64, p, i64, ctypes.c_int] for t in ("u8", "i16", "i32", "i64")}}
     for name, args in sigs.items():
         fn = getattr(cdll, name)
@@ -206,22 +206,23 @@ def decode(codes: torch.Tensor, table: torch.Tensor) -> tuple[torch.Tensor, int]
 
 
 def quantize_mx(x: torch.Tensor, block: int, elem, emax_elem: int, log2_scale: int,
-                elements: bool = False) -> tuple[torch.Tensor, torch.Tensor, int]:
+                codes: bool = False) -> tuple[torch.Tensor, torch.Tensor, int]:
     """MX quantization of float32 ``x`` (last axis a multiple of ``block``) in one pass.
 
     ``elem`` is the saturating element format (a float format the fast path supports, or an
-    ``IntFormat`` of <= 24 bits). Returns the values (or, with ``elements``, the element-format
-    values before scaling back), the shared exponents per block (int32), and the number of
-    blocks with a NaN or an infinity (nonzero: the caller takes the eager path).
+    ``IntFormat`` of <= 8 bits). Returns the values (or, with ``codes``, the element codes as
+    uint8), the shared exponents per block (int32), and the number of blocks with a NaN or an
+    infinity (nonzero: the caller takes the eager path).
     """
     x = x.contiguous()
-    out = torch.empty_like(x)
+    out = torch.empty(x.shape, dtype=torch.uint8 if codes else torch.float32)
     exps = torch.empty(x.shape[:-1] + (x.shape[-1] // block,), dtype=torch.int32)
     is_float = hasattr(elem, "man_bits")
     params = ctypes.byref(float_params(elem)) if is_float else None
     qmin, qmax = (0.0, 0.0) if is_float else (float(elem.qmin), float(elem.qmax))
-    bad = lib().mt_quantize_mx(_ptr(x), _ptr(out), _ptr(exps), x.numel() // block, block, params, qmin,
-                               qmax, emax_elem, log2_scale, int(elements), _threads())
+    values, code_ptr = (None, _ptr(out)) if codes else (_ptr(out), None)
+    bad = lib().mt_quantize_mx(_ptr(x), values, code_ptr, _ptr(exps), x.numel() // block, block, params,
+                               qmin, qmax, (1 << elem.bits) - 1, emax_elem, log2_scale, _threads())
     return out, exps, bad
 
 
