@@ -128,16 +128,12 @@ def _declare(cdll: ctypes.CDLL) -> ctypes.CDLL:
 
 def applies(x: torch.Tensor) -> bool:
     """Whether the kernels take ``x``: a float32 CPU tensor needing no gradient, library loaded."""
-    return (x.dtype == torch.float32 and x.device.type == "cpu"
+    return (x.dtype == torch.float32 and x.device.type == "cpu" and x.layout == torch.strided
             and not (x.requires_grad and torch.is_grad_enabled()) and lib() is not None)
 
 
 def _threads() -> int:
     return torch.get_num_threads()
-
-
-def _ptr(t: torch.Tensor) -> int:
-    return t.data_ptr()
 
 
 @functools.lru_cache(maxsize=256)
@@ -153,7 +149,8 @@ def quantize_float(fmt, x: torch.Tensor) -> tuple[torch.Tensor, int]:
     """``fast.quantize_rne(fmt, x)`` in one pass, and the number of NaN inputs."""
     x = x.contiguous()
     out = torch.empty_like(x)
-    nans = lib().mt_quantize_f32(_ptr(x), _ptr(out), x.numel(), ctypes.byref(float_params(fmt)), _threads())
+    params = ctypes.byref(float_params(fmt))
+    nans = lib().mt_quantize_f32(x.data_ptr(), out.data_ptr(), x.numel(), params, _threads())
     return out, nans
 
 
@@ -163,7 +160,7 @@ def encode_float(fmt, x: torch.Tensor) -> tuple[torch.Tensor, int]:
     small = fmt.bits <= 8
     out = torch.empty(x.shape, dtype=torch.uint8 if small else torch.int32)
     fn = lib().mt_encode_f32_u8 if small else lib().mt_encode_f32_i32
-    nans = fn(_ptr(x), _ptr(out), x.numel(), ctypes.byref(float_params(fmt)), _threads())
+    nans = fn(x.data_ptr(), out.data_ptr(), x.numel(), ctypes.byref(float_params(fmt)), _threads())
     return out, nans
 
 
@@ -171,7 +168,8 @@ def quantize_int(x: torch.Tensor, qmin: int, qmax: int) -> tuple[torch.Tensor, i
     """Nearest-even integers saturated to ``[qmin, qmax]`` (exact up to 24 bits), and the NaN count."""
     x = x.contiguous()
     out = torch.empty_like(x)
-    nans = lib().mt_quantize_int(_ptr(x), _ptr(out), x.numel(), float(qmin), float(qmax), _threads())
+    nans = lib().mt_quantize_int(x.data_ptr(), out.data_ptr(), x.numel(), float(qmin), float(qmax),
+                                 _threads())
     return out, nans
 
 
@@ -180,8 +178,8 @@ def encode_int(x: torch.Tensor, qmin: int, qmax: int, bits: int) -> tuple[torch.
     x = x.contiguous()
     small = bits <= 8
     out = torch.empty(x.shape, dtype=torch.uint8 if small else torch.int32)
-    p8, p32 = (_ptr(out), None) if small else (None, _ptr(out))
-    nans = lib().mt_encode_int(_ptr(x), p8, p32, x.numel(), float(qmin), float(qmax), (1 << bits) - 1,
+    p8, p32 = (out.data_ptr(), None) if small else (None, out.data_ptr())
+    nans = lib().mt_encode_int(x.data_ptr(), p8, p32, x.numel(), float(qmin), float(qmax), (1 << bits) - 1,
                                _threads())
     return out, nans
 
@@ -192,8 +190,8 @@ _DECODE = {torch.uint8: "mt_decode_u8", torch.int16: "mt_decode_i16", torch.int3
 
 def decode_applies(codes: torch.Tensor, dtype: torch.dtype) -> bool:
     """Whether :func:`decode` takes these codes (CPU, a supported integer dtype, float32 out)."""
-    return codes.device.type == "cpu" and codes.dtype in _DECODE and dtype == torch.float32 \
-        and lib() is not None
+    return (codes.device.type == "cpu" and codes.layout == torch.strided and codes.dtype in _DECODE
+            and dtype == torch.float32 and lib() is not None)
 
 
 def decode(codes: torch.Tensor, table: torch.Tensor) -> tuple[torch.Tensor, int]:
@@ -201,7 +199,7 @@ def decode(codes: torch.Tensor, table: torch.Tensor) -> tuple[torch.Tensor, int]
     codes, table = codes.contiguous(), table.to(torch.float32).contiguous()
     out = torch.empty(codes.shape, dtype=torch.float32)
     fn = getattr(lib(), _DECODE[codes.dtype])
-    bad = fn(_ptr(codes), _ptr(table), table.numel(), _ptr(out), codes.numel(), _threads())
+    bad = fn(codes.data_ptr(), table.data_ptr(), table.numel(), out.data_ptr(), codes.numel(), _threads())
     return out, bad
 
 
@@ -220,9 +218,9 @@ def quantize_mx(x: torch.Tensor, block: int, elem, emax_elem: int, log2_scale: i
     is_float = hasattr(elem, "man_bits")
     params = ctypes.byref(float_params(elem)) if is_float else None
     qmin, qmax = (0.0, 0.0) if is_float else (float(elem.qmin), float(elem.qmax))
-    values, code_ptr = (None, _ptr(out)) if codes else (_ptr(out), None)
-    bad = lib().mt_quantize_mx(_ptr(x), values, code_ptr, _ptr(exps), x.numel() // block, block, params,
-                               qmin, qmax, (1 << elem.bits) - 1, emax_elem, log2_scale, _threads())
+    values, code_ptr = (None, out.data_ptr()) if codes else (out.data_ptr(), None)
+    bad = lib().mt_quantize_mx(x.data_ptr(), values, code_ptr, exps.data_ptr(), x.numel() // block, block,
+                               params, qmin, qmax, (1 << elem.bits) - 1, emax_elem, log2_scale, _threads())
     return out, exps, bad
 
 
