@@ -1,22 +1,25 @@
-"""mantissa's compressed embedding index against FAISS and sentence-transformers, same run.
+"""mantissa's index against FAISS, spec by spec, in the same run.
 
 Data: MiniLM embeddings of 20,000 WordNet glosses (documents) and 1,000 held-out
 glosses (queries), cached through ``embed_corpus``. Ground truth: exact float
-top-10. For every method: bytes per vector, recall@10, queries/s (batch of all
-queries, median of ``--rounds``, interleaved so load hits everyone alike) and,
-where a peer does the same job, the ratio ours/peer.
+top-10 by inner product. For every spec: bytes per vector, build time, recall@10
+and queries/s (the whole query batch, median of ``--rounds``, mantissa and its
+FAISS peer interleaved so load hits both alike), and the ratios
+mantissa/FAISS for speed and build time.
 
-Peers: FAISS ``IndexFlatIP``, ``IndexBinaryFlat`` (on sentence-transformers'
-``ubinary`` codes) and ``IndexPQ``; sentence-transformers' ``quantize_embeddings``
-int8 (calibrated on the documents, int8 query × int8 documents).
+Peers (all inner product; FAISS trains its own ranges/codebooks/centroids):
+``IndexFlatIP``; ``IndexScalarQuantizer`` SQ8; ``IndexPQ``; ``IndexBinaryFlat`` on
+sentence-transformers' ``ubinary`` codes; ``IndexIVFFlat`` / ``IndexIVFScalarQuantizer``
+/ ``IndexIVFPQ`` (no residual, as mantissa's ivf); ``IndexHNSWFlat``, ``IndexHNSWSQ``,
+``IndexBinaryHNSW`` with the same M, efConstruction and efSearch. usearch is not
+installed here, so it is not a peer.
 
-    python benchmarks/bench_index.py [--docs 20000] [--queries 1000] [--rounds 3] [--bebr-steps 300]
-                                     [--threads 2] [--npy DIR]
+    python benchmarks/bench_index.py [--docs 20000] [--queries 1000] [--rounds 3] [--threads 2]
+                                     [--bebr-steps 300] [--no-bebr] [--npy DIR]
 
 ``--npy DIR`` reads ``DIR/docs.npy`` and ``DIR/queries.npy`` (the same embeddings
-exported, for a machine without WordNet).
-
-Timings on a shared machine are noisy: quote ratios with that caveat.
+exported, for a machine without WordNet). Timings on a shared machine are noisy:
+quote ratios with that caveat.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -32,13 +37,124 @@ from mantissa.embed.index import Index
 from mantissa.embed.recall import exact_topk, gloss_benchmark, recall_at_k
 
 
-def timed(fn, rounds: int) -> tuple[object, float]:
-    times, out = [], None
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return out, statistics.median(times)
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def peers(faiss: Any, d: int) -> dict[str, Callable[[], Any]]:
+    """FAISS indexes, untrained, by the name used in PAIRS."""
+    ip = faiss.METRIC_INNER_PRODUCT
+    sq8 = faiss.ScalarQuantizer.QT_8bit
+
+    def ivf(kind: str, nlist: int, nprobe: int) -> Callable[[], Any]:
+        def make() -> Any:
+            q = faiss.IndexFlatIP(d)
+            if kind == "flat":
+                out = faiss.IndexIVFFlat(q, d, nlist, ip)
+            elif kind == "sq8":
+                out = faiss.IndexIVFScalarQuantizer(q, d, nlist, sq8, ip, False)
+            else:
+                out = faiss.IndexIVFPQ(q, d, nlist, 48, 8, ip)
+                out.by_residual = False
+            out.nprobe = nprobe
+            return out
+        return make
+
+    def hnsw(make: Callable[[], Any], ef: int = 64, efc: int = 40) -> Callable[[], Any]:
+        def build() -> Any:
+            out = make()
+            out.hnsw.efConstruction, out.hnsw.efSearch = efc, ef
+            return out
+        return build
+
+    return {
+        "IndexFlatIP": lambda: faiss.IndexFlatIP(d),
+        "IndexScalarQuantizer SQ8": lambda: faiss.IndexScalarQuantizer(d, sq8, ip),
+        "IndexScalarQuantizer fp16": lambda: faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_fp16, ip),
+        "IndexPQ 48x8": lambda: faiss.IndexPQ(d, 48, 8, ip),
+        "IndexBinaryFlat": lambda: faiss.IndexBinaryFlat(d),
+        "IndexIVFFlat 128/16": ivf("flat", 128, 16),
+        "IndexIVFScalarQuantizer SQ8 128/16": ivf("sq8", 128, 16),
+        "IndexIVFPQ 64/8 48x8": ivf("pq", 64, 8),
+        "IndexHNSWFlat 32": hnsw(lambda: faiss.IndexHNSWFlat(d, 32, ip)),
+        "IndexHNSWSQ SQ8 32": hnsw(lambda: faiss.IndexHNSWSQ(d, sq8, 32, ip)),
+        "IndexBinaryHNSW 32": hnsw(lambda: faiss.IndexBinaryHNSW(d, 32)),
+    }
+
+
+PAIRS = [  # (mantissa spec, FAISS peer or None)
+    ("float32", "IndexFlatIP"),
+    ("float16", "IndexScalarQuantizer fp16"),
+    ("int8", "IndexScalarQuantizer SQ8"),
+    ("int8:query=float", "IndexScalarQuantizer SQ8"),
+    ("int4", None),
+    ("binary", "IndexBinaryFlat"),
+    ("binary+rescore:4", None),
+    ("pq:48x8", "IndexPQ 48x8"),
+    ("matryoshka:192", None),
+    ("ivf:128,nprobe=16+float32", "IndexIVFFlat 128/16"),
+    ("ivf:128,nprobe=16+int8:query=float", "IndexIVFScalarQuantizer SQ8 128/16"),
+    ("ivf:64,nprobe=8+pq:48x8", "IndexIVFPQ 64/8 48x8"),
+    ("hnsw:32,ef=64,efc=40+float32", "IndexHNSWFlat 32"),
+    ("hnsw:32,ef=64,efc=40+int8", "IndexHNSWSQ SQ8 32"),
+    ("hnsw:32,ef=64,efc=40+binary", "IndexBinaryHNSW 32"),
+]
+
+
+class Bench:
+    def __init__(self, d: torch.Tensor, q: torch.Tensor, k: int, rounds: int) -> None:
+        from sentence_transformers.util.quantization import quantize_embeddings
+
+        self.d, self.q, self.k, self.rounds = d, q, k, rounds
+        self.truth = exact_topk(d, q, k)
+        self.ub = (quantize_embeddings(d.numpy(), precision="ubinary"),
+                   quantize_embeddings(q.numpy(), precision="ubinary"))
+        self.rows: list[dict[str, Any]] = []
+
+    def build_peer(self, make: Callable[[], Any]) -> tuple[Any, float, Any]:
+        index = make()
+        binary = "Binary" in type(index).__name__
+        docs, queries = (self.ub if binary else (self.d.numpy(), self.q.numpy()))
+
+        def build() -> Any:
+            if not index.is_trained:
+                index.train(docs)
+            index.add(docs)
+            return index
+        _, secs = timed(build)
+        return index, secs, queries
+
+    def run(self, spec: str, peer: str | None, make: Callable[[], Any] | None) -> None:
+        ours, build = timed(lambda: Index.build(spec, self.d))
+        theirs = self.build_peer(make) if make else None
+        t_ours, t_peer, ids_ours, ids_peer = [], [], None, None
+        for _ in range(self.rounds):
+            (_, ids_ours), s = timed(lambda: ours.search(self.q, self.k))
+            t_ours.append(s)
+            if theirs:
+                (_, ids_peer), s = timed(lambda: theirs[0].search(theirs[2], self.k))
+                t_peer.append(s)
+        row = {"spec": spec, "bytes": ours.bytes_per_vector, "build": build, "peer": peer,
+               "recall": recall_at_k(ids_ours, self.truth, self.k),
+               "qps": len(self.q) / statistics.median(t_ours)}
+        if theirs:
+            peer_ids = torch.from_numpy(np.asarray(ids_peer)).long()
+            row.update(peer_build=theirs[1], peer_qps=len(self.q) / statistics.median(t_peer),
+                       peer_recall=recall_at_k(peer_ids, self.truth, self.k))
+        self.rows.append(row)
+        print(_line(row), flush=True)
+
+
+def _line(r: dict[str, Any]) -> str:
+    ours = f"| `{r['spec']}` | {r['bytes']:g} | {r['build']:.2f} | {r['recall']:.3f} | {r['qps']:,.0f} |"
+    if "peer_qps" not in r:
+        return ours + " | | | | | |"
+    build = r["build"] / max(r["peer_build"], 1e-9)
+    return ours + (f" {r['peer']} | {r['peer_build']:.2f} | {r['peer_recall']:.3f} | {r['peer_qps']:,.0f} | "
+                   f"**{r['qps'] / r['peer_qps']:.2f}×** speed, {build:.2f}× build time, "
+                   f"recall {r['recall'] - r['peer_recall']:+.3f} |")
 
 
 def main() -> None:
@@ -47,12 +163,11 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=1_000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--bebr-steps", type=int, default=300)
-    ap.add_argument("--pq-iters", type=int, default=25)
+    ap.add_argument("--no-bebr", action="store_true", help="skip the (slow) trained BEBR specs")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--npy", default=None)
     args = ap.parse_args()
     import faiss
-    from sentence_transformers.quantization import quantize_embeddings
 
     torch.set_num_threads(args.threads)
     faiss.omp_set_num_threads(args.threads)
@@ -62,79 +177,19 @@ def main() -> None:
     else:
         data = gloss_benchmark(args.docs, args.queries)
         d, q = data.docs, data.queries
-    k = 10
-    dn, qn = d.numpy(), q.numpy()
-    truth = exact_topk(d, q, k)
-    rows: list[dict] = []
-
-    def add(method: str, who: str, bpv: float, ids, secs: float, peer: str | None = None) -> None:
-        ids = torch.as_tensor(np.asarray(ids)).long()
-        rows.append({"method": method, "who": who, "bytes": bpv, "recall": recall_at_k(ids, truth, k),
-                     "qps": len(q) / secs, "peer": peer})
-        print(f"  {method:40s} {who:40s} {bpv:6g} B  recall {rows[-1]['recall']:.3f}  "
-              f"{rows[-1]['qps']:.0f} q/s", flush=True)
-
-    # --- peers ---------------------------------------------------------------------
-    flat = faiss.IndexFlatIP(d.shape[1])
-    flat.add(dn)
-    (_, ids), s = timed(lambda: flat.search(qn, k), args.rounds)
-    add("float32 exact", "faiss IndexFlatIP", 1536, ids, s)
-    st_d = quantize_embeddings(dn, precision="int8", calibration_embeddings=dn)
-    st_q = quantize_embeddings(qn, precision="int8", calibration_embeddings=dn)
-    ids, s = timed(lambda: torch.topk(torch.from_numpy(st_q.astype(np.float32) @ st_d.astype(np.float32).T),
-                                      k).indices, args.rounds)
-    add("int8", "sentence-transformers", 384, ids, s)
-    ub_d = quantize_embeddings(dn, precision="ubinary")
-    ub_q = quantize_embeddings(qn, precision="ubinary")
-    fb = faiss.IndexBinaryFlat(d.shape[1])
-    fb.add(ub_d)
-    (_, ids), s = timed(lambda: fb.search(ub_q, k), args.rounds)
-    add("sign binary (Hamming)", "faiss IndexBinaryFlat", 48, ids, s)
-    t0 = time.perf_counter()
-    fpq = faiss.IndexPQ(d.shape[1], 48, 8, faiss.METRIC_INNER_PRODUCT)
-    fpq.train(dn)
-    fpq.add(dn)
-    pq_train = time.perf_counter() - t0
-    (_, ids), s = timed(lambda: fpq.search(qn, k), args.rounds)
-    add("pq 48x8", "faiss IndexPQ", 48, ids, s)
-
-    # --- ours ----------------------------------------------------------------------
-    ours = [("float32", "float32 exact", "faiss IndexFlatIP"), ("int8", "int8", "sentence-transformers"),
-            ("int8:query=float", "int8 (float query)", "sentence-transformers"), ("int4", "int4", None),
-            ("binary", "sign binary (Hamming)", "faiss IndexBinaryFlat"),
-            ("binary:kernel=popcount", "sign binary (popcount kernel)", "faiss IndexBinaryFlat"),
-            ("binary+rescore:4", "binary + rescore 4k (float32)", None),
-            ("binary:query=float", "binary, float query", None),
-            (f"pq:48x8,iters={args.pq_iters}", "pq 48x8", "faiss IndexPQ"),
-            ("matryoshka:192", "truncation to 192 dims", None),
-            ("ivf:128,nprobe=16+int8", "ivf 128/16 + int8", None),
-            ("bebr:3,steps=0", "residual sign 4 bit (untrained bebr:3)", None),
-            (f"bebr:0,steps={args.bebr_steps}", "bebr:0 (1 bit, trained)", "faiss IndexBinaryFlat"),
-            (f"bebr:3,steps={args.bebr_steps}", "bebr:3 (4 bit, trained, SDC)", "faiss IndexFlatIP")]
-    for spec, method, peer in ours:
-        t0 = time.perf_counter()
-        idx = Index.build(spec, d)
-        build = time.perf_counter() - t0
-        (_, ids), s = timed(lambda idx=idx: idx.search(q, k), args.rounds)
-        add(method, f"mantissa {spec}", idx.bytes_per_vector, ids, s, peer)
-        rows[-1]["build_s"] = build
-    bebr1 = idx.compressor.prefix(1)  # the last index built is the trained bebr:3
-    codes = bebr1.encode(d)
-    ids, s = timed(lambda: torch.topk(bebr1.score(q, codes), k).indices, args.rounds)
-    add("bebr:3 first plane (1 bit)", "mantissa bebr:3,planes=1", 48, ids, s, "faiss IndexBinaryFlat")
-
-    peers = {r["who"]: r for r in rows if not r["who"].startswith("mantissa")}
-    print(f"\n{len(d)} MiniLM gloss embeddings, {len(q)} held-out queries, recall@{k} vs exact float search; "
-          f"torch threads {torch.get_num_threads()}, faiss threads {faiss.omp_get_max_threads()}; "
-          f"faiss PQ train {pq_train:.1f}s\n")
-    print("| method | implementation | bytes/vector | recall@10 | queries/s | vs peer (recall Δ, speed ×) |")
-    print("|---|---|---:|---:|---:|---|")
-    for r in rows:
-        vs = ""
-        if r["peer"] in peers:
-            p = peers[r["peer"]]
-            vs = f"{p['who']}: {r['recall'] - p['recall']:+.3f}, {r['qps'] / p['qps']:.2f}×"
-        print(f"| {r['method']} | {r['who']} | {r['bytes']:g} | {r['recall']:.3f} | {r['qps']:.0f} | {vs} |")
+    bench = Bench(d, q, 10, args.rounds)
+    made = peers(faiss, d.shape[1])
+    print(f"{len(d)} MiniLM gloss embeddings, {len(q)} held-out queries, recall@10 vs exact float search; "
+          f"torch threads {torch.get_num_threads()}, faiss threads {faiss.omp_get_max_threads()}\n")
+    print("| mantissa spec | B/vector | build s | recall@10 | queries/s | FAISS peer | build s | recall@10 "
+          "| queries/s | mantissa / FAISS |")
+    print("|---|---:|---:|---:|---:|---|---:|---:|---:|---|")
+    pairs = list(PAIRS)
+    if not args.no_bebr:
+        pairs += [("bebr:3,steps=0", None), (f"bebr:0,steps={args.bebr_steps}", "IndexBinaryFlat"),
+                  (f"bebr:3,steps={args.bebr_steps}", None)]
+    for spec, peer in pairs:
+        bench.run(spec, peer, made[peer] if peer else None)
 
 
 if __name__ == "__main__":

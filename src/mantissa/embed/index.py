@@ -304,7 +304,8 @@ class Index:
         best, base = None, 0
         for seg in self.segments:
             for a in range(0, len(seg), self.chunk):
-                s, i = self.compressor.search(q, seg.codes[a : a + self.chunk], k)
+                block = seg.codes if len(seg) <= self.chunk else seg.codes[a : a + self.chunk]
+                s, i = self.compressor.search(q, block, k)
                 best = merge_topk(best, s, torch.where(i >= 0, i + base + a, i), k)
             base += len(seg)
         assert best is not None

@@ -4,17 +4,20 @@ The inverted lists are the codes of each partition gathered into one block
 (``InvertedLists``, built once per index and kept in memory, as FAISS keeps
 its lists). A batch of queries is grouped by the lists it probes, and every
 probed list is searched for all its queries at once with the base code's
-kernel (``Compressor.search``), so there is no loop over queries.
+kernel (``Compressor.search``), so there is no loop over queries. The lists are
+scanned by as many Python threads as FAISS has OpenMP threads, each running FAISS
+single-threaded (FAISS releases the GIL).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import torch
 
 from mantissa.embed.compressors import Compressor
-from mantissa.embed.faiss_kernels import nearest
+from mantissa.embed.faiss_kernels import faiss, nearest, single_threaded
 
 
 @dataclass
@@ -47,13 +50,20 @@ def search_ivf(comp: Compressor, queries: torch.Tensor, probes: torch.Tensor, in
     flat = probes.flatten()
     order = torch.argsort(flat, stable=True)
     lists, counts = torch.unique_consecutive(flat[order], return_counts=True)
-    for lst, pairs in zip(lists.tolist(), torch.split(order, counts.tolist())):
-        if lst < 0 or not len(inv.ids[lst]):
-            continue
+    jobs = [(lst, pairs) for lst, pairs in zip(lists.tolist(), torch.split(order, counts.tolist()))
+            if lst >= 0 and len(inv.ids[lst])]
+
+    def scan(job: tuple[int, torch.Tensor]) -> None:
+        lst, pairs = job
         rows, slots = pairs // p, pairs % p
         s, i = comp.search(queries[rows], inv.codes[lst], k)
         cols = slots.unsqueeze(1) * k + torch.arange(s.shape[1])
-        best_s[rows.unsqueeze(1), cols] = s.float()
+        best_s[rows.unsqueeze(1), cols] = s.float()  # each (row, slot) is written by one list only
         best_i[rows.unsqueeze(1), cols] = inv.ids[lst][i.long()]
+
+    workers = faiss().omp_get_max_threads()
+    with single_threaded(), ThreadPoolExecutor(workers, initializer=faiss().omp_set_num_threads,
+                                               initargs=(1,)) as pool:
+        list(pool.map(scan, jobs))
     top, pos = torch.topk(best_s, min(k, p * k), dim=1)
     return top, torch.gather(best_i, 1, pos)

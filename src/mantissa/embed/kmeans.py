@@ -36,9 +36,10 @@ def kmeans(x: torch.Tensor, k: int, iters: int = 25, seed: int = 0) -> torch.Ten
 
 def kmeans_pp(x: torch.Tensor, k: int, gen: torch.Generator) -> torch.Tensor:
     """k-means++ seeding: each next centre drawn with probability ∝ squared distance."""
+    norms = (x * x).sum(1)
     first = int(torch.randint(len(x), (1,), generator=gen))
     picks = [first]
-    d2 = ((x - x[first]) ** 2).sum(1)
+    d2 = (norms - 2 * (x @ x[first]) + norms[first]).clamp_min(0)
     for _ in range(1, k):
         total = float(d2.sum())
         if total <= 0:
@@ -46,5 +47,5 @@ def kmeans_pp(x: torch.Tensor, k: int, gen: torch.Generator) -> torch.Tensor:
         else:
             pick = int(torch.multinomial(d2 / total, 1, generator=gen))
         picks.append(pick)
-        d2 = torch.minimum(d2, ((x - x[pick]) ** 2).sum(1))
+        d2 = torch.minimum(d2, (norms - 2 * (x @ x[pick]) + norms[pick]).clamp_min(0))
     return x[picks].clone()

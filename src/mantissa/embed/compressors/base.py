@@ -21,6 +21,8 @@ them through :data:`COMPRESSORS`.
 from __future__ import annotations
 
 import math
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -41,6 +43,7 @@ class Compressor:
     def __init__(self) -> None:
         self.dim: int | None = None
         self.metric = "ip"
+        self._prepared: dict[tuple[int, str], tuple[weakref.ref, Any]] = {}
 
     # -- protocol -----------------------------------------------------------
     def fit(self, sample: torch.Tensor) -> Compressor:
@@ -68,6 +71,18 @@ class Compressor:
 
             return knn_float(self.prepare_queries(queries), self.decode(codes), k, "l2")
         return torch.topk(self.score(queries, codes).float(), k, dim=1)
+
+    def prepared(self, codes: torch.Tensor, make: Callable[[torch.Tensor], Any]) -> Any:
+        """``make(codes)`` (e.g. a FAISS index over them), made once and kept while this very
+        ``codes`` tensor lives (index segments and inverted lists are never written in place)."""
+        key = (id(codes), self.metric)
+        hit = self._prepared.get(key)
+        if hit is not None and hit[0]() is codes:
+            return hit[1]
+        self._prepared = {k: v for k, v in self._prepared.items() if v[0]() is not None}
+        made = make(codes)
+        self._prepared[key] = (weakref.ref(codes), made)
+        return made
 
     def set_metric(self, metric: str) -> None:
         """Search by ``metric`` (``ip`` or ``l2``); a code that cannot is refused."""
@@ -139,7 +154,9 @@ def check_vectors(x: Any, what: str = "vectors", first_row: int = 0) -> torch.Te
     if x.shape[0] == 0 or x.shape[1] == 0:
         raise ShapeError(f"{what} are empty (shape {tuple(x.shape)}); give at least one vector")
     x = x.float()
-    bad = (~torch.isfinite(x)).any(1)
+    if bool(torch.isfinite(x.sum(1)).all()):  # fast path: a NaN or inf makes its row sum non-finite
+        return x.contiguous()
+    bad = (~torch.isfinite(x)).any(1)  # (or finite values overflowed the sum: then nothing is bad)
     if bool(bad.any()):
         rows = (bad.nonzero().flatten() + first_row).tolist()
         shown = ", ".join(map(str, rows[:10])) + (" ..." if len(rows) > 10 else "")

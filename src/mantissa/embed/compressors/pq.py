@@ -71,6 +71,7 @@ class ProductQuantizer(Compressor):
         if len(x) < 2**self.b:
             raise ShapeError(f"{self.spec} needs at least {2**self.b} fit vectors, got {len(x)}")
         self.codebooks = pq_train(x, self.m, self.b, self.iters, self.seed)
+        self._prepared = {}
         return self
 
     def state(self) -> dict[str, torch.Tensor]:
@@ -78,6 +79,7 @@ class ProductQuantizer(Compressor):
 
     def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
         self.codebooks = tensors["codebooks"].float()
+        self._prepared = {}
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return pq_encode(self.codebooks, self.b, self._check_input(x, "vectors"))
@@ -98,5 +100,6 @@ class ProductQuantizer(Compressor):
 
     def search(self, queries: torch.Tensor, codes: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         """ADC top-``k`` by FAISS's ``IndexPQ`` scan over these codes."""
-        index = pq_index(self.codebooks, self.b, self._check_codes(codes), self.metric)
+        make = lambda c: pq_index(self.codebooks, self.b, c, self.metric)  # noqa: E731
+        index = self.prepared(self._check_codes(codes), make)
         return pq_search(index, self.prepare_queries(queries), k, self.metric)
