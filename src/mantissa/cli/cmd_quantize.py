@@ -1,6 +1,6 @@
 """``mantissa quantize``: quantize a pretrained encoder, save it, report its fidelity.
 
-    mantissa quantize [MODEL_DIR] --recipe SPEC --out DIR [--export mantissa|hf] [--eval]
+    mantissa quantize [MODEL_DIR] --recipe SPEC --out DIR [--export mantissa|hf|torchao] [--eval]
     mantissa quantize --compare [SPEC ...] [--out DIR]      # all recipes when none are named
     mantissa quantize --list
 """
@@ -24,7 +24,7 @@ from mantissa.errors import ConfigError
 
 #: recipes of ``--compare`` when none are named: every registered recipe at its defaults
 #: ``--export`` formats
-EXPORTS = ("mantissa", "hf")
+EXPORTS = ("mantissa", "hf", "torchao")
 
 DEFAULT_COMPARE = ("int8", "int8-outlier", "fp8", "w4-int", "nupes4", "bcq3", "bcq2",
                    "w4a4-int", "w4a4-fp", "lmul", "int-only")
@@ -111,6 +111,19 @@ def _compare(specs: tuple[str, ...], model_dir: str | None, out: Path, n_texts: 
     click.echo(f"table: {table}  plot: {figure}")
 
 
+_EXPORT_NOTES = {"mantissa": "", "hf": " (Hugging Face folder)",
+                 "torchao": " (Hugging Face folder, torchao tensors)"}
+
+
+def _export(model: Any, out: str, export: str) -> Path:
+    """Save the quantized ``model`` to ``out`` in the ``export`` format (:data:`EXPORTS`)."""
+    from mantissa.quant import save_quantized
+    from mantissa.quant.export_hf import export_hf
+    from mantissa.quant.export_torchao import export_torchao
+
+    return {"mantissa": save_quantized, "hf": export_hf, "torchao": export_torchao}[export](model, out)
+
+
 @click.command("quantize")
 @click.argument("args", nargs=-1)
 @click.option("--recipe", "-r", default=None, help="Recipe spec, e.g. int8, fp8, 'w4-int:group=128'.")
@@ -120,7 +133,9 @@ def _compare(specs: tuple[str, ...], model_dir: str | None, out: Path, n_texts: 
 @click.option("--export", "export", type=click.Choice(EXPORTS), default="mantissa", show_default=True,
               help="mantissa: packed codes + scales with a checksummed manifest (load_quantized); "
                    "hf: a standard Hugging Face / sentence-transformers folder with the dequantized "
-                   "weights (AutoModel.from_pretrained / SentenceTransformer load it).")
+                   "weights (AutoModel.from_pretrained / SentenceTransformer load it); torchao: the same "
+                   "folder with torchao tensors holding our codes and scales (int8, int8:act_bits=0, "
+                   "w4-int; needs torchao).")
 @click.option("--eval", "do_eval", is_flag=True, help="Report fidelity against the original model.")
 @click.option("--compare", is_flag=True, help="Compare recipes (ARGS are specs; none = all).")
 @click.option("--model", "model_opt", default=None,
@@ -154,19 +169,22 @@ def command(args: tuple[str, ...], recipe: str | None, out: str | None, export: 
         raise ConfigError(f"give at most one MODEL_DIR, got {len(args)}: {' '.join(args)}")
     if not recipe or not out:
         raise ConfigError("quantize needs --recipe SPEC and --out DIR (see `mantissa quantize --list`)")
-    from mantissa.quant import evaluate, parse_recipe, quantize, save_quantized
+    from mantissa.quant import evaluate, parse_recipe, quantize
     from mantissa.quant.evaluate import calibration_corpus, evaluation_corpus
-    from mantissa.quant.export_hf import export_hf
     from mantissa.quant.saving import check_model_out
 
     rec = parse_recipe(recipe)
+    if export == "torchao":
+        from mantissa.quant.export_torchao import check_recipe
+
+        check_recipe(rec)  # before any work: torchao installed, and a layout for the recipe
     check_model_out(out)  # before any work: refuse a folder that is not a saved model of ours
     model = load_model(args[0] if args else None)
     original = copy.deepcopy(model) if do_eval else None
     calib = calibration_corpus(n_calib, set(evaluation_corpus(n_texts))) if rec.needs_calibration else None
     quantize(model, rec, calibration=calib, include=include or ("*",), exclude=exclude)
-    path = export_hf(model, out) if export == "hf" else save_quantized(model, out)
-    click.echo(f"saved {rec.spec()} model to {path}" + (" (Hugging Face folder)" if export == "hf" else ""))
+    path = _export(model, out, export)
+    click.echo(f"saved {rec.spec()} model to {path}" + _EXPORT_NOTES[export])
     if do_eval:
         report = evaluate(model, original, n_texts=n_texts, n_pairs=n_pairs)
         print_table(_report_table([report.as_dict()], f"{model.name}"))

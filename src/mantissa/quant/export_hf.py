@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,28 +35,46 @@ from mantissa.swap import MARKER, building_dir, clean_stale, remove, swap_into_p
 VERSION = 1
 
 
+#: turns the quantized model (a sentence-transformer or a ``PreTrainedModel``) into the copy to save
+Convert = Callable[[nn.Module], nn.Module]
+
+
 def export_hf(model: Any, path: str | os.PathLike[str]) -> Path:
     """Write the quantized ``model`` (a ``PreTrainedModel``, a sentence-transformer or a
     wrapper such as :class:`mantissa.quant.encoders.HFEncoder`) as a standard folder ``path``.
 
     An existing ``path`` is replaced only when it is one of mantissa quantize's outputs holding
     nothing but its own files; otherwise :class:`~mantissa.errors.OverwriteRefusedError`."""
+    module = quantized_module(model, "hf")
+    _warn_activations(module, module.mantissa_quant["recipe"])
+    return write_export(model, path, dequantized_copy, "hf",
+                        "dequantized weights: the quantized grid values stored as float32")
+
+
+def quantized_module(model: Any, export: str) -> nn.Module:
+    """The quantized ``transformers`` model inside ``model``; :class:`ConfigError` when it is not one."""
     module = module_of(model)
-    info = getattr(module, "mantissa_quant", None)
-    if not info:
+    if not getattr(module, "mantissa_quant", None):
         raise ConfigError("this model is not quantized; call mantissa.quant.quantize(model, recipe) first")
     if not hasattr(module, "save_pretrained"):
-        raise ConfigError(f"a {type(module).__name__} is not a transformers model; --export hf needs one "
-                          "(use the default export, mantissa)")
-    _warn_activations(module, info["recipe"])
+        raise ConfigError(f"a {type(module).__name__} is not a transformers model; --export {export} needs "
+                          "one (use the default export, mantissa)")
+    return module
+
+
+def write_export(model: Any, path: str | os.PathLike[str], convert: Convert, export: str, note: str) -> Path:
+    """Save ``convert(model)`` with its library's own ``save_pretrained`` / ``save`` (and the
+    tokenizer) as the folder ``path``, built beside it and swapped into place, sealed by
+    ``mantissa-export.json`` (``export``: the format's name, ``note``: what the weights are)."""
+    module = module_of(model)
     final = Path(path)
     check_out(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(final.parent)
     tmp = building_dir(final)
     try:
-        _write(as_encoder(model), module, tmp)
-        _write_manifest(tmp, info["recipe"], module)
+        _write(as_encoder(model), module, tmp, convert)
+        _write_manifest(tmp, module.mantissa_quant["recipe"], module, export, note)
         check_out(final)  # nothing foreign arrived while writing
         swap_into_place(tmp, final)
     finally:
@@ -73,25 +92,24 @@ def _warn_activations(module: nn.Module, recipe: str) -> None:
                       "activation rounding (a weight-only recipe exports exactly)", stacklevel=3)
 
 
-def _write(model: Any, module: nn.Module, tmp: Path) -> None:
+def _write(model: Any, module: nn.Module, tmp: Path, convert: Convert) -> None:
     transformers = require("transformers", "real")
     st = getattr(model, "st", None)
     with quiet_transformers(transformers):
         if st is not None:
-            dequantized_copy(st).save(str(tmp))
+            convert(st).save(str(tmp))
             return
-        dequantized_copy(module).save_pretrained(str(tmp))
+        convert(module).save_pretrained(str(tmp))
         tokenizer = getattr(model, "tokenizer", None)
         if tokenizer is not None:
             tokenizer.save_pretrained(str(tmp))
 
 
-def _write_manifest(tmp: Path, recipe: str, module: nn.Module) -> None:
+def _write_manifest(tmp: Path, recipe: str, module: nn.Module, export: str, note: str) -> None:
     files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*"))
              if p.is_file() and p.name != MARKER}
     write_json(tmp / EXPORT_MANIFEST, seal({
-        "format": EXPORT_FORMAT, "version": VERSION, "recipe": recipe,
-        "architecture": type(module).__name__, "files": files,
-        "note": "dequantized weights: the quantized grid values stored as float32",
+        "format": EXPORT_FORMAT, "version": VERSION, "recipe": recipe, "export": export,
+        "architecture": type(module).__name__, "files": files, "note": note,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }))

@@ -1,0 +1,112 @@
+"""`mantissa quantize MODEL --export torchao`: the folder reloads in transformers with torchao
+tensors holding mantissa's own codes and scales.
+
+Tiny models made offline from configs (random weights): a BERT and a sentence-transformers
+folder (CLS pooling + Normalize) around it. Each is quantized through the CLI twice — the
+default ``mantissa`` export and ``--export torchao`` — and the torchao folder, loaded by
+``transformers`` / ``sentence-transformers`` (torchao's own forward), must match mantissa's
+quantized model (``load_quantized``): cosine >= 0.9999 on real text.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+transformers = pytest.importorskip("transformers")
+st_lib = pytest.importorskip("sentence_transformers")
+pytest.importorskip("torchao")
+
+import tiny_hf  # noqa: E402
+
+from mantissa.cli.cmd_quantize import command  # noqa: E402
+from mantissa.errors import ConfigError  # noqa: E402
+from mantissa.quant.saving import load_quantized  # noqa: E402
+
+#: recipe -> the torchao tensor class of a Linear weight and of the word-embedding table
+TENSORS = {"int8": ("Int8Tensor", "Int8Tensor"), "int8:act_bits=0": ("Int8Tensor", "Int8Tensor"),
+           "w4-int": ("IntxUnpackedToInt8Tensor", "IntxUnpackedToInt8Tensor")}
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    return {"bert": tiny_hf.bert_folder(root / "bert"), "st": tiny_hf.st_folder(root / "st"),
+            "gpt2": tiny_hf.gpt2_folder(root / "gpt2")}
+
+
+def run(*args):
+    out = CliRunner().invoke(command, [str(a) for a in args], catch_exceptions=True)
+    assert out.exit_code == 0, (out.output, out.exception)
+    return out
+
+
+def exported(folders, tmp_path, name, recipe):
+    ours, tao = tmp_path / "ours", tmp_path / "tao"
+    run(folders[name], "--recipe", recipe, "--out", ours)
+    res = run(folders[name], "--recipe", recipe, "--out", tao, "--export", "torchao")
+    assert "torchao tensors" in res.output
+    config = json.loads((tao / "config.json").read_text())["quantization_config"]
+    assert config["quant_method"] == "torchao"
+    return load_quantized(ours), tao
+
+
+def mean_pooled(model, tok, texts):
+    batch = tok(texts, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        hidden = model(**batch).last_hidden_state
+    m = batch["attention_mask"].unsqueeze(-1).float()
+    return torch.nn.functional.normalize((hidden * m).sum(1) / m.sum(1), dim=-1)
+
+
+def cosines(a, b):
+    return torch.nn.functional.cosine_similarity(a.float(), b.float(), dim=-1)
+
+
+def assert_our_codes(native, ours, recipe):
+    """The reloaded torchao tensors hold exactly mantissa's codes and scales."""
+    linear, table = TENSORS[recipe]
+    for name, kind in (("encoder.layer.0.attention.self.query", linear),
+                       ("embeddings.word_embeddings", table)):
+        weight, layer = native.get_submodule(name).weight, ours.model.get_submodule(name)
+        assert type(weight).__name__ == kind
+        assert torch.equal(weight.qdata, layer.codes)
+        assert torch.equal(weight.scale.reshape(-1), layer.scales.reshape(-1))
+
+
+@pytest.mark.parametrize("recipe", list(TENSORS))
+def test_bert_export_loads_in_transformers(folders, tmp_path, recipe):
+    ours, tao = exported(folders, tmp_path, "bert", recipe)
+    native = transformers.AutoModel.from_pretrained(str(tao)).eval()
+    assert_our_codes(native, ours, recipe)
+    tok = transformers.AutoTokenizer.from_pretrained(str(tao))
+    got = mean_pooled(native, tok, tiny_hf.TEXTS)
+    assert cosines(ours.encode(tiny_hf.TEXTS), got).min() >= 0.9999
+    original = transformers.AutoModel.from_pretrained(str(folders["bert"])).eval()
+    assert cosines(mean_pooled(original, tok, tiny_hf.TEXTS), got).min() < 0.99999  # quantized
+
+
+@pytest.mark.parametrize("recipe", ["int8", "w4-int"])
+def test_sentence_transformer_export_keeps_its_modules(folders, tmp_path, recipe):
+    ours, tao = exported(folders, tmp_path, "st", recipe)
+    native = st_lib.SentenceTransformer(str(tao), device="cpu")
+    assert_our_codes(native[0].auto_model, ours, recipe)
+    got = native.encode(tiny_hf.TEXTS, convert_to_tensor=True)
+    assert cosines(ours.encode(tiny_hf.TEXTS), got).min() >= 0.9999
+    files = {p.relative_to(tao).as_posix() for p in tao.rglob("*")}
+    assert {"modules.json", "1_Pooling/config.json"} <= files
+
+
+@pytest.mark.parametrize(("name", "recipe", "said"), [
+    ("bert", "fp8", "not 'fp8'"),
+    ("bert", "int8:act_bits=4", "not 'int8:act_bits=4'"),
+    ("gpt2", "int8", "leaves no layer torchao has a CPU layout for"),  # Conv1D only
+])
+def test_export_refuses_what_torchao_cannot_hold(folders, tmp_path, name, recipe, said):
+    res = CliRunner().invoke(command, [str(folders[name]), "--recipe", recipe, "--out", str(tmp_path / "t"),
+                                       "--export", "torchao"])
+    assert isinstance(res.exception, ConfigError) and said in str(res.exception)
+    assert not (tmp_path / "t").exists()
