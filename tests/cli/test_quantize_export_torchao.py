@@ -5,12 +5,16 @@ Tiny models made offline from configs (random weights): a BERT and a sentence-tr
 folder (CLS pooling + Normalize) around it. Each is quantized through the CLI twice — the
 default ``mantissa`` export and ``--export torchao`` — and the torchao folder, loaded by
 ``transformers`` / ``sentence-transformers`` (torchao's own forward), must match mantissa's
-quantized model (``load_quantized``): cosine >= 0.9999 on real text.
+quantized model (``load_quantized``): cosine >= 0.9999 on real text. Weight-only recipes are
+exact; ``int8`` (W8A8) has torchao round the activations on its own per-token grid, which the
+export says (on the packaged MiniLM its cosine to mantissa's model is 0.997, on these tiny
+random models above 0.9999).
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 import torch
@@ -47,8 +51,12 @@ def run(*args):
 def exported(folders, tmp_path, name, recipe):
     ours, tao = tmp_path / "ours", tmp_path / "tao"
     run(folders[name], "--recipe", recipe, "--out", ours)
-    res = run(folders[name], "--recipe", recipe, "--out", tao, "--export", "torchao")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = run(folders[name], "--recipe", recipe, "--out", tao, "--export", "torchao")
     assert "torchao tensors" in res.output
+    said = " ".join(str(w.message) for w in caught)
+    assert ("torchao rounds the activations itself" in said) == (recipe == "int8")
     config = json.loads((tao / "config.json").read_text())["quantization_config"]
     assert config["quant_method"] == "torchao"
     return load_quantized(ours), tao

@@ -48,6 +48,11 @@ def export_torchao(model: Any, path: str | os.PathLike[str]) -> Path:
     (replacing only one of mantissa quantize's own outputs, like :func:`export_hf`)."""
     module = quantized_module(model, "torchao")
     layers = _layouts(module)
+    if any(m.act.kind != "none" for m in layers.values()):
+        warnings.warn("--export torchao: torchao rounds the activations itself, per token on its own grid "
+                      "(absmax / 127.5, codes -128..127; mantissa: absmax / 127, -127..127), so the folder's "
+                      "outputs differ from mantissa's by that rounding (weights and weight-only recipes are "
+                      "exact)", stacklevel=2)
     return write_export(model, path, lambda m: torchao_copy(m, layers), "torchao",
                         "torchao tensors (transformers TorchAoConfig) holding mantissa's codes and scales")
 
