@@ -145,3 +145,14 @@ def test_bebr_prefix_keeps_leading_planes():
     assert c.prefix(1).spec == "bebr:2,planes=1" and c.prefix(1).bytes_per_vector == 8
     with pytest.raises(SpecError):
         c.prefix(4)
+
+
+def test_a_checked_tensor_written_in_place_is_checked_again():
+    from mantissa.embed.compressors.base import check_vectors
+    from mantissa.errors import ShapeError
+
+    x = torch.randn(5, 4)
+    assert check_vectors(x) is x and check_vectors(x) is x
+    x[3, 1] = float("nan")
+    with pytest.raises(ShapeError, match="row"):
+        check_vectors(x)

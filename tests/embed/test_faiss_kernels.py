@@ -71,3 +71,15 @@ def test_pq_search_equals_table_lookup(bits, metric):
         ref = -torch.cdist(q.double(), dec.double()) ** 2
     assert torch.equal(i, torch.topk(ref, 8).indices)
     assert torch.allclose(s.double(), torch.topk(ref, 8).values.double(), atol=1e-3)
+
+
+def test_sq8_encode_equals_rounding_to_mantissas_levels():
+    from mantissa.embed.faiss_kernels import sq8_encode
+
+    x = _data(3000, 48)
+    lo, hi = x[:2000].min(0).values, x[:2000].max(0).values  # the rest falls outside: clipped
+    scale = (hi - lo) / 255
+    ref = torch.round((x.double() - lo.double()) / scale.double()).clamp(0, 255)
+    codes = sq8_encode(lo, scale, x)
+    diff = (codes.double() - ref).abs()
+    assert diff.max() <= 1 and (diff == 0).double().mean() > 0.9999  # only float32 ties at .5 may flip

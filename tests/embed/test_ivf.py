@@ -1,4 +1,5 @@
-"""IVF search (FAISS probes, one scan per probed list) against a per-query brute-force reference."""
+"""IVF search (FAISS's IVF, or FAISS probes + one scan per probed list) against a per-query
+brute-force reference."""
 
 from __future__ import annotations
 
@@ -37,12 +38,15 @@ def _reference(idx: Index, q: torch.Tensor, k: int) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("spec", ["ivf:12,nprobe=3+float32", "ivf:12,nprobe=3+int8:query=float",
-                                  "ivf:12,nprobe=4+pq:8x8", "ivf:12,nprobe=3+float32+metric:l2"])
+                                  "ivf:12,nprobe=4+pq:8x8", "ivf:12,nprobe=3+float32+metric:l2",
+                                  "ivf:12,nprobe=3+int8", "ivf:12,nprobe=3+matryoshka:16"])
 def test_ivf_equals_per_query_brute_force_over_probed_lists(spec):
     x, q = _clustered(), _clustered(25, seed=5)
     idx = Index.build(spec, x)
     _, ids = idx.search(q, 10)
     assert torch.equal(ids, _reference(idx, q, 10))
+    own_scan = spec.endswith(("+int8", "matryoshka:16"))
+    assert (idx._faiss_ivf is None) == own_scan  # which engine ran: FAISS's IVF or mantissa's list scan
 
 
 def test_ivf_short_lists_leave_empty_slots_marked():

@@ -94,6 +94,25 @@ def nearest(x: torch.Tensor, centroids: torch.Tensor, k: int = 1,
     return torch.from_numpy(i), torch.from_numpy(s)
 
 
+# -- 8-bit scalar quantization ------------------------------------------------------
+def sq8_params(lo: torch.Tensor, scale: torch.Tensor) -> np.ndarray:
+    """FAISS ``QT_8bit`` parameters ``[vmin..., vdiff...]`` for mantissa's int8 ranges.
+
+    FAISS encodes ``floor(255·(x - vmin)/vdiff)`` clipped to [0, 255] and decodes
+    ``vmin + (c + 0.5)·vdiff/255``; ``vmin = lo - scale/2`` and ``vdiff = 255·scale``
+    make that ``round((x - lo)/scale)`` and ``lo + c·scale``: mantissa's int8 code."""
+    lo64, s64 = lo.double(), scale.double()
+    return torch.cat([lo64 - s64 / 2, s64 * 255]).float().numpy()
+
+
+def sq8_encode(lo: torch.Tensor, scale: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """mantissa's int8 codes of ``x`` computed by FAISS's scalar quantizer (SIMD)."""
+    f = faiss()
+    sq = f.ScalarQuantizer(x.shape[1], f.ScalarQuantizer.QT_8bit)
+    f.copy_array_to_vector(sq8_params(lo, scale), sq.trained)
+    return torch.from_numpy(sq.compute_codes(_np(x)))
+
+
 # -- product quantization ----------------------------------------------------------
 def pq_quantizer(codebooks: torch.Tensor, bits: int) -> Any:
     """A ``faiss.ProductQuantizer`` holding ``codebooks (M, 2^B, d/M)``."""

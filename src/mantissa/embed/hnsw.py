@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from mantissa.embed.compressors import Binary, Compressor, Float32, Int8
-from mantissa.embed.faiss_kernels import faiss, faiss_metric
+from mantissa.embed.faiss_kernels import faiss, faiss_metric, sq8_params
 from mantissa.errors import CorruptFileError, SpecError
 
 BASES = ("float32", "int8", "binary")
@@ -27,8 +27,7 @@ BASES = ("float32", "int8", "binary")
 
 def sq8_trained(comp: Int8) -> np.ndarray:
     """FAISS ``QT_8bit`` parameters ``[vmin..., vdiff...]`` equal to mantissa's int8 ranges."""
-    lo, scale = comp.lo.double(), comp.scale.double()
-    return torch.cat([lo - scale / 2, scale * 255]).float().numpy()
+    return sq8_params(comp.lo, comp.scale)
 
 
 def _new_faiss(comp: Compressor, m: int, metric: str) -> Any:

@@ -33,7 +33,7 @@ import torch
 
 from mantissa.embed.compressors import COMPRESSORS, Compressor, check_vectors
 from mantissa.embed.hnsw import Graph
-from mantissa.embed.ivf import InvertedLists, probe, search_ivf
+from mantissa.embed.ivf import InvertedLists, faiss_has_ivf, probe, search_faiss_ivf, search_ivf
 from mantissa.embed.kmeans import assign, kmeans
 from mantissa.embed.search import merge_topk, rescore
 from mantissa.errors import ShapeError, SpecError, UnknownNameError
@@ -179,6 +179,7 @@ class Index:
         self.segments: list[Segment] = []
         self.chunk = 65536
         self._inverted: InvertedLists | None = None
+        self._faiss_ivf: Any = None  # FAISS's IVF over the same lists, for the codes FAISS scans
 
     # -- building -----------------------------------------------------------
     @classmethod
@@ -236,7 +237,7 @@ class Index:
         seg = self.encode(vectors, first_row=self.count)
         self.grow(seg)
         self.segments.append(seg)
-        self._inverted = None
+        self._inverted = self._faiss_ivf = None
 
     def check(self, x: Any, what: str, first_row: int = 0) -> torch.Tensor:
         x = check_vectors(x, what, first_row)
@@ -326,6 +327,10 @@ class Index:
 
     def _search_ivf(self, q: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         assert self.centroids is not None
+        if faiss_has_ivf(self.compressor):
+            if self._faiss_ivf is None:
+                self._faiss_ivf = self.to_faiss()
+            return search_faiss_ivf(self._faiss_ivf, q, k, self.compressor.metric)
         probes = probe(q, self.centroids, self.spec.nprobe, self.compressor.metric)
         return search_ivf(self.compressor, q, probes, self.inverted_lists(), k)
 

@@ -1,4 +1,11 @@
-"""IVF search: FAISS finds the probed partitions, each list is scored once per batch.
+"""IVF search: FAISS's own IVF scan where it has the code, else one scan per probed list.
+
+For ``float32``, ``int8:query=float`` and ``pq`` codes the index hands the same
+centroids, lists and codes to FAISS (``IndexIVFFlat``, ``IndexIVFScalarQuantizer``,
+``IndexIVFPQ`` without residuals: :func:`mantissa.embed.faiss_io.to_faiss`, built
+once and kept) and searches with it (:func:`search_faiss_ivf`). For the other codes
+(int8 with int8 queries, int4, binary, BEBR, Matryoshka) FAISS finds the probed
+partitions and :func:`search_ivf` scans them:
 
 The inverted lists are the codes of each partition gathered into one block
 (``InvertedLists``, built once per index and kept in memory, as FAISS keeps
@@ -13,10 +20,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
 
-from mantissa.embed.compressors import Compressor
+from mantissa.embed.compressors import Compressor, Float32, Int8, ProductQuantizer
 from mantissa.embed.faiss_kernels import faiss, nearest, single_threaded
 
 
@@ -34,6 +43,20 @@ class InvertedLists:
         counts = torch.bincount(lists.long(), minlength=nlist).tolist()
         grouped = codes[order]
         return cls(list(torch.split(order, counts)), list(torch.split(grouped, counts)))
+
+
+def faiss_has_ivf(comp: Compressor) -> bool:
+    """Whether FAISS's IVF scans this code as mantissa scores it."""
+    return type(comp) in (Float32, ProductQuantizer) or (type(comp) is Int8 and comp.query == "float")
+
+
+def search_faiss_ivf(index: Any, queries: torch.Tensor, k: int,
+                     metric: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-``k`` through a FAISS IVF index: (scores, ids), larger closer, missing ``(-inf, -1)``."""
+    s, i = index.search(np.ascontiguousarray(queries.numpy()), k)
+    ids = torch.from_numpy(i)
+    scores = torch.from_numpy(s) if metric == "ip" else -torch.from_numpy(s)
+    return scores.masked_fill(ids < 0, -float("inf")), ids
 
 
 def probe(queries: torch.Tensor, centroids: torch.Tensor, nprobe: int, metric: str) -> torch.Tensor:

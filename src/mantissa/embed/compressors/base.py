@@ -137,9 +137,23 @@ class Compressor:
         return f"<{type(self).__name__} {self.spec} dim={self.dim}>"
 
 
+_FINITE: dict[int, tuple[weakref.ref, int]] = {}  # id -> (the tensor, its version when found finite)
+
+
+def _remember_finite(x: torch.Tensor) -> None:
+    if len(_FINITE) > 64:
+        for key in [k for k, (ref, _) in _FINITE.items() if ref() is None]:
+            del _FINITE[key]
+    _FINITE[id(x)] = (weakref.ref(x), x._version)
+
+
 def check_vectors(x: Any, what: str = "vectors", first_row: int = 0) -> torch.Tensor:
     """A finite float32 ``(n, dim)`` tensor, or a mantissa error naming the bad rows
-    (numbered from ``first_row``, for chunks of a larger input)."""
+    (numbered from ``first_row``, for chunks of a larger input).
+
+    A tensor found finite is remembered with its version counter and not scanned again
+    (fit, encode and the graph each check the same vectors) until torch writes to it;
+    a write through a NumPy array sharing its memory is not seen."""
     if not isinstance(x, torch.Tensor):
         try:
             x = torch.as_tensor(x)
@@ -153,15 +167,19 @@ def check_vectors(x: Any, what: str = "vectors", first_row: int = 0) -> torch.Te
         raise ShapeError(f"{what} must be a (n, dim) matrix, got shape {tuple(x.shape)}")
     if x.shape[0] == 0 or x.shape[1] == 0:
         raise ShapeError(f"{what} are empty (shape {tuple(x.shape)}); give at least one vector")
-    x = x.float()
+    x = x.float().contiguous()
+    seen = _FINITE.get(id(x))
+    if seen is not None and seen[0]() is x and seen[1] == x._version:  # checked, not written since
+        return x
     if bool(torch.isfinite(x.sum(1)).all()):  # fast path: a NaN or inf makes its row sum non-finite
-        return x.contiguous()
+        _remember_finite(x)
+        return x
     bad = (~torch.isfinite(x)).any(1)  # (or finite values overflowed the sum: then nothing is bad)
     if bool(bad.any()):
         rows = (bad.nonzero().flatten() + first_row).tolist()
         shown = ", ".join(map(str, rows[:10])) + (" ..." if len(rows) > 10 else "")
         raise ShapeError(f"{what} contain NaN or infinite values in {len(rows)} row(s): {shown}")
-    return x.contiguous()
+    return x
 
 
 def pack_signs(x: torch.Tensor, width: int) -> torch.Tensor:

@@ -21,6 +21,7 @@ import math
 import torch
 
 from mantissa.embed.compressors.base import COMPRESSORS, Compressor, check_vectors
+from mantissa.embed.faiss_kernels import sq8_encode
 from mantissa.embed.search import int_matmul
 from mantissa.errors import SpecError
 
@@ -55,7 +56,7 @@ class ScalarQuantizer(Compressor):
         if self.clip:
             lo, hi = torch.quantile(x, self.clip, dim=0), torch.quantile(x, 1 - self.clip, dim=0)
         else:
-            lo, hi = x.min(0).values, x.max(0).values
+            lo, hi = torch.aminmax(x, dim=0)
         self.lo = lo
         self.scale = ((hi - lo) / (self.levels - 1)).clamp_min(1e-12)
         return self
@@ -103,7 +104,8 @@ class Int8(ScalarQuantizer):
         return self.dim
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.quantize(self._check_input(x, "vectors")).to(torch.uint8)
+        """``round((x - lo) / scale)`` clipped to [0, 255], computed by FAISS's ``QT_8bit`` encoder."""
+        return sq8_encode(self.lo, self.scale, self._check_input(x, "vectors"))
 
     def centred(self, codes: torch.Tensor) -> torch.Tensor:
         return (codes.to(torch.int16) - 128).to(torch.int8)
