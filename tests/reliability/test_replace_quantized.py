@@ -53,7 +53,7 @@ def test_cli_refuses_a_foreign_folder_before_any_work(cli, tmp_path, make):
     before = snapshot(target)
     # no MODEL_DIR: the packaged MiniLM would be loaded, but the refusal comes first
     code, _, err = cli("quantize", "--recipe", "int8", "--out", target)
-    assert_one_error_line(code, err, "not a saved quantized model")
+    assert_one_error_line(code, err, "not a mantissa quantize output")
     assert snapshot(target) == before
 
 
