@@ -8,14 +8,15 @@ FAISS peer interleaved so load hits both alike), and the ratios
 mantissa/FAISS for speed and build time.
 
 Peers (all inner product; FAISS trains its own ranges/codebooks/centroids):
-``IndexFlatIP``; ``IndexScalarQuantizer`` SQ8; ``IndexPQ``; ``IndexBinaryFlat`` on
-sentence-transformers' ``ubinary`` codes; ``IndexIVFFlat`` / ``IndexIVFScalarQuantizer``
+``IndexFlatIP``; ``IndexScalarQuantizer`` SQ8 / fp16; ``IndexPQ``; ``IndexBinaryFlat`` on
+sentence-transformers' ``ubinary`` codes (their quantization counted in its build time;
+its queries come pre-quantized, mantissa's as floats); ``IndexIVFFlat`` / ``IndexIVFScalarQuantizer``
 / ``IndexIVFPQ`` (no residual, as mantissa's ivf); ``IndexHNSWFlat``, ``IndexHNSWSQ``,
 ``IndexBinaryHNSW`` with the same M, efConstruction and efSearch. usearch is not
 installed here, so it is not a peer.
 
     python benchmarks/bench_index.py [--docs 20000] [--queries 1000] [--rounds 3] [--threads 2]
-                                     [--bebr-steps 300] [--no-bebr] [--npy DIR]
+                                     [--bebr-steps 300] [--no-bebr] [--only TEXT] [--npy DIR]
 
 ``--npy DIR`` reads ``DIR/docs.npy`` and ``DIR/queries.npy`` (the same embeddings
 exported, for a machine without WordNet). Timings on a shared machine are noisy:
@@ -92,6 +93,7 @@ PAIRS = [  # (mantissa spec, FAISS peer or None)
     ("int4", None),
     ("binary", "IndexBinaryFlat"),
     ("binary+rescore:4", None),
+    ("itq", "IndexBinaryFlat"),
     ("pq:48x8", "IndexPQ 48x8"),
     ("matryoshka:192", None),
     ("ivf:128,nprobe=16+float32", "IndexIVFFlat 128/16"),
@@ -114,17 +116,20 @@ class Bench:
         self.rows: list[dict[str, Any]] = []
 
     def build_peer(self, make: Callable[[], Any]) -> tuple[Any, float, Any]:
+        """A FAISS peer trained and filled (binary peers: the ubinary quantization counts as build)."""
+        from sentence_transformers.util.quantization import quantize_embeddings
+
         index = make()
         binary = "Binary" in type(index).__name__
-        docs, queries = (self.ub if binary else (self.d.numpy(), self.q.numpy()))
 
         def build() -> Any:
+            docs = quantize_embeddings(self.d.numpy(), precision="ubinary") if binary else self.d.numpy()
             if not index.is_trained:
                 index.train(docs)
             index.add(docs)
             return index
         _, secs = timed(build)
-        return index, secs, queries
+        return index, secs, (self.ub[1] if binary else self.q.numpy())
 
     def run(self, spec: str, peer: str | None, make: Callable[[], Any] | None) -> None:
         ours, build = timed(lambda: Index.build(spec, self.d))
@@ -166,6 +171,7 @@ def main() -> None:
     ap.add_argument("--no-bebr", action="store_true", help="skip the (slow) trained BEBR specs")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--npy", default=None)
+    ap.add_argument("--only", default=None, help="run only the specs containing this text")
     args = ap.parse_args()
     import faiss
 
@@ -189,6 +195,8 @@ def main() -> None:
         pairs += [("bebr:3,steps=0", None), (f"bebr:0,steps={args.bebr_steps}", "IndexBinaryFlat"),
                   (f"bebr:3,steps={args.bebr_steps}", None)]
     for spec, peer in pairs:
+        if args.only and args.only not in spec:
+            continue
         bench.run(spec, peer, made[peer] if peer else None)
 
 

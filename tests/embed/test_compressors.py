@@ -156,3 +156,18 @@ def test_a_checked_tensor_written_in_place_is_checked_again():
     x[3, 1] = float("nan")
     with pytest.raises(ShapeError, match="row"):
         check_vectors(x)
+
+
+def test_untrained_bebr_from_the_itq_basis_is_the_itq_code_and_reloads(tmp_path):
+    from mantissa.embed.index_file import build_index, open_index
+
+    g = torch.Generator().manual_seed(7)
+    x = torch.nn.functional.normalize(torch.randn(400, 64, generator=g) + 0.5, dim=1)
+    bebr = COMPRESSORS.build("bebr:0,steps=0,init=itq").fit(x)
+    itq = COMPRESSORS.build("itq").fit(x)
+    assert torch.equal(bebr.encode(x), itq.encode(x))
+    built = build_index(tmp_path / "b", "bebr:1,steps=2,init=itq", [x])
+    assert built.compressor.spec == "bebr:1,init=itq"
+    assert torch.equal(open_index(tmp_path / "b").search(x[:5], 3)[1], built.search(x[:5], 3)[1])
+    with pytest.raises(SpecError, match="init"):
+        COMPRESSORS.build("bebr:0,init=pca")

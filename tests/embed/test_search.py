@@ -50,10 +50,13 @@ def test_hamming_kernels_agree_with_unpacked_bits():
     assert np.array_equal(hamming_matmul(pm, cb, 130, unpack_signs).numpy(), ref)
 
 
-def test_pack_signs_matches_numpy_packbits():
-    x = torch.randn(9, 64)
-    assert np.array_equal(pack_signs(x, 8).numpy(), np.packbits((x > 0).numpy(), axis=1))
-    assert torch.equal(unpack_signs(pack_signs(x, 8), 64), torch.where(x > 0, 1, -1).to(torch.int8))
+def test_pack_signs_matches_bit_arithmetic():
+    x = torch.randn(9, 60)
+    bits = (x > 0).long()
+    ref = [[sum(int(bits[r, 8 * b + j]) << (7 - j) for j in range(8) if 8 * b + j < 60) for b in range(8)]
+           for r in range(9)]  # MSB first, zero padded to 8 bytes
+    assert pack_signs(x, 8).tolist() == ref
+    assert torch.equal(unpack_signs(pack_signs(x, 8), 60), torch.where(x > 0, 1, -1).to(torch.int8))
 
 
 def test_multibit_popcount_equals_integer_product_of_levels():

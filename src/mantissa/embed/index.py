@@ -34,7 +34,7 @@ import torch
 from mantissa.embed.compressors import COMPRESSORS, Compressor, check_vectors
 from mantissa.embed.hnsw import Graph
 from mantissa.embed.ivf import InvertedLists, faiss_has_ivf, probe, search_faiss_ivf, search_ivf
-from mantissa.embed.kmeans import assign, kmeans
+from mantissa.embed.kmeans import kmeans
 from mantissa.embed.search import merge_topk, rescore
 from mantissa.errors import ShapeError, SpecError, UnknownNameError
 from mantissa.registry import Spec
@@ -211,8 +211,8 @@ class Index:
         x = _unit(self.check(vectors, "vectors", first_row), self.spec.metric)
         rescore_codes = self.rescorer.encode(x) if self.rescorer is not None else None
         lists = None
-        if self.centroids is not None:
-            lists = assign(x, self.centroids)[0].to(torch.int32).unsqueeze(1)
+        if self.centroids is not None:  # the nearest centroid under the metric that probes (as FAISS)
+            lists = probe(x, self.centroids, 1, self.compressor.metric).to(torch.int32)
         return Segment(self.compressor.encode(x), rescore_codes, lists)
 
     def to_faiss(self) -> Any:

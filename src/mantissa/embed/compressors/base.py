@@ -25,6 +25,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 
 from mantissa.errors import DTypeError, ShapeError, SpecError
@@ -171,7 +172,9 @@ def check_vectors(x: Any, what: str = "vectors", first_row: int = 0) -> torch.Te
     seen = _FINITE.get(id(x))
     if seen is not None and seen[0]() is x and seen[1] == x._version:  # checked, not written since
         return x
-    if bool(torch.isfinite(x.sum(1)).all()):  # fast path: a NaN or inf makes its row sum non-finite
+    # fast path: a NaN or inf makes its row sum non-finite (NumPy: no OpenMP pool woken up to
+    # spin against FAISS's on a small query batch)
+    if bool(np.isfinite(x.numpy().sum(1)).all()):
         _remember_finite(x)
         return x
     bad = (~torch.isfinite(x)).any(1)  # (or finite values overflowed the sum: then nothing is bad)
@@ -185,10 +188,9 @@ def check_vectors(x: Any, what: str = "vectors", first_row: int = 0) -> torch.Te
 def pack_signs(x: torch.Tensor, width: int) -> torch.Tensor:
     """Bits ``x > 0`` packed MSB-first into ``width`` bytes per row (zero padded)."""
     n, d = x.shape
-    bits = torch.zeros(n, width * 8, dtype=torch.uint8)
-    bits[:, :d] = (x > 0).to(torch.uint8)
-    weights = torch.tensor([128, 64, 32, 16, 8, 4, 2, 1], dtype=torch.uint8)
-    return (bits.view(n, width, 8) * weights).sum(-1, dtype=torch.uint8)
+    out = np.zeros((n, width), dtype=np.uint8)
+    out[:, : -(-d // 8)] = np.packbits(x.detach().numpy() > 0, axis=1)
+    return torch.from_numpy(out)
 
 
 _UNPACK = ((torch.arange(256).unsqueeze(1) >> torch.arange(7, -1, -1)) & 1).to(torch.int8) * 2 - 1

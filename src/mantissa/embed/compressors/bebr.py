@@ -130,10 +130,14 @@ def distill_loss(x: torch.Tensor, codes: list[torch.Tensor], tau: float) -> torc
 
 
 def train_binarizer(model: RecurrentBinarizer, x: torch.Tensor, *, steps: int, lr: float, anchors: int,
-                    neighbours: int, tau: float, seed: int, levels: str = "all") -> list[float]:
+                    neighbours: int, tau: float, seed: int, levels: str = "all",
+                    inputs: torch.Tensor | None = None) -> list[float]:
     """Embedding-to-embedding training on the corpus ``x``; returns the loss curve.
 
-    ``levels="all"`` sums the loss over every prefix code, ``"last"`` uses the full code only."""
+    ``levels="all"`` sums the loss over every prefix code, ``"last"`` uses the full code only.
+    ``inputs`` (default ``x``) are what the network binarizes, row for row (e.g. ``x`` in a
+    learned basis); the teacher similarities are always those of ``x``."""
+    inputs = x if inputs is None else inputs
     gen = torch.Generator().manual_seed(seed)
     nbrs = neighbour_lists(x, min(4 * neighbours, len(x) - 1))
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -146,7 +150,7 @@ def train_binarizer(model: RecurrentBinarizer, x: torch.Tensor, *, steps: int, l
             pick = torch.randint(0, nbrs.shape[1], (anchors, neighbours), generator=gen).to(x.device)
             ids = torch.unique(torch.cat([a, torch.gather(nbrs[a], 1, pick).flatten()]))
             xb = x[ids]
-            codes = _levels(model.planes(xb))
+            codes = _levels(model.planes(inputs[ids]))
             loss = distill_loss(xb, codes if levels == "all" else codes[-1:], tau)
             opt.zero_grad()
             loss.backward()
@@ -160,10 +164,13 @@ def train_binarizer(model: RecurrentBinarizer, x: torch.Tensor, *, steps: int, l
 
 @COMPRESSORS.register("bebr")
 class BEBR(Compressor):
-    """``bebr:U[,hidden=256,steps=300,lr=2e-4,anchors=128,neighbours=7,tau=0.2,seed=0,planes=P]``.
+    """``bebr:U[,hidden=256,steps=300,lr=2e-4,anchors=128,neighbours=7,tau=0.2,seed=0,planes=P,init=itq]``.
 
     ``planes=P`` (``1 <= P <= U+1``) stores and searches only the first ``P`` sign
     planes of the trained ``U``-recurrence network (``P`` bits per dimension).
+    ``init=itq`` binarizes ``normalize((x − μ) P)`` with the ITQ basis fitted on the
+    sample (:mod:`mantissa.embed.compressors.itq`) instead of ``x``: the untrained
+    network's first plane is then the ITQ code, and training starts from it.
     """
 
     name = "bebr"
@@ -172,8 +179,12 @@ class BEBR(Compressor):
 
     def __init__(self, recurrences: int = 1, hidden: int = 256, steps: int = 300, lr: float = 2e-4,
                  anchors: int = 128, neighbours: int = 7, tau: float = 0.2, seed: int = 0,
-                 max_fit: int = 50_000, planes: int | None = None) -> None:
+                 max_fit: int = 50_000, planes: int | None = None, init: str = "none") -> None:
         super().__init__()
+        if init not in ("none", "itq"):
+            raise SpecError(f"bebr: init={init!r}; accepted: init=none | init=itq")
+        self.init = init
+        self.basis: tuple[torch.Tensor, torch.Tensor] | None = None  # ITQ (mean, projection)
         if not isinstance(recurrences, int) or not 0 <= recurrences <= 6:
             raise SpecError(f"bebr:U needs 0 <= U <= 6 recurrences (U+1 bits per dimension), got "
                             f"{recurrences!r}; e.g. bebr:3")
@@ -199,7 +210,14 @@ class BEBR(Compressor):
     @property
     def spec(self) -> str:
         extra = f",planes={self.use_planes}" if self.use_planes != self.recurrences + 1 else ""
+        extra += ",init=itq" if self.init == "itq" else ""
         return f"bebr:{self.recurrences}{extra}"
+
+    def transform(self, x: torch.Tensor) -> torch.Tensor:
+        """What the network binarizes: ``x``, or ``normalize((x − μ) P)`` with ``init=itq``."""
+        if self.basis is None:
+            return x
+        return nn.functional.normalize((x - self.basis[0]) @ self.basis[1], dim=1)
 
     @property
     def plane_bytes(self) -> int:
@@ -219,26 +237,37 @@ class BEBR(Compressor):
         self.dim = x.shape[1]
         if len(x) > self.max_fit:
             x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(self.seed))[: self.max_fit]]
+        if self.init == "itq":
+            from mantissa.embed.compressors.itq import ITQ
+
+            itq = ITQ(seed=self.seed).fit(x)
+            self.basis = (itq.mean, itq.projection)
         self.model = self._new_model(self.dim)
         self.loss_curve = train_binarizer(self.model, x, steps=self.steps, lr=self.lr, anchors=self.anchors,
-                                          neighbours=self.neighbours, tau=self.tau, seed=self.seed)
+                                          neighbours=self.neighbours, tau=self.tau, seed=self.seed,
+                                          inputs=self.transform(x))
         return self
 
     def state(self) -> dict[str, torch.Tensor]:
         assert self.model is not None, "fit first"
-        return {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        out = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        if self.basis is not None:
+            out.update({"itq.mean": self.basis[0], "itq.projection": self.basis[1]})
+        return out
 
     def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
         assert self.dim is not None
         self.model = self._new_model(self.dim)
         self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
         self.model.eval()
+        if self.init == "itq":
+            self.basis = (tensors["itq.mean"].float(), tensors["itq.projection"].float())
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         x = self._check_input(x, "vectors")
         assert self.model is not None, "fit first"
-        planes = self.model.planes(x)[: self.use_planes]
+        planes = self.model.planes(self.transform(x))[: self.use_planes]
         return torch.cat([pack_signs(s, self.plane_bytes) for s in planes], 1)
 
     def prefix(self, planes: int) -> BEBR:
