@@ -321,6 +321,11 @@ class LMul(Recipe):
     summary: ClassVar[str] = "L-Mul: every linear-layer multiplication by mantissa addition"
     mantissa_bits: int = 4
 
+    def validate(self) -> None:
+        if not 1 <= self.mantissa_bits <= 7:  # checked when parsed: before any work or warning
+            raise SpecError(f"recipe 'lmul': mantissa_bits must be 1..7 (its weights are stored as "
+                            f"bfloat16), got {self.mantissa_bits}")
+
     def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
         return LMulLinear.from_float(linear.weight, _bias(linear), self.mantissa_bits)
 
