@@ -28,3 +28,18 @@ def test_other_int_layers_keep_the_float_path(monkeypatch):
                   IntLinear.from_float(torch.randn(16, 32), None, 8, 0),                # weight-only
                   IntLinear.from_float(torch.randn(16, 32), None, 8, 0, IntPerToken(6))):
         assert layer(x).shape == (3, 16)
+
+
+def test_w8a8_codes_are_per_token_absmax_and_a_zero_row_gives_the_bias(monkeypatch):
+    torch.manual_seed(1)
+    layer = IntLinear.from_float(torch.randn(32, 64), torch.randn(32), 8, 0, IntPerToken(8))
+    x = torch.randn(6, 64) * 5
+    x[2] = 0
+    seen = []
+    real = torch._int_mm
+    monkeypatch.setattr(torch, "_int_mm", lambda a, b: seen.append(a.clone()) or real(a, b))
+    y = layer(x)
+    scale = x.abs().amax(-1, keepdim=True) / 127  # IntPerToken's scale; codes round(x / scale)
+    want = torch.round(x / scale).nan_to_num().clamp(-127, 127).to(torch.int8)
+    assert torch.equal(seen[0], want) and not want[2].any()
+    assert torch.equal(y[2], layer.bias)

@@ -343,16 +343,20 @@ class IntLinear(QuantLinear):
                 and self.act.bits == 8)
 
     def _int8_forward(self, x: torch.Tensor) -> torch.Tensor:
-        from mantissa.arith.int8 import int8_matmul, quantize_absmax
+        """Per-token int8 codes (``round(x / s)``, ``s = absmax / 127``: the codes of
+        :class:`IntPerToken`) in one pass, ``_int_mm``, then the rescale and bias in place."""
+        from mantissa.arith.int8 import int8_matmul
 
         codes_t = getattr(self, "_codes_t", None)
         if codes_t is None:
             codes_t = self.codes.T.contiguous()
             object.__setattr__(self, "_codes_t", codes_t)  # plain attribute: not saved
-        q, s = quantize_absmax(x.reshape(-1, self.in_features))
-        y = int8_matmul(q, codes_t).float() * s * self.scales.reshape(1, -1)
-        if self.bias is not None:
-            y = y + self.bias
+        x2 = x.reshape(-1, self.in_features).float()
+        s = x2.abs().amax(-1, keepdim=True).div_(int_qmax(8))
+        q = x2.div(s.clamp_min(torch.finfo(torch.float32).tiny)).round_().to(torch.int8)  # |x / s| <= 127
+        y = int8_matmul(q, codes_t).float().mul_(s)
+        y = y.mul_(self.scales.reshape(1, -1)) if self.bias is None else torch.addcmul(
+            self.bias, y, self.scales.reshape(1, -1))
         return y.to(x.dtype).reshape(*x.shape[:-1], self.out_features)
 
     def dequantized_weight(self) -> torch.Tensor:
@@ -416,6 +420,37 @@ class FloatLinear(QuantLinear):
 
     def dequantized_weight(self) -> torch.Tensor:
         return self.grid.decode(self.codes) * self.scales.unsqueeze(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self._bf16_kernel():
+            return self._bf16_forward(x)
+        return super().forward(x)
+
+    def _bf16_kernel(self) -> bool:
+        """Per-token activations on a grid whose values bfloat16 holds exactly (e4m3, e5m2...):
+        the product of the unscaled grid values runs as one bfloat16 matmul (exact products,
+        float32 accumulation, the output rounded to bfloat16), then one rescale."""
+        if self.lookup is not None or type(self.act) is not FloatPerToken or self.act.fmt != self.fmt:
+            return False
+        exact = getattr(self, "_bf16_exact", None)
+        if exact is None:
+            values = self.grid.decode(torch.arange(1 << self.grid.bits))
+            values = values[values.isfinite()]
+            exact = bool(torch.equal(values.bfloat16().float(), values))
+            object.__setattr__(self, "_bf16_exact", exact)
+        return exact
+
+    def _bf16_forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = getattr(self, "_w16", None)
+        if w is None:
+            w = self.grid.decode(self.codes).bfloat16()  # unscaled grid values, exact
+            object.__setattr__(self, "_w16", w)  # plain attribute: not saved
+        x2 = x.reshape(-1, self.in_features).float()
+        s = x2.abs().amax(-1, keepdim=True).clamp_min(1e-12).div_(self.grid.max)  # FloatPerToken's scale
+        q = self.grid.quantize(x2 / s).bfloat16()
+        y = nn.functional.linear(q, w).float().mul_(s)
+        y = y.mul_(self.scales) if self.bias is None else torch.addcmul(self.bias, y, self.scales)
+        return y.to(x.dtype).reshape(*x.shape[:-1], self.out_features)
 
     def weight_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         return {"codes": pack_bits(self.codes, self.grid.bits), "scales": self.scales}, {"fmt": self.fmt}
