@@ -1,12 +1,14 @@
-"""Fidelity and size of ``mantissa quantize --export hf`` on the packaged MiniLM (CPU).
+"""Fidelity and size of ``mantissa quantize --export hf|torchao`` on the packaged MiniLM (CPU).
 
-For each recipe, the model is quantized through the CLI twice: the default ``mantissa``
-export and ``--export hf``. The ``hf`` folder is loaded by its native library
+For each recipe, the model is quantized through the CLI with the default ``mantissa``
+export and with each of ``--exports`` (``hf``; ``torchao`` for the recipes it takes). Each
+exported folder is loaded by its native library
 (``transformers``' forward + mean pooling for the packaged model; ``SentenceTransformer``
 for MiniLM's own sentence-transformers folder) and compared with mantissa's quantized model
 (``load_quantized(...).encode``) on ``--texts`` WordNet glosses::
 
-    python benchmarks/bench_export_hf.py [--texts 200] [--recipes int8 w4-int] [--out /tmp/export-hf]
+    python benchmarks/bench_export_hf.py [--texts 200] [--recipes int8 int8:act_bits=0 w4-int]
+        [--exports hf torchao] [--out /tmp/export-hf]
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ def main() -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--texts", type=int, default=200)
-    ap.add_argument("--recipes", nargs="+", default=["int8", "w4-int"])
+    ap.add_argument("--recipes", nargs="+", default=["int8", "int8:act_bits=0", "w4-int"])
+    ap.add_argument("--exports", nargs="+", default=["hf", "torchao"], choices=["hf", "torchao"])
     ap.add_argument("--out", type=Path, default=Path("/tmp/export-hf"))
     a = ap.parse_args()
     warnings.simplefilter("ignore")
@@ -77,13 +80,19 @@ def main() -> None:
             t0, tag = time.time(), f"{'st' if source else 'hf'}-{rec.replace(':', '_')}"
             model_arg = [source] if source else []
             _cli(*model_arg, "--recipe", rec, "--out", a.out / f"{tag}-m")
-            _cli(*model_arg, "--recipe", rec, "--out", a.out / f"{tag}-hf", "--export", "hf")
             ours = load_quantized(a.out / f"{tag}-m").encode(texts)
-            c = cos(ours, _native(a.out / f"{tag}-hf", texts, source is not None), dim=-1)
-            size_m, size_hf = size_on_disk(a.out / f"{tag}-m") / 1e6, _megabytes(a.out / f"{tag}-hf")
-            print(f"{label:36s} {rec:8s} export vs mantissa: mean {c.mean():.6f} min {c.min():.6f} | "
-                  f"mantissa vs float {cos(ours, fp32, dim=-1).mean():.4f} | mantissa folder "
-                  f"{size_m:.1f} MB, hf {size_hf:.1f} MB ({time.time() - t0:.0f}s)", flush=True)
+            size_m = size_on_disk(a.out / f"{tag}-m") / 1e6
+            print(f"{label:36s} {rec:16s} mantissa vs float {cos(ours, fp32, dim=-1).mean():.4f}, "
+                  f"mantissa folder {size_m:.1f} MB", flush=True)
+            for export in a.exports:
+                out = a.out / f"{tag}-{export}"
+                _cli(*model_arg, "--recipe", rec, "--out", out, "--export", export)
+                native = _native(out, texts, source is not None).float()
+                c = cos(ours, native, dim=-1)
+                print(f"{'':36s} {rec:16s} --export {export:8s} vs mantissa: mean {c.mean():.6f} "
+                      f"min {c.min():.6f}, vs float {cos(native, fp32, dim=-1).mean():.4f} | "
+                      f"model.safetensors {_megabytes(out):.1f} MB "
+                      f"({time.time() - t0:.0f}s)", flush=True)
 
 
 if __name__ == "__main__":
