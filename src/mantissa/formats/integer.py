@@ -71,9 +71,10 @@ class IntFormat(Format):
         mode = check_rounding(rounding)
         if self._native(x, mode):
             q, nans = native.quantize_int(x, self.qmin, self.qmax)
-            return self._check_nans(nans, q)
-        if x.numel() and not bool(torch.isfinite(x.sum())) and bool(torch.isnan(x).any()):
-            self._check_nans(1, x)
+            self._refuse_nans(nans)
+            return q
+        if x.numel() and not bool(torch.isfinite(x.sum())):
+            self._refuse_nans(int(torch.isnan(x).sum()))
         work = torch.float64 if x.dtype == torch.float64 or self.bits > 24 else torch.float32
         q = round_signed(x.to(work), mode, generator).clamp(self.qmin, self.qmax)
         return q.to(x.dtype)
@@ -83,7 +84,8 @@ class IntFormat(Format):
         """Two's-complement bit patterns (uint8 for <= 8 bits, else int32/int64)."""
         if self._native(x, check_rounding(rounding)):
             codes, nans = native.encode_int(x, self.qmin, self.qmax, self.bits)
-            return self._check_nans(nans, codes)
+            self._refuse_nans(nans)
+            return codes
         q = self.quantize(x.to(torch.float64), rounding, generator).to(torch.int64)
         return (q & (2 ** self.bits - 1)).to(code_dtype(self.bits))
 
@@ -91,10 +93,9 @@ class IntFormat(Format):
         """Whether the fused kernel takes ``x`` (float32 exact for <= 24-bit integers)."""
         return mode == "nearest-even" and self.bits <= 24 and native.applies(x)
 
-    def _check_nans(self, nans: int, out: torch.Tensor) -> torch.Tensor:
+    def _refuse_nans(self, nans: int) -> None:
         if nans:
             raise ConfigError(f"NaN input to integer format {self}; integers have no NaN")
-        return out
 
     def to_int(self, q: torch.Tensor) -> torch.Tensor:
         """Integer values (not bit patterns) as the smallest torch integer dtype that holds them."""
