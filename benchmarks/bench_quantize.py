@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import argparse
 import copy
+import logging
 import os
 import statistics
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -128,10 +130,15 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--only", nargs="+", default=None, help="contenders to run (fp32 always runs)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
+    ap.add_argument("--peers", default=None, help="a folder holding torchao / bitsandbytes (pip --target), "
+                                                  "when they are not installed (the bench extra has them)")
     args = ap.parse_args()
+    if args.peers:
+        sys.path.insert(0, args.peers)
     if args.threads:
         torch.set_num_threads(args.threads)
-    warnings.simplefilter("ignore")  # peers' per-call notices (bitsandbytes casts to float16)
+    warnings.simplefilter("ignore")  # peers' notices; bitsandbytes logs its float16 cast on every call
+    logging.getLogger("bitsandbytes").setLevel(logging.ERROR)
     from mantissa.data import load_minilm
     from mantissa.quant.evaluate import evaluation_corpus
 
