@@ -5,7 +5,7 @@ The index spec composes parts with ``+``::
     spec     := [ivf:NLIST[,nprobe=P] "+" | hnsw:M[,ef=E,efc=C] "+"] [matryoshka:D "+"] BASE
                 ["+" rescore:R[,with=STORE]]
                 ["+" metric:ip|cos|l2]
-    BASE     := float32 | float16 | int8 | int4 | binary | pq:M[xB] | bebr:U  (with their options)
+    BASE     := float32 | float16 | int8 | int4 | binary | itq | pq:M[xB] | bebr:U  (with their options)
     STORE    := float32 | float16 | int8       (vectors kept for rescoring, default float32)
 
 e.g. ``int8``, ``binary+rescore:4``, ``matryoshka:192+int8``, ``ivf:256,nprobe=16+pq:48x8``,
@@ -41,7 +41,7 @@ from mantissa.registry import Spec
 
 GRAMMAR = ("[ivf:NLIST[,nprobe=P]+|hnsw:M[,ef=E,efc=C]+][matryoshka:D+]BASE"
            "[+rescore:R[,with=float32|float16|int8]][+metric:ip|cos|l2] "
-           "where BASE is one of: float32, float16, int8, int4, binary, pq:M[xB], bebr:U "
+           "where BASE is one of: float32, float16, int8, int4, binary, itq, pq:M[xB], bebr:U "
            "(e.g. 'int8', 'binary+rescore:4', 'matryoshka:192+int8', 'bebr:3+rescore:4')")
 RESCORE_STORES = ("float32", "float16", "int8")
 METRICS = ("ip", "cos", "l2")
