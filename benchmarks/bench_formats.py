@@ -6,16 +6,19 @@ float6_e2m3fn, float4_e2m1fn and fp:e3m2 (any ExMy), it times in one process:
 * ``ours quantize``   — ``fmt.quantize(x)``, the default path (fp32 → format → fp32);
 * ``ours encode``     — ``fmt.encode(x)`` (codes), and ``ours decode`` (codes → fp32);
 * ``eager quantize``  — the torch-op path the fused kernel replaced (``fast.quantize_rne``);
-* ``ml_dtypes round trip`` — ``x.astype(ml_dtypes.<fmt>).astype(float32)`` (the quantize peer), and
-  ``ml_dtypes astype`` (the encode peer);
-* ``torch round trip`` / ``torch cast`` — ``x.to(torch.float8_*)`` (fp8 only);
+* ``ml_dtypes round trip`` — ``x.astype(ml_dtypes.<fmt>).astype(float32)`` (the quantize peer),
+  ``ml_dtypes astype`` (the encode peer) and ``ml_dtypes decode`` (codes to float32);
+* ``torch round trip`` / ``torch cast`` / ``torch decode`` — ``x.to(torch.float8_*)`` and back
+  (fp8 only);
 
 plus int8 and MX (mxfp8_e4m3, mxfp4) quantize and encode against their eager paths, and a memory copy
 into a preallocated tensor (``out.copy_(x)``: read + write, nothing allocated in the timed
-region) as the bandwidth reference. Contenders alternate repeat by repeat and the best repeat
-is kept. Ratios are the result; absolute numbers on a shared machine are noisy. Finally, the
-first ``quantize`` call in a fresh process is timed (the kernels load from the cache that
-``make install`` fills).
+region) as the bandwidth reference. ``kernel into buffer`` times the quantize kernel alone,
+writing into a preallocated tensor: the gap to ``ours quantize`` is the cost of a fresh output
+tensor (page faults), which ``clone`` shows for a plain copy. Contenders alternate repeat by
+repeat and the best repeat is kept. Ratios are the result; absolute numbers on a shared
+machine are noisy. Finally, the first ``quantize`` call in a fresh process is timed (the
+kernels load from the cache that ``make install`` fills).
 
     python benchmarks/bench_formats.py [--n 8388608] [--repeats 7] [--threads 2] [--compile]
 """
@@ -23,6 +26,7 @@ first ``quantize`` call in a fresh process is timed (the kernels load from the c
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import subprocess
 import sys
@@ -63,12 +67,20 @@ def contenders(name: str, x: torch.Tensor, xn: np.ndarray, compile_: bool) -> di
     codes = fmt.encode(x)
     fns = {"ours quantize": lambda: fmt.quantize(x), "ours encode": lambda: fmt.encode(x),
            "ours decode": lambda: fmt.decode(codes), "eager quantize": lambda: fast.quantize_rne(fmt, x)}
+    if native.lib() is not None:  # the kernel alone, writing into a preallocated tensor (no page faults)
+        buf, params = torch.empty_like(x), ctypes.byref(native.float_params(fmt))
+        fns["kernel into buffer"] = lambda: native.lib().mt_quantize_f32(
+            x.data_ptr(), buf.data_ptr(), x.numel(), params, torch.get_num_threads())
     peer = getattr(ml_dtypes, name, ml_dtypes.float6_e3m2fn)  # an ExMy ml_dtypes lacks: its nearest
+    peer_codes = xn.astype(peer)
     fns["ml_dtypes round trip"] = lambda: xn.astype(peer).astype(np.float32)
     fns["ml_dtypes astype"] = lambda: xn.astype(peer)
+    fns["ml_dtypes decode"] = lambda: peer_codes.astype(np.float32)
     if name in NATIVE:
+        torch_codes = x.to(NATIVE[name])
         fns["torch round trip"] = lambda: x.to(NATIVE[name]).float()
         fns["torch cast"] = lambda: x.to(NATIVE[name])
+        fns["torch decode"] = lambda: torch_codes.float()
     if compile_:
         enc, qua = fast.compiled_encode(fmt), fast.compiled_quantize(fmt)
         fns["compiled encode"] = lambda: enc(x)
@@ -77,9 +89,11 @@ def contenders(name: str, x: torch.Tensor, xn: np.ndarray, compile_: bool) -> di
 
 
 def ratios(k: str, t: dict[str, float], copy: float) -> str:
-    peer = "ml_dtypes astype" if k in ("ours encode", "compiled encode") else "ml_dtypes round trip"
+    """Against the peer doing the same job: round trip (quantize), cast (encode) or decode."""
+    job = "encode" if "encode" in k else "decode" if "decode" in k else "quantize"
+    peer = {"encode": "ml_dtypes astype", "decode": "ml_dtypes decode"}.get(job, "ml_dtypes round trip")
     out = f"{t[peer] / t[k]:6.2f}x ml_dtypes"
-    torch_peer = "torch cast" if "encode" in k else "torch round trip"
+    torch_peer = {"encode": "torch cast", "decode": "torch decode"}.get(job, "torch round trip")
     if torch_peer in t:
         out += f", {t[torch_peer] / t[k]:5.2f}x torch"
     return out + f", {copy / t[k]:5.2f}x memcpy"
@@ -88,7 +102,7 @@ def ratios(k: str, t: dict[str, float], copy: float) -> str:
 def report(title: str, t: dict[str, float], n: int, copy: float) -> None:
     print(title)
     for k, v in t.items():
-        ours = k.startswith(("ours", "eager", "compiled"))
+        ours = k.startswith(("ours", "eager", "compiled", "kernel"))
         extra = "  = " + ratios(k, t, copy) if ours else ""
         print(f"  {k:24s} {n / v / 1e6:9,.0f} M elem/s{extra}")
 
@@ -123,10 +137,12 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     x = torch.randn(args.n, generator=torch.Generator().manual_seed(0)) * 3
     xn, buf = x.numpy(), torch.empty_like(x)
-    copy = timeit({"copy": lambda: buf.copy_(x)}, args.repeats)["copy"]
+    t = timeit({"copy": lambda: buf.copy_(x), "clone": lambda: x.clone()}, args.repeats)
+    copy = t["copy"]
     print(f"{args.n} float32 elements, {args.threads} thread(s); kernels: "
-          f"{'native (fused)' if native.lib() is not None else 'eager (no compiler)'}; memory copy: "
-          f"{args.n / copy / 1e6:,.0f} M elem/s ({8 * args.n / copy / 1e9:.1f} GB/s read+write)\n")
+          f"{'native (fused)' if native.lib() is not None else 'eager (no compiler)'}; memory copy into a "
+          f"preallocated tensor: {args.n / copy / 1e6:,.0f} M elem/s ({8 * args.n / copy / 1e9:.1f} GB/s "
+          f"read+write); into a fresh tensor (clone): {args.n / t['clone'] / 1e6:,.0f} M elem/s\n")
     for name in FLOATS:
         report(name, timeit(contenders(name, x, xn, args.compile), args.repeats), args.n, copy)
     for name in ("int8", "mxfp8_e4m3", "mxfp4"):
