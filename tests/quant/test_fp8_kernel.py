@@ -50,3 +50,17 @@ def test_grids_bfloat16_cannot_hold_keep_the_float_path(monkeypatch):
     monkeypatch.setattr(nn.functional, "linear", lambda a, w, b=None: seen.append(a.dtype) or real(a, w, b))
     torch.testing.assert_close(layer(x), fake_quantized(layer, x))
     assert torch.bfloat16 not in seen
+
+
+def test_recipe_bf16_false_keeps_the_fake_quantized_product_through_a_save(tmp_path):
+    from mantissa.quant.layers import QuantLinear
+    from mantissa.quant.recipes import parse_recipe
+
+    linear = nn.Linear(96, 64)
+    x = torch.randn(5, 96) * 3
+    exact = parse_recipe("fp8:bf16=false").quantize_linear(linear, None)
+    fast = parse_recipe("fp8").quantize_linear(linear, None)
+    again = QuantLinear.from_state(*exact.state())
+    with torch.no_grad():
+        assert torch.equal(exact(x), fake_quantized(exact, x)) and torch.equal(again(x), exact(x))
+        assert not torch.equal(fast(x), exact(x)) and QuantLinear.from_state(*fast.state()).bf16

@@ -405,6 +405,8 @@ class FloatLinear(QuantLinear):
         self.grid = get_grid(fmt)
         self.register_buffer("codes", codes.to(torch.uint8))
         self.register_buffer("scales", scales.float().reshape(-1))
+        #: multiply on the bfloat16 kernel where it applies (:meth:`_bf16_kernel`); False: float32
+        self.bf16 = True
 
     @classmethod
     def from_float(cls, weight: torch.Tensor, bias: torch.Tensor | None, fmt: str,
@@ -430,7 +432,8 @@ class FloatLinear(QuantLinear):
         """Per-token activations on a grid whose values bfloat16 holds exactly (e4m3, e5m2...):
         the product of the unscaled grid values runs as one bfloat16 matmul (exact products,
         float32 accumulation, the output rounded to bfloat16), then one rescale."""
-        if self.lookup is not None or type(self.act) is not FloatPerToken or self.act.fmt != self.fmt:
+        if (not self.bf16 or self.lookup is not None or type(self.act) is not FloatPerToken
+                or self.act.fmt != self.fmt):
             return False
         exact = getattr(self, "_bf16_exact", None)
         if exact is None:
@@ -453,14 +456,17 @@ class FloatLinear(QuantLinear):
         return y.to(x.dtype).reshape(*x.shape[:-1], self.out_features)
 
     def weight_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        return {"codes": pack_bits(self.codes, self.grid.bits), "scales": self.scales}, {"fmt": self.fmt}
+        meta = {"fmt": self.fmt} if self.bf16 else {"fmt": self.fmt, "bf16": False}
+        return {"codes": pack_bits(self.codes, self.grid.bits), "scales": self.scales}, meta
 
     @classmethod
     def from_weight_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
                           bias: torch.Tensor | None, act: ActQuant) -> QuantLinear:
         grid = get_grid(meta["fmt"])
         codes = unpack_bits(tensors["codes"], grid.bits, meta["out"] * meta["in"])
-        return cls(codes.reshape(meta["out"], meta["in"]), tensors["scales"], meta["fmt"], bias, act)
+        layer = cls(codes.reshape(meta["out"], meta["in"]), tensors["scales"], meta["fmt"], bias, act)
+        layer.bf16 = bool(meta.get("bf16", True))
+        return layer
 
 
 def shifted_weight(weight: torch.Tensor, shift: torch.Tensor | None) -> torch.Tensor:
