@@ -118,3 +118,17 @@ def test_export_refuses_what_torchao_cannot_hold(folders, tmp_path, name, recipe
                                        "--export", "torchao"])
     assert isinstance(res.exception, ConfigError) and said in str(res.exception)
     assert not (tmp_path / "t").exists()
+
+
+def test_export_without_torchao_is_one_error_line(folders, tmp_path, monkeypatch, capsys):
+    import sys
+
+    from mantissa.cli import main
+
+    monkeypatch.setitem(sys.modules, "torchao.quantization", None)  # import fails as if not installed
+    with pytest.raises(SystemExit) as stop:
+        main(["quantize", str(folders["bert"]), "--recipe", "int8", "--out", str(tmp_path / "t"),
+              "--export", "torchao"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 2 and len(err) == 1 and err[0].startswith("error: ")
+    assert "mantissa[bench]" in err[0] and not (tmp_path / "t").exists()
