@@ -1,8 +1,9 @@
 """`mantissa quantize MODEL --export torchao`: the folder reloads in transformers with torchao
 tensors holding mantissa's own codes and scales.
 
-Tiny models made offline from configs (random weights): a BERT and a sentence-transformers
-folder (CLS pooling + Normalize) around it. Each is quantized through the CLI twice — the
+Tiny models made offline from configs (random weights): a BERT, a DistilBERT and a
+sentence-transformers folder (CLS pooling + Normalize) around the BERT; a GPT-2 (``Conv1D``
+layers only) is refused. Each is quantized through the CLI twice — the
 default ``mantissa`` export and ``--export torchao`` — and the torchao folder, loaded by
 ``transformers`` / ``sentence-transformers`` (torchao's own forward), must match mantissa's
 quantized model (``load_quantized``): cosine >= 0.9999 on real text. Weight-only recipes are
@@ -39,7 +40,13 @@ TENSORS = {"int8": ("Int8Tensor", "Int8Tensor"), "int8:act_bits=0": ("Int8Tensor
 def folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
     return {"bert": tiny_hf.bert_folder(root / "bert"), "st": tiny_hf.st_folder(root / "st"),
+            "distilbert": tiny_hf.distilbert_folder(root / "distilbert"),
             "gpt2": tiny_hf.gpt2_folder(root / "gpt2")}
+
+
+#: a Linear of each architecture whose reloaded weight is checked against mantissa's codes
+FIRST_LINEAR = {"bert": "encoder.layer.0.attention.self.query", "st": "encoder.layer.0.attention.self.query",
+                "distilbert": "transformer.layer.0.attention.q_lin"}
 
 
 def run(*args):
@@ -74,11 +81,10 @@ def cosines(a, b):
     return torch.nn.functional.cosine_similarity(a.float(), b.float(), dim=-1)
 
 
-def assert_our_codes(native, ours, recipe):
+def assert_our_codes(native, ours, recipe, model):
     """The reloaded torchao tensors hold exactly mantissa's codes and scales."""
     linear, table = TENSORS[recipe]
-    for name, kind in (("encoder.layer.0.attention.self.query", linear),
-                       ("embeddings.word_embeddings", table)):
+    for name, kind in ((FIRST_LINEAR[model], linear), ("embeddings.word_embeddings", table)):
         weight, layer = native.get_submodule(name).weight, ours.model.get_submodule(name)
         assert type(weight).__name__ == kind
         assert torch.equal(weight.qdata, layer.codes)
@@ -86,14 +92,15 @@ def assert_our_codes(native, ours, recipe):
 
 
 @pytest.mark.parametrize("recipe", list(TENSORS))
-def test_bert_export_loads_in_transformers(folders, tmp_path, recipe):
-    ours, tao = exported(folders, tmp_path, "bert", recipe)
+@pytest.mark.parametrize("name", ["bert", "distilbert"])
+def test_encoder_export_loads_in_transformers(folders, tmp_path, name, recipe):
+    ours, tao = exported(folders, tmp_path, name, recipe)
     native = transformers.AutoModel.from_pretrained(str(tao)).eval()
-    assert_our_codes(native, ours, recipe)
+    assert_our_codes(native, ours, recipe, name)
     tok = transformers.AutoTokenizer.from_pretrained(str(tao))
     got = mean_pooled(native, tok, tiny_hf.TEXTS)
     assert cosines(ours.encode(tiny_hf.TEXTS), got).min() >= 0.9999
-    original = transformers.AutoModel.from_pretrained(str(folders["bert"])).eval()
+    original = transformers.AutoModel.from_pretrained(str(folders[name])).eval()
     assert cosines(mean_pooled(original, tok, tiny_hf.TEXTS), got).min() < 0.99999  # quantized
 
 
@@ -101,7 +108,7 @@ def test_bert_export_loads_in_transformers(folders, tmp_path, recipe):
 def test_sentence_transformer_export_keeps_its_modules(folders, tmp_path, recipe):
     ours, tao = exported(folders, tmp_path, "st", recipe)
     native = st_lib.SentenceTransformer(str(tao), device="cpu")
-    assert_our_codes(native[0].auto_model, ours, recipe)
+    assert_our_codes(native[0].auto_model, ours, recipe, "st")
     got = native.encode(tiny_hf.TEXTS, convert_to_tensor=True)
     assert cosines(ours.encode(tiny_hf.TEXTS), got).min() >= 0.9999
     files = {p.relative_to(tao).as_posix() for p in tao.rglob("*")}
