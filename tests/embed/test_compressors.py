@@ -171,3 +171,15 @@ def test_untrained_bebr_from_the_itq_basis_is_the_itq_code_and_reloads(tmp_path)
     assert torch.equal(open_index(tmp_path / "b").search(x[:5], 3)[1], built.search(x[:5], 3)[1])
     with pytest.raises(SpecError, match="init"):
         COMPRESSORS.build("bebr:0,init=pca")
+
+
+def test_bebr_time_bound_cuts_steps_to_fit_and_zero_trains_every_step():
+    from mantissa.embed.compressors.bebr import fit_schedule
+
+    assert fit_schedule(300, 5, 1.0, 30.0) == 150 and fit_schedule(300, 5, 0.01, 30.0) == 300
+    assert fit_schedule(300, 5, 10.0, 1.0) == 5 and fit_schedule(300, 5, 1.0, 0.0) == 300
+    x = torch.nn.functional.normalize(torch.randn(200, 16), dim=1)
+    assert len(COMPRESSORS.build("bebr:0,steps=40,seconds=0").fit(x).loss_curve) == 40
+    assert len(COMPRESSORS.build("bebr:0,steps=40,seconds=0.000001").fit(x).loss_curve) == 5
+    with pytest.raises(SpecError, match="seconds"):
+        COMPRESSORS.build("bebr:0,seconds=-1")

@@ -59,11 +59,10 @@ def test_binary_codes_equal_faiss_binary_flat_distances():
 
 
 def test_binary_layout_is_sentence_transformers_ubinary():
-    from sentence_transformers.quantization import quantize_embeddings
-
+    st = pytest.importorskip("sentence_transformers.util.quantization")  # the [real] extra
     x = torch.randn(50, 384)
     codes = Index.build("binary", x).segments[0].codes
-    assert torch.equal(codes, torch.from_numpy(quantize_embeddings(x.numpy(), precision="ubinary")))
+    assert torch.equal(codes, torch.from_numpy(st.quantize_embeddings(x.numpy(), precision="ubinary")))
 
 
 def test_refusals(tmp_path):

@@ -1,4 +1,4 @@
-"""k-means for IVF partitions (and PQ codebooks), on FAISS's kernels.
+"""k-means for IVF partitions, on FAISS's kernels (PQ trains its codebooks with FAISS directly).
 
 ``kmeans(x, k)`` returns the centroids ``(k, d)`` after ``iters`` Lloyd
 iterations of ``faiss.Kmeans`` (at most 256 points per centroid, empty

@@ -112,7 +112,8 @@ class BEBRExperiment(Experiment):
             name = f"residual sign, untrained ({p} bit)"
             m[f"recall_untrained_{p}bit"] = measure(name, untrained.prefix(p), p)
         t0 = time.perf_counter()
-        model = COMPRESSORS.build(f"bebr:{u},steps={cfg.steps},hidden={cfg.hidden},seed={seed}").fit(docs)
+        spec = f"bebr:{u},steps={cfg.steps},hidden={cfg.hidden},seed={seed},seconds=0"  # every step
+        model = COMPRESSORS.build(spec).fit(docs)
         m["train_s"] = time.perf_counter() - t0
         for p in range(1, u + 2):
             m[f"recall_bebr_{p}bit"] = measure(f"bebr:{u} planes={p}", model.prefix(p), p)

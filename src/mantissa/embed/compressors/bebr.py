@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 
 import torch
 from torch import nn
@@ -129,23 +130,35 @@ def distill_loss(x: torch.Tensor, codes: list[torch.Tensor], tau: float) -> torc
     return loss
 
 
+def fit_schedule(steps: int, done: int, elapsed: float, budget: float) -> int:
+    """The step count that fits ``budget`` seconds at the pace of the first ``done`` steps
+    (at least ``done``, at most ``steps``)."""
+    if budget <= 0 or done <= 0 or elapsed <= 0:
+        return steps
+    return max(done, min(steps, int(budget * done / elapsed)))
+
+
 def train_binarizer(model: RecurrentBinarizer, x: torch.Tensor, *, steps: int, lr: float, anchors: int,
                     neighbours: int, tau: float, seed: int, levels: str = "all",
-                    inputs: torch.Tensor | None = None) -> list[float]:
+                    inputs: torch.Tensor | None = None, seconds: float = 0.0) -> list[float]:
     """Embedding-to-embedding training on the corpus ``x``; returns the loss curve.
 
     ``levels="all"`` sums the loss over every prefix code, ``"last"`` uses the full code only.
     ``inputs`` (default ``x``) are what the network binarizes, row for row (e.g. ``x`` in a
-    learned basis); the teacher similarities are always those of ``x``."""
+    learned basis); the teacher similarities are always those of ``x``. ``seconds > 0``
+    bounds the training time: after 5 steps the step count is cut to what fits (the cosine
+    schedule re-planned over the rest), so the result then depends on the machine's speed."""
     inputs = x if inputs is None else inputs
+    start = time.monotonic()
     gen = torch.Generator().manual_seed(seed)
     nbrs = neighbour_lists(x, min(4 * neighbours, len(x) - 1))
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    curve = []
+    curve: list[float] = []
     model.train()
+    total = steps
     with progress(f"training bebr:{model.recurrences}", total=steps) as bar:
-        for _ in range(steps):
+        while len(curve) < total:
             a = torch.randint(0, len(x), (anchors,), generator=gen).to(x.device)
             pick = torch.randint(0, nbrs.shape[1], (anchors, neighbours), generator=gen).to(x.device)
             ids = torch.unique(torch.cat([a, torch.gather(nbrs[a], 1, pick).flatten()]))
@@ -158,13 +171,22 @@ def train_binarizer(model: RecurrentBinarizer, x: torch.Tensor, *, steps: int, l
             sched.step()
             curve.append(float(loss.detach()))
             bar.advance(1, loss=curve[-1])
+            if seconds > 0 and len(curve) == 5:
+                total = fit_schedule(steps, 5, time.monotonic() - start, seconds)
+                if total < steps:
+                    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, total - 5)
     model.eval()
     return curve
 
 
 @COMPRESSORS.register("bebr")
 class BEBR(Compressor):
-    """``bebr:U[,hidden=256,steps=300,lr=2e-4,anchors=128,neighbours=7,tau=0.2,seed=0,planes=P,init=itq]``.
+    """``bebr:U[,hidden=256,steps=300,seconds=50,lr=2e-4,anchors=128,neighbours=7,tau=0.2,seed=0,
+    planes=P,init=itq]``.
+
+    ``seconds=S`` bounds the fit (``init=itq`` included) to about ``S`` seconds by
+    training fewer steps when the machine is slow; ``seconds=0`` trains every step
+    (reproducible across machines, as the ``bebr`` experiment does).
 
     ``planes=P`` (``1 <= P <= U+1``) stores and searches only the first ``P`` sign
     planes of the trained ``U``-recurrence network (``P`` bits per dimension).
@@ -179,8 +201,12 @@ class BEBR(Compressor):
 
     def __init__(self, recurrences: int = 1, hidden: int = 256, steps: int = 300, lr: float = 2e-4,
                  anchors: int = 128, neighbours: int = 7, tau: float = 0.2, seed: int = 0,
-                 max_fit: int = 50_000, planes: int | None = None, init: str = "none") -> None:
+                 max_fit: int = 50_000, planes: int | None = None, init: str = "none",
+                 seconds: float = 50.0) -> None:
         super().__init__()
+        self.seconds = float(seconds)
+        if not (math.isfinite(self.seconds) and self.seconds >= 0):
+            raise SpecError(f"bebr: seconds={seconds} must be a finite number >= 0 (0: no time bound)")
         if init not in ("none", "itq"):
             raise SpecError(f"bebr: init={init!r}; accepted: init=none | init=itq")
         self.init = init
@@ -237,15 +263,17 @@ class BEBR(Compressor):
         self.dim = x.shape[1]
         if len(x) > self.max_fit:
             x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(self.seed))[: self.max_fit]]
+        start = time.monotonic()
         if self.init == "itq":
             from mantissa.embed.compressors.itq import ITQ
 
             itq = ITQ(seed=self.seed).fit(x)
             self.basis = (itq.mean, itq.projection)
         self.model = self._new_model(self.dim)
+        budget = max(1e-3, self.seconds - (time.monotonic() - start)) if self.seconds else 0.0
         self.loss_curve = train_binarizer(self.model, x, steps=self.steps, lr=self.lr, anchors=self.anchors,
                                           neighbours=self.neighbours, tau=self.tau, seed=self.seed,
-                                          inputs=self.transform(x))
+                                          inputs=self.transform(x), seconds=budget)
         return self
 
     def state(self) -> dict[str, torch.Tensor]:
