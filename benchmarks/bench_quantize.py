@@ -9,6 +9,8 @@ ratio`` the ratio of the fastest rounds (the least disturbed by other work on th
 * ``ours int8``           — ``quantize(model, "int8")``: W8A8 per channel / per token on ``torch._int_mm``;
 * ``ours fp8``            — ``quantize(model, "fp8")``: e4m3 weights and per-token activations;
 * ``ours w4-int``         — ``quantize(model, "w4-int")``: int4 weight-only, group 128;
+* ``ours w4a8``           — ``"w4-int:act_bits=8"``: int4 weights (group 128) and int8 activations
+  per token, one ``torch._int_mm`` per group; ``ours w4a8 channel``: ``group=0`` (one scale a row);
 * ``ours int8-outlier``   — ``quantize(model, "int8-outlier")`` (LLM.int8, threshold 6.0);
 * ``torchao int8 dyn``    — ``quantize_(model, Int8DynamicActivationInt8WeightConfig())``;
 * ``torchao int8 wo``     — ``quantize_(model, Int8WeightOnlyConfig())``;
@@ -87,6 +89,8 @@ def _contenders() -> dict[str, Callable[[Any], Any]]:
         "ours int8": _ours("int8"),
         "ours fp8": _ours("fp8"),
         "ours w4-int": _ours("w4-int"),
+        "ours w4a8": _ours("w4-int:act_bits=8"),
+        "ours w4a8 channel": _ours("w4-int:group=0,act_bits=8"),
         "ours int8-outlier": _ours("int8-outlier"),
         "torchao int8 dyn": _torchao(tq.Int8DynamicActivationInt8WeightConfig),
         "torchao int8 wo": _torchao(tq.Int8WeightOnlyConfig),

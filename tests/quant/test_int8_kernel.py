@@ -43,3 +43,20 @@ def test_w8a8_codes_are_per_token_absmax_and_a_zero_row_gives_the_bias(monkeypat
     want = torch.round(x / scale).nan_to_num().clamp(-127, 127).to(torch.int8)
     assert torch.equal(seen[0], want) and not want[2].any()
     assert torch.equal(y[2], layer.bias)
+
+
+def test_w4a8_runs_one_int_mm_per_group_and_equals_the_fake_quantized_product(monkeypatch):
+    from mantissa.quant.recipes import parse_recipe
+
+    torch.manual_seed(2)
+    linear = torch.nn.Linear(96, 40)
+    x = torch.randn(3, 4, 96) * 2
+    real = torch._int_mm
+    for spec, groups in (("w4-int:act_bits=8", 1), ("w4-int:group=32,act_bits=8", 3)):
+        layer = parse_recipe(spec).quantize_linear(linear, None)
+        calls = []
+        monkeypatch.setattr(torch, "_int_mm", lambda a, b, calls=calls: calls.append(a.shape) or real(a, b))
+        got = layer(x)
+        want = torch.nn.functional.linear(layer.act(x), layer.dequantized_weight(), layer.bias)
+        assert calls == [(12, 96 // groups)] * groups
+        assert layer.codes.abs().max() <= 7 and torch.allclose(got, want, rtol=1e-5, atol=1e-4)

@@ -60,10 +60,10 @@ def export_torchao(model: Any, path: str | os.PathLike[str]) -> Path:
 def check_recipe(recipe: Recipe) -> None:
     """Refuse, before any work, a recipe torchao has no CPU layout for, or a missing torchao."""
     ok = ((recipe.name == "int8" and recipe.act_bits in (0, 8))
-          or (recipe.name == "w4-int" and recipe.bits <= 8))
+          or (recipe.name == "w4-int" and recipe.act_bits == 0))
     if not ok:
         raise ConfigError(f"--export torchao takes the recipes torchao has a CPU layout for: int8 (W8A8), "
-                          f"int8:act_bits=0 and w4-int (bits <= 8); not {recipe.spec()!r} (use --export hf)")
+                          f"int8:act_bits=0 and weight-only w4-int; not {recipe.spec()!r} (use --export hf)")
     require("torchao.quantization", "bench")
 
 

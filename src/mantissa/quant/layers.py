@@ -337,14 +337,15 @@ class IntLinear(QuantLinear):
         return super().forward(x)
 
     def _integer_kernel(self) -> bool:
-        """W8A8 with one scale per output channel and per token: an int8 × int8 -> int32 matmul
-        gives the fake-quantized product exactly (up to float32 rounding of the rescale)."""
-        return (self.lookup is None and self.bits == 8 and self.group == 0 and type(self.act) is IntPerToken
+        """W8A8 / W4A8 (codes of at most 8 bits) with int8 activations per token: int8 × int8 ->
+        int32 matmuls give the fake-quantized product exactly (up to float32 rounding of the
+        rescale), one per group of input columns."""
+        return (self.lookup is None and self.bits <= 8 and type(self.act) is IntPerToken
                 and self.act.bits == 8)
 
     def _int8_forward(self, x: torch.Tensor) -> torch.Tensor:
         """Per-token int8 codes (``round(x / s)``, ``s = absmax / 127``: the codes of
-        :class:`IntPerToken`) in one pass, ``_int_mm``, then the rescale and bias in place."""
+        :class:`IntPerToken`) in one pass, ``_int_mm`` per group, then the rescale and bias."""
         from mantissa.arith.int8 import int8_matmul
 
         codes_t = getattr(self, "_codes_t", None)
@@ -354,10 +355,15 @@ class IntLinear(QuantLinear):
         x2 = x.reshape(-1, self.in_features).float()
         s = x2.abs().amax(-1, keepdim=True).div_(int_qmax(8))
         q = x2.div(s.clamp_min(torch.finfo(torch.float32).tiny)).round_().to(torch.int8)  # |x / s| <= 127
-        y = int8_matmul(q, codes_t).float().mul_(s)
-        y = y.mul_(self.scales.reshape(1, -1)) if self.bias is None else torch.addcmul(
-            self.bias, y, self.scales.reshape(1, -1))
-        return y.to(x.dtype).reshape(*x.shape[:-1], self.out_features)
+        g = self.group or self.in_features
+        scales = self.scales.reshape(self.out_features, -1)
+        y = int8_matmul(q[:, :g], codes_t[:g]).float().mul_(scales[:, 0])
+        for i in range(1, self.in_features // g):
+            part = int8_matmul(q[:, i * g:(i + 1) * g], codes_t[i * g:(i + 1) * g]).float()
+            y.addcmul_(part, scales[:, i])
+        y.mul_(s)
+        return (y if self.bias is None else y.add_(self.bias)).to(x.dtype).reshape(
+            *x.shape[:-1], self.out_features)
 
     def dequantized_weight(self) -> torch.Tensor:
         out_f, in_f = self.codes.shape

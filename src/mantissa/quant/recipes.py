@@ -169,22 +169,27 @@ def _dividing_group(recipe: str, group: int, in_features: int, *, fallback: int)
 @RECIPES.register("w4-int")
 @dataclass(frozen=True)
 class W4Int(Recipe):
-    """Weight-only round-to-nearest integer, symmetric, one scale per ``group`` inputs."""
+    """Round-to-nearest integer weights, symmetric, one scale per ``group`` inputs; weight-only,
+    or with ``act_bits=8`` int8 activations per token (W4A8: the codes multiply on ``torch._int_mm``)."""
 
     name: ClassVar[str] = "w4-int"
     embeddings: ClassVar[bool] = True
-    summary: ClassVar[str] = "weight-only int4 round-to-nearest, group scales"
+    summary: ClassVar[str] = "weight-only int4 round-to-nearest, group scales (act_bits=8: W4A8 on _int_mm)"
     group: int = 128
     bits: int = 4
+    act_bits: int = 0
 
     def validate(self) -> None:
         if not 2 <= self.bits <= 8 or self.group < 0:
             raise SpecError(f"recipe 'w4-int': bits must be 2..8 and group >= 0 (0 = per channel), "
                             f"got bits={self.bits}, group={self.group}")
+        if self.act_bits not in (0, 8):
+            raise SpecError(f"recipe 'w4-int': act_bits must be 0 (weight-only) or 8, got {self.act_bits}")
 
     def quantize_linear(self, linear: nn.Linear, inputs: torch.Tensor | None) -> nn.Module:
         group = _dividing_group(self.name, self.group, linear.in_features, fallback=0)
-        return IntLinear.from_float(linear.weight, _bias(linear), self.bits, group)
+        act = IntPerToken(self.act_bits) if self.act_bits else None
+        return IntLinear.from_float(linear.weight, _bias(linear), self.bits, group, act)
 
     def quantize_embedding(self, table: nn.Embedding) -> nn.Module:
         group = _dividing_group(self.name, self.group, table.embedding_dim, fallback=0)
