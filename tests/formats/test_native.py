@@ -182,3 +182,10 @@ def test_build_is_atomic_and_a_failed_compiler_leaves_nothing(tmp_path, monkeypa
     path = native.build()
     assert path.exists() and [p.name for p in path.parent.iterdir()] == [path.name]
     assert native.build() == path  # cached
+
+
+def test_torch_compile_traces_the_eager_path():
+    fmt = formats.get("float8_e4m3fn")
+    fn = torch.compile(lambda x: fmt.quantize(x) * 2, backend="eager")
+    x = torch.randn(256)
+    assert torch.equal(fn(x), fast.quantize_rne(fmt, x) * 2)

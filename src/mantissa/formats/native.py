@@ -127,9 +127,11 @@ def _declare(cdll: ctypes.CDLL) -> ctypes.CDLL:
 
 
 def applies(x: torch.Tensor) -> bool:
-    """Whether the kernels take ``x``: a float32 CPU tensor needing no gradient, library loaded."""
+    """Whether the kernels take ``x``: a float32 CPU tensor needing no gradient, outside
+    ``torch.compile`` tracing (which sees the eager ops), library loaded."""
     return (x.dtype == torch.float32 and x.device.type == "cpu" and x.layout == torch.strided
-            and not (x.requires_grad and torch.is_grad_enabled()) and lib() is not None)
+            and not (x.requires_grad and torch.is_grad_enabled()) and not torch.compiler.is_compiling()
+            and lib() is not None)
 
 
 def _threads() -> int:
@@ -191,7 +193,7 @@ _DECODE = {torch.uint8: "mt_decode_u8", torch.int16: "mt_decode_i16", torch.int3
 def decode_applies(codes: torch.Tensor, dtype: torch.dtype) -> bool:
     """Whether :func:`decode` takes these codes (CPU, a supported integer dtype, float32 out)."""
     return (codes.device.type == "cpu" and codes.layout == torch.strided and codes.dtype in _DECODE
-            and dtype == torch.float32 and lib() is not None)
+            and dtype == torch.float32 and not torch.compiler.is_compiling() and lib() is not None)
 
 
 def decode(codes: torch.Tensor, table: torch.Tensor) -> tuple[torch.Tensor, int]:
