@@ -189,3 +189,12 @@ def test_torch_compile_traces_the_eager_path():
     fn = torch.compile(lambda x: fmt.quantize(x) * 2, backend="eager")
     x = torch.randn(256)
     assert torch.equal(fn(x), fast.quantize_rne(fmt, x) * 2)
+
+
+@pytest.mark.parametrize("name", MX)
+def test_mx_decode_kernel_equals_the_eager_path(name, eager):
+    fmt = formats.get(name)
+    x = torch.randn(16, 64, generator=torch.Generator().manual_seed(4)) * 1e3
+    codes, scales = fmt.encode(x)
+    assert torch.equal(bits(fmt.decode(codes, scales)), bits(eager(lambda: fmt.decode(codes, scales))))
+    assert torch.equal(fmt.decode(codes, scales), fmt.quantize(x))  # integers have no -0: values

@@ -141,10 +141,23 @@ class MXFormat(Format):
 
     def decode(self, codes: torch.Tensor, scales: torch.Tensor,  # type: ignore[override]
                dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        if self._decode_fused(codes, scales, dtype):
+            self._blocks(codes)  # shape check
+            out, bad = native.decode_mx(codes, scales, self._sat.values(torch.float32), self.block,
+                                        round(math.log2(self._elem_scale)))
+            if bad:
+                raise ConfigError(f"codes out of range for {self._sat}")
+            return out
         vals = self._sat.decode(codes, torch.float64) * self._elem_scale
         blocks = self._blocks(vals)
         e = scales.to(torch.int64) - 127
         return (blocks * _pow2(e, blocks)[..., None]).reshape(codes.shape).to(dtype)
+
+    def _decode_fused(self, codes: torch.Tensor, scales: torch.Tensor, dtype: torch.dtype) -> bool:
+        """Whether the one-pass MX decode takes these codes (uint8 codes and scales, float32 out)."""
+        return (codes.dtype == torch.uint8 and scales.dtype == torch.uint8 and self._sat.bits <= 8
+                and codes.dim() > 0 and scales.numel() * self.block == codes.numel()
+                and native.decode_applies(codes, dtype) and scales.device.type == "cpu")
 
     def values(self, dtype: torch.dtype = torch.float64) -> torch.Tensor:
         raise ConfigError(f"{self} is a block format: its values depend on the shared scale; "

@@ -260,3 +260,22 @@ int64_t mt_quantize_mx(const float *x, float *out, uint8_t *codes, int32_t *exps
   }
   return bad;
 }
+
+/* MXFormat.decode: out = table[code] * 2^(scale - 127 + log2_scale) per block, in double then one
+   rounding to float32 (as the eager path's float64 product). Returns the number of codes outside
+   the table. */
+int64_t mt_decode_mx(const uint8_t *codes, const uint8_t *scales, const float *table, int64_t size,
+                     float *out, int64_t nblocks, int64_t block, int32_t log2_scale, int threads) {
+  int64_t bad = 0;
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(+ : bad) if (nblocks * block >= MT_PAR_MIN)
+  for (int64_t b = 0; b < nblocks; b++) {
+    double up = ldexp(1.0, (int)scales[b] - 127 + log2_scale);
+    for (int64_t j = 0; j < block; j++) {
+      int64_t c = codes[b * block + j];
+      int ok = c < size;
+      bad += !ok;
+      out[b * block + j] = ok ? (float)((double)table[c] * up) : 0.0f;
+    }
+  }
+  return bad;
+}

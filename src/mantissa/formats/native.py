@@ -119,6 +119,7 @@ def _declare(cdll: ctypes.CDLL) -> ctypes.CDLL:
             "mt_quantize_int": [p, p, i64, f32, f32, ctypes.c_int],
             "mt_encode_int": [p, p, p, i64, f32, f32, i32, ctypes.c_int],
             "mt_quantize_mx": [p, p, p, p, i64, i64, p, f32, f32, i32, i32, i32, ctypes.c_int],
+            "mt_decode_mx": [p, p, p, i64, p, i64, i64, i32, ctypes.c_int],
             **{f"mt_decode_{t}": [p, p, i64, p, i64, ctypes.c_int] for t in ("u8", "i16", "i32", "i64")}}
     for name, args in sigs.items():
         fn = getattr(cdll, name)
@@ -224,6 +225,18 @@ def quantize_mx(x: torch.Tensor, block: int, elem, emax_elem: int, log2_scale: i
     bad = lib().mt_quantize_mx(x.data_ptr(), values, code_ptr, exps.data_ptr(), x.numel() // block, block,
                                params, qmin, qmax, (1 << elem.bits) - 1, emax_elem, log2_scale, _threads())
     return out, exps, bad
+
+
+def decode_mx(codes: torch.Tensor, scales: torch.Tensor, table: torch.Tensor, block: int,
+              log2_scale: int) -> tuple[torch.Tensor, int]:
+    """MX values from uint8 element codes and E8M0 scale codes in one pass, and the count of codes
+    outside ``table`` (the element format's values)."""
+    codes, scales = codes.contiguous(), scales.contiguous()
+    table = table.to(torch.float32).contiguous()
+    out = torch.empty(codes.shape, dtype=torch.float32)
+    bad = lib().mt_decode_mx(codes.data_ptr(), scales.data_ptr(), table.data_ptr(), table.numel(),
+                             out.data_ptr(), codes.numel() // block, block, log2_scale, _threads())
+    return out, bad
 
 
 def main() -> None:
