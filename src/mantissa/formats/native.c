@@ -5,7 +5,7 @@
  *   mt_quantize_f32 / mt_encode_f32 : fast.quantize_rne / fast.encode_rne (ExMy floats)
  *   mt_quantize_int                : IntFormat.quantize (nearest-even, saturate)
  *   mt_decode_*                    : Format.decode (a value table looked up)
- *   mt_quantize_mx                 : MXFormat.quantize (shared E8M0 scale per block)
+ *   mt_quantize_mx / mt_decode_mx  : MXFormat.quantize, encode, decode (shared E8M0 scale per block)
  * Built with -O3 -ffp-contract=off (no fused multiply-adds, no fast-math), OpenMP threads.
  */
 #include <math.h>
