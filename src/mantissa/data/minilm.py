@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import logging
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +104,26 @@ def _silent_tqdm(factory: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
     return factory(*args, **{**kwargs, "disable": True})
 
 
+def quiet_torchao() -> None:
+    """Import torchao, when installed, with its import-time notices hidden: ``transformers``
+    imports it on every model load, and the import logs the CUDA libraries it cannot load
+    and torch's deprecation notices for its enums (lines about nothing mantissa uses)."""
+    if "torchao" in sys.modules or importlib.util.find_spec("torchao") is None:
+        return
+    loggers = [logging.getLogger(name) for name in ("torchao", "torch.utils._pytree")]
+    levels = [log.level for log in loggers]
+    for log in loggers:
+        log.setLevel(logging.ERROR)
+    try:  # torchao, and the module transformers' torchao integration loads
+        for module in ("torchao", "torchao.prototype.safetensors.safetensors_support"):
+            importlib.import_module(module)
+    except Exception:  # pragma: no cover - a broken torchao install: transformers will say so
+        pass
+    finally:
+        for log, level in zip(loggers, levels):
+            log.setLevel(level)
+
+
 @contextlib.contextmanager
 def quiet_transformers(transformers: Any) -> Iterator[None]:
     """Hide transformers' own tqdm bars (e.g. "Loading weights") inside the block.
@@ -111,6 +133,7 @@ def quiet_transformers(transformers: Any) -> Iterator[None]:
     not outlive mantissa's model loading.
     """
     hf_logging = transformers.utils.logging
+    quiet_torchao()
     if progress_enabled():
         yield
     elif hasattr(hf_logging, "set_tqdm_hook"):

@@ -35,6 +35,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from mantissa.data.minilm import quiet_torchao
 from mantissa.errors import ConfigError, require
 from mantissa.quant.dequantize import dequantize_
 from mantissa.quant.encoders import is_sentence_transformer, st_transformer
@@ -64,6 +65,7 @@ def check_recipe(recipe: Recipe) -> None:
     if not ok:
         raise ConfigError(f"--export torchao takes the recipes torchao has a CPU layout for: int8 (W8A8), "
                           f"int8:act_bits=0 and weight-only w4-int; not {recipe.spec()!r} (use --export hf)")
+    quiet_torchao()
     require("torchao.quantization", "bench")
 
 
