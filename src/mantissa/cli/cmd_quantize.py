@@ -180,6 +180,10 @@ def command(args: tuple[str, ...], recipe: str | None, out: str | None, export: 
         check_recipe(rec)  # before any work: torchao installed, and a layout for the recipe
     check_model_out(out)  # before any work: refuse a folder that is not a saved model of ours
     model = load_model(args[0] if args else None)
+    if export == "torchao":
+        from mantissa.quant.export_torchao import check_model
+
+        check_model(model, include or ("*",), exclude)
     original = copy.deepcopy(model) if do_eval else None
     calib = calibration_corpus(n_calib, set(evaluation_corpus(n_texts))) if rec.needs_calibration else None
     quantize(model, rec, calibration=calib, include=include or ("*",), exclude=exclude)

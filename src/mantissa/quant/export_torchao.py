@@ -28,6 +28,7 @@ import copy
 import functools
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,11 +38,13 @@ from torch import nn
 
 from mantissa.data.minilm import quiet_torchao
 from mantissa.errors import ConfigError, require
+from mantissa.quant.api import module_of
 from mantissa.quant.dequantize import dequantize_
 from mantissa.quant.encoders import is_sentence_transformer, st_transformer
 from mantissa.quant.export_hf import quantized_module, write_export
 from mantissa.quant.layers import IntLinear, IntPerToken, QuantLinear
 from mantissa.quant.recipes import Recipe
+from mantissa.quant.select import select_layers
 
 
 def export_torchao(model: Any, path: str | os.PathLike[str]) -> Path:
@@ -67,6 +70,16 @@ def check_recipe(recipe: Recipe) -> None:
                           f"int8:act_bits=0 and weight-only w4-int; not {recipe.spec()!r} (use --export hf)")
     quiet_torchao()
     require("torchao.quantization", "bench")
+
+
+def check_model(model: Any, include: Sequence[str] = ("*",), exclude: Sequence[str] = ()) -> None:
+    """Refuse, before quantizing, a model in which the recipe would swap no ``nn.Linear`` (GPT-2's
+    projections are ``Conv1D``: torchao's layouts hold Linear weights only)."""
+    module = module_of(model)
+    names, _ = select_layers(module, include, exclude)
+    if not any(type(module.get_submodule(n)) is nn.Linear for n in names):
+        raise ConfigError(f"a {type(module).__name__} has no nn.Linear layer to quantize here (torchao's "
+                          "layouts hold nn.Linear weights; GPT-2's projections are Conv1D); use --export hf")
 
 
 def torchao_copy(model: nn.Module, layers: dict[str, QuantLinear]) -> nn.Module:
