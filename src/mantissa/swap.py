@@ -150,10 +150,30 @@ def recover(final: Path) -> bool:
     return True
 
 
+def _unmarked_empty(parent: Path) -> list[Path]:
+    """Empty folders named like our temporaries of a process that is gone: killed between
+    ``mkdtemp`` and writing the marker (nothing in them to lose)."""
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return []
+    out = []
+    for name in names:
+        m = _TEMP.match(name)
+        path = parent / name
+        if m is not None and not path.is_symlink() and path.is_dir() and not pid_alive(int(m["pid"])):
+            try:
+                path.rmdir()  # only succeeds when empty
+                out.append(path)
+            except OSError:
+                pass
+    return out
+
+
 def clean_stale(parent: Path) -> list[Path]:
     """Remove the temporary folders of processes that are gone (an old copy whose
     destination is absent is renamed back first); return the removed paths."""
-    removed = []
+    removed = _unmarked_empty(parent)
     for path, m in _temporaries(parent):
         if pid_alive(int(m["pid"])):
             continue

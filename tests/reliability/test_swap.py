@@ -92,3 +92,15 @@ def test_a_marker_left_in_an_index_is_its_own(tmp_path):
     (idx / MARKER).write_text("1\n")
     assert open_index(idx).count == 40
     assert build_index(idx, "binary", [torch.randn(30, 8)], overwrite=True).count == 30
+
+
+def test_an_empty_unmarked_temporary_of_a_dead_process_is_removed(tmp_path):
+    from mantissa import swap
+
+    dead = tmp_path / ".idx.building-999999999-abcd1234"
+    dead.mkdir()
+    kept = tmp_path / ".idx.building-999999999-efgh5678"
+    kept.mkdir()
+    (kept / "user.txt").write_text("not empty: kept")
+    swap.clean_stale(tmp_path)
+    assert not dead.exists() and (kept / "user.txt").exists()
