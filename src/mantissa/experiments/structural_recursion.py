@@ -8,12 +8,13 @@ under-represented. Exact match on typical numbers (fewer than ``edge_ones``
 trailing ones) versus edge cases (at least ``edge_ones``, all-ones included),
 at training lengths. Parts: ``tasks:binsucc`` (tags ``typical`` / ``edge``).
 
-Gate: the model learned the typical cases. Claim: edge cases score more than
-10 points below typical ones (the shortcut finding).
+Gate: the model learned the typical cases (worst seed). Claim: edge cases
+score more than 10 points below typical ones, judged on the seed-paired
+mean − 2·SE over ``seeds`` models (the shortcut finding).
 
-Quick: one model × 4000 steps, about 1-2 minutes on 2 cores (CPU, one
-thread); a probe (seed 0) passed the gate and the claim (typical 100 %, edge
-38 %). Full (``device=auto``: 8-24 bits, 100k samples, 10000 steps of a
+Quick: 3 models × 4000 steps, about 3-5 minutes on 2 cores (CPU, one
+thread). Two single-model runs at seed 0 disagreed (edge 38 % and 100 %),
+hence the seeds. Full (``device=auto``: 8-24 bits, 100k samples, 10000 steps of a
 4-layer d = 256 model): about 8 ms a step on one H200, about 3 minutes.
 """
 
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mantissa import plot
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, register, seed_metrics
 from mantissa.experiments._arith_common import Knobs, lab, pct, single_thread, train
 from mantissa.probe.length_gen import accuracy_by, write_csv
 from mantissa.train.pipeline import DataConfig
@@ -37,6 +38,7 @@ class Config(Knobs):
     n_train: int = 8000
     steps: int = 4000
     lr: float = 3e-3
+    seeds: int = 3  # models seed, seed+1, ...: typical - edge judged on mean - 2 SE
 
 
 @register
@@ -51,16 +53,38 @@ class StructuralRecursion(Experiment):
     history = (
         ("2026-12-04", "typical-case accuracy is a gate (was a claim); typical - edge judged with a strict "
          "> 10 (was >= 10)", "protocol v2: learning the typical cases is the setup working; ties fail"),
+        ("2026-12-05", "3 seeds at quick, typical - edge judged on the seed-paired mean - 2 SE "
+         "(was one seed); the gate takes the worst seed",
+         "two seed-0 quick runs disagreed: edge accuracy 38 % (reproduced) and 100 % (not reproduced)"),
     )
     parts = ("tasks:binsucc (edge-case tags)", "nn.transformer", "probe.length_gen.accuracy_by")
     Config = Config
     scales = {
-        "smoke": {"steps": 10, "d_model": 32, "n_layer": 1, "n_test": 5, "n_train": 200, "lengths": "9-10"},
+        "smoke": {"steps": 10, "d_model": 32, "n_layer": 1, "n_test": 5, "n_train": 200, "lengths": "9-10",
+                  "seeds": 2},
         "full": {"lengths": "8-24", "steps": 10000, "d_model": 256, "n_layer": 4, "batch_size": 64,
                  "lr": 5e-4, "n_train": 100000, "n_test": 500, "device": "auto"},
     }
 
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
+        runs = [self._one_model(cfg, s) for s in range(seed, seed + max(2, cfg.seeds))]
+        metrics, by_ones = dict(runs[0][0]), runs[0][1]
+        metrics["typical_acc_worst_seed"] = min(m["typical_acc"] for m, _ in runs)
+        metrics.update(seed_metrics("typical_minus_edge", [m["typical_minus_edge"] for m, _ in runs]))
+        fig, ax = plot.figure()
+        ax.bar([str(k) for k in by_ones], [100 * v for v in by_ones.values()],
+               color=["C0" if k < cfg.edge_ones else "C3" for k in by_ones])
+        ax.set_xlabel("trailing ones (carry-chain length); red = edge cases")
+        ax.set_ylabel("exact match (%)")
+        ax.set_title(f"binary successor (seed {seed})")
+        plot.save(fig, out_dir / "edge_cases.png")
+        write_csv(out_dir / "accuracy.csv", ["trailing_ones", "exact_match_pct"],
+                  [(k, pct(v)) for k, v in by_ones.items()])
+        return Result(metrics, ["edge_cases.png", "accuracy.csv"])
+
+    @staticmethod
+    def _one_model(cfg: Config, seed: int) -> tuple[dict, dict]:
+        """Train one model; its metrics (first seed's names) and accuracy by trailing ones."""
         task = f"binsucc:edge_ones={cfg.edge_ones}"
         data = DataConfig(task=task, train_lengths=cfg.lengths, test_lengths=cfg.lengths, n_train=cfg.n_train,
                           n_test=1)
@@ -84,21 +108,13 @@ class StructuralRecursion(Experiment):
         metrics["typical_minus_edge"] = metrics["typical_acc"] - metrics["edge_acc"]
         for k, v in by_ones.items():
             metrics[f"acc_trailing_ones_{k}"] = pct(v)
-        fig, ax = plot.figure()
-        ax.bar([str(k) for k in by_ones], [100 * v for v in by_ones.values()],
-               color=["C0" if k < cfg.edge_ones else "C3" for k in by_ones])
-        ax.set_xlabel("trailing ones (carry-chain length); red = edge cases")
-        ax.set_ylabel("exact match (%)")
-        ax.set_title("binary successor")
-        plot.save(fig, out_dir / "edge_cases.png")
-        write_csv(out_dir / "accuracy.csv", ["trailing_ones", "exact_match_pct"],
-                  [(k, pct(v)) for k, v in by_ones.items()])
-        return Result(metrics, ["edge_cases.png", "accuracy.csv"])
+        return metrics, by_ones
 
     def checks(self, metrics):
         return [
-            self.check("typical cases learned: exact match (%)", metrics, "typical_acc", ">=",
-                       "min_typical_acc", kind="gate"),
-            self.check("typical minus edge cases (points)", metrics, "typical_minus_edge", ">", "min_gap",
+            self.check("typical cases learned: exact match, worst seed (%)", metrics,
+                       "typical_acc_worst_seed", ">=", "min_typical_acc", kind="gate"),
+            self.check("typical minus edge cases, seed-paired mean − 2·SE (points)", metrics,
+                       "typical_minus_edge_lcb", ">", "min_gap",
                        paper_value="typical near-perfect, rare edge cases fail"),
         ]
