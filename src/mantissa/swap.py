@@ -120,6 +120,22 @@ def swap_into_place(tmp: Path, final: Path) -> None:
     (final / MARKER).unlink(missing_ok=True)
 
 
+def build_in_place(final: Path, write: Callable[[Path], None], recheck: Callable[[], None]) -> None:
+    """Build the folder ``final`` with ``write(tmp)`` in a fresh temporary beside it, then
+    ``recheck()`` (refuse what arrived meanwhile) and swap it into place; stale temporaries
+    of dead processes are cleaned first, and the temporary never outlives the call."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(final.parent)
+    tmp = building_dir(final)
+    try:
+        write(tmp)
+        recheck()
+        swap_into_place(tmp, final)
+    finally:
+        if tmp.exists():
+            remove(tmp)
+
+
 def _temporaries(parent: Path) -> Iterator[tuple[Path, re.Match[str]]]:
     try:
         names = os.listdir(parent)

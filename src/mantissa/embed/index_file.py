@@ -64,7 +64,7 @@ from mantissa.io import (
 from mantissa.ownership import Owned, artifact_files, check_replaceable
 from mantissa.progress import progress
 from mantissa.runtime import check_seed
-from mantissa.swap import building_dir, clean_stale, pid_alive, recover, remove, swap_into_place
+from mantissa.swap import build_in_place, pid_alive, recover
 
 MAGIC = b"MNTSIDX1"
 MANIFEST_MAGIC = "mantissa-index"
@@ -274,20 +274,16 @@ def build_index(out: str | os.PathLike[str], spec: IndexSpec | str, chunks: Iter
     sample = torch.cat([torch.as_tensor(h).float() for h in head])[:fit_size]
     index = Index.fit(spec, sample, seed)
     index.encoder = {"name": encoder, "dim": index.dim} if encoder else None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale(out.parent)
-    tmp = building_dir(out)
-    try:
+
+    def write(tmp: Path) -> None:
         seg = _write_segment(tmp, "seg-00000", index, _chain(head, it), 0)
         _save_aux(tmp, index)  # after the codes: it holds the hnsw graph they grew
         if texts is not None:
             atomic_write(tmp / TEXTS, "\n".join(texts) + "\n")
         write_json(tmp / "index.json", _manifest(tmp, index, [seg]))
-        check_index_out(out, overwrite)  # nothing foreign arrived while building
-        swap_into_place(tmp, out)
-    finally:
-        if tmp.exists():
-            remove(tmp)
+
+    # recheck: nothing foreign arrived while building
+    build_in_place(out, write, lambda: check_index_out(out, overwrite))
     return open_index(out, verify=False)
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from mantissa.nn.transformer import TransformerConfig
 from mantissa.probe.length_gen import accuracy_by, mean_over
+from mantissa.runtime import threads
 from mantissa.train.pipeline import DataConfig, LabConfig, LabRun, fit_task
 from mantissa.train.trainer import TrainConfig
 
@@ -37,15 +36,9 @@ class Knobs:
     device: str = "cpu"
 
 
-@contextlib.contextmanager
-def single_thread() -> Iterator[None]:
+def single_thread() -> contextlib.AbstractContextManager[None]:
     """Tiny models run fastest on one thread (and share a busy machine better)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
+    return threads(1)
 
 
 def lab(k: Knobs, data: DataConfig, pe: str = "ape", **model: Any) -> LabConfig:

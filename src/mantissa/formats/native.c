@@ -17,11 +17,13 @@
 #define MT_FNUZ 2
 #define MT_NONE 3
 #define MT_PAR_MIN 65536
+/* the loop variant of a float format: special * 4 + saturate * 2 + scaling (see MT_LOOP) */
+#define MT_POLICY(p) ((p)->special * 4 + ((p)->saturate != 0) * 2 + ((p)->needs_scaling != 0))
 
 typedef struct {
   int32_t lo_field, shift, big_field, needs_scaling; /* fast._params */
   float top;                                         /* largest finite value */
-  int32_t special, saturate, has_inf, has_nan;       /* overflow and special-value policy */
+  int32_t special, saturate;                         /* special values (ieee: the only inf), overflow */
   int32_t man_bits, bits, int_bias, emin, exp_bits;  /* for codes */
 } mt_float;
 
@@ -131,7 +133,7 @@ static inline __attribute__((always_inline)) int32_t code_one(float q, const mt_
 #define MT_SWITCH(BODY)                                                                          \
   int64_t nans = 0;                                                                              \
   const mt_code k = code_consts(p);                                                              \
-  switch (p->special * 4 + (p->saturate != 0) * 2 + (p->needs_scaling != 0)) {                   \
+  switch (MT_POLICY(p)) {                                                                      \
     MT_SP(MT_IEEE, BODY) MT_SP(MT_FN, BODY) MT_SP(MT_FNUZ, BODY) MT_SP(MT_NONE, BODY)             \
     default: return -1;                                                                          \
   }                                                                                              \
@@ -153,7 +155,7 @@ int64_t mt_encode_f32_i32(const float *restrict x, int32_t *restrict out, int64_
 
 /* MX elements: a float element format p of any policy, one element */
 static float q_any(float x, const mt_float *p) {
-  switch (p->special * 4 + (p->saturate != 0) * 2 + (p->needs_scaling != 0)) {
+  switch (MT_POLICY(p)) {
 #define MT_ANY(SP) case SP * 4: return q_one(x, p, SP, 0, 0); case SP * 4 + 1: return q_one(x, p, SP, 0, 1); \
     case SP * 4 + 2: return q_one(x, p, SP, 1, 0); case SP * 4 + 3: return q_one(x, p, SP, 1, 1);
     MT_ANY(MT_IEEE) MT_ANY(MT_FN) MT_ANY(MT_FNUZ) MT_ANY(MT_NONE)

@@ -42,7 +42,7 @@ class FloatParams(ctypes.Structure):
 
     _fields_ = [(name, ctypes.c_int32) for name in ("lo_field", "shift", "big_field", "needs_scaling")] + [
         ("top", ctypes.c_float)] + [(name, ctypes.c_int32) for name in (
-            "special", "saturate", "has_inf", "has_nan", "man_bits", "bits", "int_bias", "emin", "exp_bits")]
+            "special", "saturate", "man_bits", "bits", "int_bias", "emin", "exp_bits")]
 
 
 def cache_dir() -> Path:
@@ -144,8 +144,8 @@ def float_params(fmt) -> FloatParams:
     """The kernel's constants for a float format the fast path supports (see ``fast.supports``)."""
     lo_field, shift, big_field, needs_scaling, top = fast._params(fmt)
     return FloatParams(lo_field, shift, big_field, int(needs_scaling), top, _SPECIAL[fmt.special],
-                       int(fmt.overflow == "saturate"), int(fmt.has_inf), int(fmt.has_nan), fmt.man_bits,
-                       fmt.bits, fmt.int_bias, fmt.emin, fmt.exp_bits)
+                       int(fmt.overflow == "saturate"), fmt.man_bits, fmt.bits, fmt.int_bias, fmt.emin,
+                       fmt.exp_bits)
 
 
 def quantize_float(fmt, x: torch.Tensor) -> tuple[torch.Tensor, int]:

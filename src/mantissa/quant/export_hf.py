@@ -30,7 +30,7 @@ from mantissa.quant.api import module_of, quantized_layers
 from mantissa.quant.dequantize import dequantized_copy
 from mantissa.quant.encoders import as_encoder
 from mantissa.quant.outputs import EXPORT_FORMAT, EXPORT_MANIFEST, check_out
-from mantissa.swap import MARKER, building_dir, clean_stale, remove, swap_into_place
+from mantissa.swap import MARKER, build_in_place
 
 VERSION = 1
 
@@ -69,17 +69,12 @@ def write_export(model: Any, path: str | os.PathLike[str], convert: Convert, exp
     module = module_of(model)
     final = Path(path)
     check_out(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale(final.parent)
-    tmp = building_dir(final)
-    try:
+
+    def write(tmp: Path) -> None:
         _write(as_encoder(model), module, tmp, convert)
         _write_manifest(tmp, module.mantissa_quant["recipe"], module, export, note)
-        check_out(final)  # nothing foreign arrived while writing
-        swap_into_place(tmp, final)
-    finally:
-        if tmp.exists():
-            remove(tmp)
+
+    build_in_place(final, write, lambda: check_out(final))  # recheck: nothing foreign arrived
     return final
 
 

@@ -47,7 +47,7 @@ from mantissa.quant.encoders import HFEncoder, STEncoder, as_encoder, fix_paddin
 from mantissa.quant.layers import QuantLinear, bits_per_weight
 from mantissa.quant.outputs import MODEL_FORMAT, check_out
 from mantissa.quant.recipes import parse_recipe
-from mantissa.swap import MARKER, building_dir, clean_stale, recover, remove, swap_into_place
+from mantissa.swap import MARKER, build_in_place, recover
 
 FORMAT = MODEL_FORMAT
 VERSION = 2  # 2: the manifest is sealed
@@ -93,16 +93,8 @@ def save_quantized(model: Any, path: str | os.PathLike[str]) -> Path:
         raise ConfigError("this model is not quantized; call mantissa.quant.quantize(model, recipe) first")
     final = Path(path)
     check_model_out(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale(final.parent)
-    tmp = building_dir(final)
-    try:
-        _write_model(model, module, info, tmp)
-        check_model_out(final)  # nothing foreign arrived while writing
-        swap_into_place(tmp, final)
-    finally:
-        if tmp.exists():
-            remove(tmp)
+    build_in_place(final, lambda tmp: _write_model(model, module, info, tmp),
+                   lambda: check_model_out(final))  # recheck: nothing foreign arrived while writing
     return final
 
 

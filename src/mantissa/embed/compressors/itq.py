@@ -14,26 +14,12 @@ float64), which bounds the build time.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import torch
 
 from mantissa.embed.compressors.base import COMPRESSORS, check_vectors, pack_signs
 from mantissa.embed.compressors.binary import Binary
 from mantissa.errors import SpecError
-
-
-@contextlib.contextmanager
-def _lapack_one_thread() -> Iterator[None]:
-    """Small dense factorizations on one thread: on 2 busy cores a 384×384 SVD took 2 s
-    with torch's 2 threads and 0.05 s with one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+from mantissa.runtime import threads
 
 
 def itq_rotation(v: torch.Tensor, iters: int, seed: int) -> torch.Tensor:
@@ -43,7 +29,7 @@ def itq_rotation(v: torch.Tensor, iters: int, seed: int) -> torch.Tensor:
     v32 = v.float()
     for _ in range(iters):
         b = torch.where(v32 @ r.float() >= 0, 1.0, -1.0)
-        with _lapack_one_thread():
+        with threads(1):  # small SVDs: 2 s on 2 busy threads, 0.05 s on one
             u, _, wt = torch.linalg.svd((v32.T @ b).double())
         r = u @ wt
     return r
@@ -77,7 +63,7 @@ class ITQ(Binary):
         x = x.double()
         mean = x.mean(0)
         centred = x - mean
-        with _lapack_one_thread():
+        with threads(1):
             _, vecs = torch.linalg.eigh(centred.T @ centred)
         pca = vecs.flip(1)  # principal axes, largest variance first
         rot = itq_rotation(centred @ pca, self.iters, self.seed)
