@@ -198,6 +198,15 @@ class NoConfig:
     """Config of an experiment without settings."""
 
 
+#: what a run asks of a cluster scheduler unless its experiment declares ``resources``: smoke runs
+#: are single-threaded seconds, quick runs the 2-core minutes the catalogue is sized for
+DEFAULT_RESOURCES: Mapping[str, Mapping[str, float]] = {
+    "smoke": {"cpus": 1, "gpus": 0, "memory_gb": 1},
+    "quick": {"cpus": 2, "gpus": 0, "memory_gb": 4},
+    "full": {"cpus": 4, "gpus": 0, "memory_gb": 16},
+}
+
+
 class Experiment:
     """Base class of every catalogue experiment (see the module docstring)."""
 
@@ -214,6 +223,10 @@ class Experiment:
     #: (date, change, reason) for each threshold, baseline, budget or seed changed after a
     #: result was seen, oldest first, e.g. ("2026-03-02", "min_gain 1.0 -> 0.5", "...")
     history: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    #: what one run asks of a cluster's scheduler (``mantissa run --executor ray``), per scale:
+    #: ``{"full": {"cpus": 8, "gpus": 1, "memory_gb": 32}}``; a scale or key left out takes
+    #: :data:`DEFAULT_RESOURCES`' value (see :func:`mantissa.experiments.executors.resources_of`)
+    resources: ClassVar[Mapping[str, Mapping[str, float]]] = {}
 
     def config(self, scale: str = "quick", overrides: Sequence[str] | Mapping[str, Any] = ()) -> Any:
         if scale not in SCALES:

@@ -79,6 +79,14 @@ def run_experiment(
     Bad names or overrides raise before anything is written. An exception
     inside the run is recorded in ``error.json`` and re-raised.
     """
+    exp, cfg, run_dir = start_run(exp_id, scale, seed, out, overrides)
+    return finish_run(exp, cfg, scale, seed, run_dir)
+
+
+def start_run(exp_id: str, scale: str = "quick", seed: int = 0, out: str | Path | None = None,
+              overrides: Sequence[str] | Mapping[str, Any] = ()) -> tuple[Any, Any, Path]:
+    """Check the name, scale, seed and overrides, then create the run folder holding
+    ``config.json``; returns (experiment, config, run folder) for :func:`finish_run`."""
     exp = get_experiment(exp_id)
     cfg = exp.config(scale, overrides)
     runtime.check_seed(seed)
@@ -89,6 +97,12 @@ def run_experiment(
         "overrides": list(overrides) if not isinstance(overrides, Mapping) else dict(overrides),
         "config": to_dict(cfg),
     })
+    return exp, cfg, run_dir
+
+
+def finish_run(exp: Any, cfg: Any, scale: str, seed: int, run_dir: Path) -> RunRecord:
+    """Run ``exp`` into the folder :func:`start_run` made and seal it; an exception inside the
+    run is recorded in ``error.json`` (the folder sealed) and re-raised."""
     env = environment(seed)
     t0 = time.perf_counter()
     try:
