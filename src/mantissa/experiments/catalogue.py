@@ -11,7 +11,7 @@ import warnings
 from mantissa.experiments.base import EXPERIMENTS, Experiment
 
 #: modules of this package that are infrastructure, not experiments
-_INFRA = {"base", "catalogue", "runner", "report", "store"}
+_INFRA = {"base", "catalogue", "runner", "report", "store", "executors", "aggregate"}
 _loaded = False
 #: modules that failed to import: name -> short traceback (tests assert it is empty)
 LOAD_ERRORS: dict[str, str] = {}
