@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from mantissa.experiments import EXPERIMENTS, load_all
+from mantissa.experiments.aggregate import latest_group
 from mantissa.experiments.store import latest, list_runs, runs_root
 
 #: colours of the verdicts; any other status (failed, corrupt, a verdict this version does not
@@ -26,7 +27,10 @@ def _verdict(text: str) -> Text:
 @click.option("--runs", "runs_dir", type=click.Path(file_okay=False), default=None,
               help="Run store to read last results from (default: ./runs or $MANTISSA_RUNS).")
 def command(runs_dir: str | None) -> None:
-    """List the experiments: id, paper, last verdict, last run time."""
+    """List the experiments: id, paper, last verdict, last run time, seeds.
+
+    Where the last run has sibling runs of other seeds (same scale, commit and config), the
+    verdict is theirs together (see docs/cluster.md, "Several seeds")."""
     load_all()
     root = runs_root(runs_dir)
     table = Table(title=f"mantissa experiments ({len(EXPERIMENTS)})")
@@ -35,10 +39,19 @@ def command(runs_dir: str | None) -> None:
     table.add_column("last verdict", no_wrap=True, min_width=14)
     table.add_column("scale", no_wrap=True, min_width=5)
     table.add_column("last run", no_wrap=True, min_width=16)
+    table.add_column("seeds", no_wrap=True)
     for exp_id, exp in EXPERIMENTS.items():
-        run = latest(list_runs(root, exp_id))
+        runs = list_runs(root, exp_id)
+        run = latest(runs)
+        # runs of several seeds (same scale, commit and config) are judged together
+        group = latest_group(runs, run.scale) if run is not None and run.status == "ok" else None
         verdict = "-" if run is None else (run.verdict if run.status == "ok" else run.status)
+        if group is not None:
+            verdict = group.verdict or "-"
+        seeds = "-" if run is None else str(run.seed)
+        if group is not None:
+            seeds = f"{len(group.runs)}: " + ",".join(map(str, group.seeds))
         table.add_row(exp_id, Text(f"{exp.paper} {exp.title}".strip()), _verdict(verdict or "-"),
-                      Text(run.scale if run else "-"), Text(run.started[:16] if run else "-"))
+                      Text(run.scale if run else "-"), Text(run.started[:16] if run else "-"), Text(seeds))
     # a pipe or file gets a wide table instead of rich's 80-column default
     Console(width=None if sys.stdout.isatty() else 140).print(table)

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from mantissa.experiments import CLAIM, GATE, SCALES, Experiment, NaNMetrics, get_experiment, seed_spread
+from mantissa.experiments.aggregate import SeedGroup, latest_group, seeds_text
 from mantissa.experiments.store import RunRecord, latest, list_runs, runs_root
 
 
@@ -70,6 +71,24 @@ def _print_run(con: Console, scale: str, run: RunRecord) -> None:
         con.print(f"  {escape(run.error)}")
 
 
+def _print_group(con: Console, scale: str, group: SeedGroup) -> None:
+    """The verdict over several seeds, and the seeds behind each check's figure."""
+    commit = (group.commit or "?")[:10]
+    con.print(f"[bold]{scale} over {len(group.runs)} seeds[/bold] ({', '.join(map(str, group.seeds))}; "
+              f"commit {escape(commit)}): {escape(str(group.verdict or group.error))}")
+    if group.verdict_reason:
+        con.print(f"  {escape(group.verdict_reason)}")
+    for label, checks in _by_kind(group.checks):
+        con.print(f"  {label}:")
+        for c in checks:
+            mark = "pass" if c.get("passed") else "FAIL"
+            con.print(f"    {mark}  {escape(str(c['description']))}: {escape(_num(c['value']))} "
+                      f"{escape(str(c['op']))} {escape(_num(c['threshold']))}{_paper(c)}")
+            con.print(f"          {escape(seeds_text(c))}")
+    for run in group.runs:
+        con.print(f"  seed {run.seed}: {escape(str(run.verdict))}  ({escape(str(run.path))})")
+
+
 @click.command("show")
 @click.argument("exp_id")
 @click.option("--runs", "runs_dir", type=click.Path(file_okay=False), default=None)
@@ -95,3 +114,6 @@ def command(exp_id: str, runs_dir: str | None) -> None:
         run = latest(runs, scale)
         if run is not None:
             _print_run(con, scale, run)
+        group = latest_group(runs, scale)
+        if group is not None:
+            _print_group(con, scale, group)

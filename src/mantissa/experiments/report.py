@@ -25,6 +25,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from mantissa.experiments.aggregate import SeedGroup, latest_group
 from mantissa.experiments.base import EXPERIMENTS, Experiment, seed_spread
 from mantissa.experiments.catalogue import PILLARS, load_all, pillar_name, pillar_of
 from mantissa.experiments.store import RunRecord, list_runs, runs_root
@@ -294,16 +295,58 @@ def _shown_runs(runs: list[RunRecord]) -> list[RunRecord]:
     return sorted(latest.values(), key=lambda r: order.get(r.scale, len(order)))
 
 
+def _label(run: RunRecord, runs: list[RunRecord]) -> str:
+    """A run's badge text; for a run with sibling seeds, the verdict over all of them."""
+    group = latest_group(runs, run.scale) if run.status == "ok" and run.scale != "smoke" else None
+    return str(group.verdict or run_label(run)) if group is not None else run_label(run)
+
+
 def headline(runs: list[RunRecord]) -> str:
-    """The status an experiment is filtered by: its most important scale's latest run."""
+    """The status an experiment is filtered by: its most important scale's latest run (over its
+    seeds, where it has sibling runs of other seeds)."""
     shown = _shown_runs(runs)
-    return run_label(shown[0]) if shown else "not run"
+    return _label(shown[0], runs) if shown else "not run"
 
 
 def _latest_badges(runs: list[RunRecord]) -> str:
     shown = _shown_runs(runs)
-    return " ".join(_badge("smoke") if run_label(r) == "smoke" else f"{_e(r.scale)} {_badge(run_label(r))}"
+    return " ".join(_badge("smoke") if run_label(r) == "smoke" else f"{_e(r.scale)} {_badge(_label(r, runs))}"
                     for r in shown) or _badge(None)
+
+
+def _seed_section(group: SeedGroup, exp: type[Experiment] | None) -> str:
+    """The verdict over several seeds: each check's judged value, mean ± SE and the value of every
+    seed, then every metric's mean ± SE."""
+    label = "smoke" if group.scale == "smoke" else (group.verdict or "no verdict")
+    seeds = ", ".join(map(str, group.seeds))
+    out = [f"<h3>{_e(group.scale)} scale over {len(group.runs)} seeds ({_e(seeds)}) {_badge(label)}"
+           f" <span class=muted>commit {_e((group.commit or '?')[:10])}</span></h3>"]
+    if group.error:
+        out.append(f"<p class=muted>{_e(group.error)}</p>")
+    if group.verdict_reason and group.scale != "smoke":
+        out.append(f"<p class=reason><b>Inconclusive:</b> {_e(group.verdict_reason)}</p>")
+    if group.checks:
+        rows = []
+        for c in sorted(group.checks, key=lambda c: _kind(c) != "gate"):
+            paper = paper_value(c)
+            per = ", ".join(f"{s}: {fmt_number(v)}" for s, v in c["seeds"].items())
+            verdict = '<td class=pass>pass</td>' if c.get("passed") else "<td class=fail>FAIL</td>"
+            rows.append(f"<tr><td class=kind>{_e(_kind(c))}</td><td>{_e(c.get('description'))}</td>"
+                        f"<td class=num>{'' if paper is None else _fmt(paper)}</td>"
+                        f"<td class=num>{_fmt(c.get('value'))}"
+                        f"<br><small>{_e(c.get('judged_on'))}</small></td>"
+                        f"<td class=num>{_fmt(c.get('mean'))} ± {_fmt(c.get('se'))}</td>"
+                        f"<td class=num>{_e(per)}</td>"
+                        f"<td class=num>{_e(c.get('op'))} {_fmt(c.get('threshold'))}</td>{verdict}</tr>")
+        out.append("<div class=vs><table><tr><th>kind</th><th>check</th><th>paper</th><th>judged</th>"
+                   "<th>mean ± SE</th><th>per seed</th><th>bar</th><th></th></tr>"
+                   f"{''.join(rows)}</table>{_paper_box(exp)}</div>")
+    if group.mean:
+        rows_m = "".join(f"<tr><td>{_e(k)}</td><td class=num>{_fmt(m)} ± {_fmt(group.se[k])}</td></tr>"
+                         for k, m in group.mean.items())
+        out.append(f"<details><summary>all metrics, mean ± SE over {len(group.runs)} seeds "
+                   f"({len(group.mean)})</summary><table>{rows_m}</table></details>")
+    return "".join(out)
 
 
 def _attrs(exp_id: str, exp: type[Experiment] | None, runs: list[RunRecord]) -> str:
@@ -331,7 +374,11 @@ def _experiment_section(exp_id: str, exp: type[Experiment] | None, runs: list[Ru
         out.append(f"<p><b>Paper {_e(exp.paper)}.</b> {_e(exp.claim)}</p>{_history(exp)}")
     out.append(f"<p>Latest: {_latest_badges(runs)}</p>")
     shown = _shown_runs(runs)
-    out += [_run_section(run, exp) for run in shown]
+    for run in shown:
+        group = latest_group(runs, run.scale) if run.status == "ok" else None
+        if group is not None:
+            out.append(_seed_section(group, exp))
+        out.append(_run_section(run, exp))
     if len(runs) > len(shown):
         out.append(f"<p class=muted>{len(runs) - len(shown)} older run(s) of this experiment "
                    "are in the run store.</p>")
