@@ -36,20 +36,41 @@ def command() -> None:
               help="replace an existing index (only an index holding nothing but its own files)")
 @click.option("--encoder", default=None,
               help=f"model that made the input vectors, recorded in the index (texts: {MINILM})")
+@click.option("--executor", type=click.Choice(["local", "process", "ray"]), default=None,
+              help="encode --shards shards in parallel tasks: in this process, a process pool, or Ray "
+                   "(the [cluster] extra); the result equals a one-process build (docs/cluster.md)")
+@click.option("--shards", type=COUNT, default=None,
+              help="shards (segments) encoded in parallel (default with --executor: --workers, else 2)")
+@click.option("--workers", type=COUNT, default=None, help="processes, or CPUs of a local Ray")
+@click.option("--address", default=None, help="Ray cluster to join (--executor ray), e.g. auto")
 def build(input_path: str, spec: str, out: str, key: str | None, fit_size: int, chunk: int, seed: int,
-          force: bool, encoder: str | None) -> None:
-    """Build an index folder from vectors or texts, streaming in chunks."""
+          force: bool, encoder: str | None, executor: str | None, shards: int | None, workers: int | None,
+          address: str | None) -> None:
+    """Build an index folder from vectors or texts, streaming in chunks (or encoded in parallel
+    shards with --executor)."""
     from mantissa.embed.index_file import build_index, check_index_out
     from mantissa.embed.inputs import iter_vectors, read_texts
 
+    if executor is None and (shards or workers or address):
+        raise ConfigError("--shards, --workers and --address build in parallel: give --executor too")
+    if address and executor != "ray":
+        raise ConfigError("--address names a Ray cluster: use it with --executor ray")
     check_index_out(out, force)  # before the input is read: refuse early, touch nothing
     texts = read_texts(input_path) if Path(input_path).suffix.lower() in (".txt", ".text", ".lines") else None
     if texts is not None and encoder not in (None, MINILM):
         raise ConfigError(f"--encoder {encoder}: texts are embedded with {MINILM}; "
                           "give vectors to index another encoder's embeddings")
     encoder = MINILM if texts is not None else encoder
-    idx = build_index(out, spec, iter_vectors(input_path, chunk, key), fit_size=fit_size, chunk_size=chunk,
-                      seed=seed, overwrite=force, texts=texts, encoder=encoder)
+    if executor is not None:
+        from mantissa.embed.sharded import build_sharded
+
+        idx = build_sharded(out, spec, input_path, shards=shards or workers or 2, executor=executor,
+                            workers=workers, address=address, key=key, fit_size=fit_size, chunk_size=chunk,
+                            seed=seed, overwrite=force, encoder=encoder)
+        click.echo(f"{out}: {len(idx.segments)} shard(s) encoded by the {executor} executor")
+    else:
+        idx = build_index(out, spec, iter_vectors(input_path, chunk, key), fit_size=fit_size,
+                          chunk_size=chunk, seed=seed, overwrite=force, texts=texts, encoder=encoder)
     click.echo(f"{out}: {idx.count} vectors, dim {idx.dim}, spec {idx.spec}, "
                f"{idx.bytes_per_vector:g} B/vector in memory, "
                f"{idx.disk_bytes_per_vector:g} B/vector on disk, "
