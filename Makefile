@@ -14,7 +14,7 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) $(TORCH)
-	$(PIP) -e '.[dev,real,bench]'
+	$(PIP) -e '.[dev,real,bench,cluster]'
 	touch $(STAMP)
 
 # Debian's wordnet-base, when it is missing and apt-get can be used as root; elsewhere the
