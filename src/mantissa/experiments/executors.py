@@ -21,9 +21,11 @@ the store by the same commit. Progress lines count the tasks done, running and f
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import socket
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -157,6 +159,9 @@ def execute(task: Task, store: str | None, env: Mapping[str, str] | None = None)
     is stored with its ``error.json`` and the error returned too."""
     for key, value in (env or {}).items():
         os.environ.setdefault(key, value)
+    for name in filter(None, (n.strip() for n in os.environ.get("MANTISSA_PLUGINS", "").split(","))):
+        if name not in sys.modules:  # a reused worker that loaded the catalogue before the plugins
+            importlib.import_module(name)
     exp = get_experiment(task.exp_id)
     res = resources_of(exp, task.scale)
     scratch = None if store else Path(tempfile.mkdtemp(prefix="mantissa-task-"))
