@@ -22,7 +22,7 @@ LOAD_ERRORS: dict[str, str] = {}
 PILLARS: dict[str, tuple[str, tuple[str, ...]]] = {
     "formats": ("formats & arithmetic", (
         "bit-scaling", "dfp-training", "fp8-stability", "i-vit", "llm-fp4", "llm-int8", "lmul",
-        "nupes", "power-softmax", "quant-survey", "shiftaddllm")),
+        "nupes", "power-softmax", "quant-survey", "shiftaddllm", "fp-diffusion")),
     "arith-lab": ("arithmetic lab", (
         "alchemy", "cot-theory", "dissect-mult", "grok-corrupted", "pe-length-gen",
         "positional-description", "rasp-l", "structural-recursion", "task-hinting",
@@ -37,7 +37,7 @@ PILLARS: dict[str, tuple[str, tuple[str, ...]]] = {
     "architectures": ("efficient architectures & beyond text", (
         "circuit-diagrams", "clex", "combiner", "ecoformer", "evonorm", "hyperinterval",
         "imagebind-llm", "memoryformer", "neural-snowflakes", "pc-compression", "rep4ex",
-        "shiftaddvit")),
+        "shiftaddvit", "hnerv")),
 }
 _OTHER = "other"
 _PILLAR_OF = {exp_id: slug for slug, (_, ids) in PILLARS.items() for exp_id in ids}

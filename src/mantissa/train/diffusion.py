@@ -10,7 +10,8 @@
 The model is any ``model(x_t, t) -> eps`` (e.g. :class:`mantissa.nn.ddpm.MLPDenoiser`).
 :func:`ddpm_sample` can also record the model inputs of every step, the
 calibration data of post-training quantization for diffusion models (inputs from
-all timesteps of the sampling trajectory).
+all timesteps of the sampling trajectory; :func:`calibration_inputs`). :func:`fit_ddpm`
+trains a denoiser with the generic :class:`~mantissa.train.Trainer`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import torch
 from torch import nn
 
 from mantissa.errors import ConfigError
+from mantissa.train.lm import TensorBatches
+from mantissa.train.trainer import TrainConfig, Trainer
 
 
 @dataclass
@@ -79,3 +82,24 @@ def ddpm_sample(model: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], sch
         if step > 0:
             x = x + beta ** 0.5 * z
     return x
+
+
+def fit_ddpm(model: nn.Module, schedule: NoiseSchedule, x: torch.Tensor, steps: int, lr: float = 2e-3,
+             batch_size: int = 128, seed: int = 0) -> nn.Module:
+    """Train ``model`` with L_simple on clean images ``x`` (N, D) via the generic Trainer;
+    returns it in eval mode."""
+    torch.manual_seed(seed)
+    cfg = TrainConfig(steps=steps, batch_size=batch_size, lr=lr, warmup=steps // 20, weight_decay=0.0,
+                      log_every=0, seed=seed)
+    Trainer(model, cfg, TensorBatches({"x": x}, batch_size, seed=seed), loss_fn=ddpm_loss(schedule),
+            progress_desc="train DDPM").fit()
+    return model.eval()
+
+
+def calibration_inputs(model: nn.Module, schedule: NoiseSchedule, n: int, dim: int, every: int = 1,
+                       seed: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Model inputs ``(x_t, t)`` of ``n`` sampling chains of ``model``, every ``every``-th step
+    (post-training quantization calibrates on all timesteps of the chain)."""
+    record: list[tuple[torch.Tensor, torch.Tensor]] = []
+    ddpm_sample(model, schedule, (n, dim), torch.Generator().manual_seed(seed), record)
+    return record[::every]
