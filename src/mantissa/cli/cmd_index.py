@@ -55,6 +55,10 @@ def build(input_path: str, spec: str, out: str, key: str | None, fit_size: int, 
         raise ConfigError("--shards, --workers and --address build in parallel: give --executor too")
     if address and executor != "ray":
         raise ConfigError("--address names a Ray cluster: use it with --executor ray")
+    if executor == "ray":
+        from mantissa.embed.sharded import require_ray
+
+        require_ray()
     check_index_out(out, force)  # before the input is read: refuse early, touch nothing
     texts = read_texts(input_path) if Path(input_path).suffix.lower() in (".txt", ".text", ".lines") else None
     if texts is not None and encoder not in (None, MINILM):

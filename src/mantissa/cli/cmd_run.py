@@ -16,7 +16,7 @@ from mantissa.cli._types import COUNT, SEED
 from mantissa.errors import ConfigError, MantissaError
 from mantissa.experiments import SCALES, load_all
 from mantissa.experiments.aggregate import latest_group
-from mantissa.experiments.executors import EXECUTORS, make_executor, make_tasks
+from mantissa.experiments.executors import EXECUTORS, import_ray, make_executor, make_tasks
 from mantissa.experiments.report import render
 from mantissa.experiments.runner import finished_run, run_experiment
 from mantissa.experiments.store import RunRecord, list_runs, runs_root
@@ -89,6 +89,8 @@ def command(ids: tuple[str, ...], run_all: bool, tour: bool, scale: str | None, 
         raise ConfigError("--store is the run store on a shared path: give it instead of --out")
     seeds = parse_seeds(seed_list) if seed_list is not None else [0 if seed is None else seed]
     runner = make_executor(executor, address=address, workers=workers, store=store)
+    if executor == "ray":
+        import_ray()  # a missing extra is refused before anything runs
     out = store or out
     names = load_all() if (run_all or tour) else list(ids)
     if overrides and len(names) > 1:
@@ -162,7 +164,7 @@ def _seed_summary(names: list[str], scale: str, out: str | None) -> None:
     for name in names:
         group = latest_group(list_runs(runs_root(out), name), scale)
         if group is None:
-            table.add_row(name, "-", "-", "fewer than 2 finished seeds")
+            table.add_row(name, "-", "-", "fewer than 2 finished seeds of one commit and config")
         else:
             table.add_row(name, ",".join(map(str, group.seeds)), str(group.verdict or "-"),
                           group.verdict_reason or group.error)

@@ -161,6 +161,16 @@ def _forwarded_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k.startswith("MANTISSA_")}
 
 
+def require_ray() -> Any:
+    """The ``ray`` module; a MissingDependencyError naming the extra when it is not installed."""
+    try:
+        import ray
+    except ImportError:
+        raise MissingDependencyError("--executor ray needs Ray, which is not installed: "
+                                     "pip install 'mantissa[cluster]'") from None
+    return ray
+
+
 def _map_shards(calls: list[tuple], executor: str, workers: int | None, address: str | None,
                 n_threads: int) -> Iterator[dict[str, Any]]:
     """Run ``encode_shard(*call)`` for every call on ``executor``; results in call order."""
@@ -175,11 +185,7 @@ def _map_shards(calls: list[tuple], executor: str, workers: int | None, address:
         with ProcessPoolExecutor(workers or os.cpu_count() or 1, mp_context=ctx) as pool:
             yield from pool.map(encode_shard, *zip(*calls))
     elif executor == "ray":
-        try:
-            import ray
-        except ImportError:
-            raise MissingDependencyError("--executor ray needs Ray, which is not installed: "
-                                         "pip install 'mantissa[cluster]'") from None
+        ray = require_ray()
         started = not ray.is_initialized()
         if started:
             opts = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
@@ -216,6 +222,8 @@ def build_sharded(out: str | os.PathLike[str], spec: IndexSpec | str, input_path
     if executor not in SHARD_EXECUTORS:
         raise ConfigError(f"unknown executor {executor!r}; use one of {', '.join(SHARD_EXECUTORS)}")
     check_seed(seed)
+    if executor == "ray":
+        require_ray()  # before any work
     check_index_out(out, overwrite)
     texts = read_texts(input_path) if _is_text(input_path) else None
     count = count_rows(input_path, key)

@@ -374,7 +374,8 @@ def _ray_execute(task: Task, store: str | None, env: Mapping[str, str]) -> dict[
 
 class RayExecutor(Executor):
     """One Ray task per run: on the cluster at ``address``, else on a local Ray of ``workers`` CPUs
-    (or the Ray this process already joined). ``workers`` with an address caps the tasks in flight."""
+    (or the Ray this process already joined). At most ``workers`` tasks (default: the cluster's
+    CPUs) are in flight at once; Ray places each by the resources it declares."""
 
     def __init__(self, address: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -391,6 +392,7 @@ class RayExecutor(Executor):
             else:
                 ray.init(num_cpus=self.workers or os.cpu_count() or 1, **opts)
             self._started = True
+        self._capacity = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         self._remote = ray.remote(max_retries=0)(_ray_execute)
         self._env = _forwarded_env()
         self._check_feasible(tasks)
@@ -413,7 +415,8 @@ class RayExecutor(Executor):
             self._started = False
 
     def capacity(self) -> int:
-        return self.workers if (self.address and self.workers) else 1 << 30
+        """Tasks in flight: ``workers``, else the cluster's CPUs (so "running" counts what runs)."""
+        return self._capacity
 
     def submit(self, task: Task, root: Path) -> Any:
         res = resources_of(get_experiment(task.exp_id), task.scale)
