@@ -29,7 +29,7 @@ PILLARS: dict[str, tuple[str, tuple[str, ...]]] = {
         "teaching-arith")),
     "embeddings": ("embeddings", (
         "2dmse", "bebr", "esimcse", "geodesic-mixup", "gistembed", "nv-embed", "starbucks",
-        "imaginator",
+        "imaginator", "snip",
         "unified-embedding", "vector-compression", "word-vectors")),
     "merging-probes": ("merging & probes", (
         "atlas", "concrete-merging", "linguistic-collapse", "observatory", "relative-reps",
