@@ -18,6 +18,8 @@ import click
 from mantissa import __version__
 from mantissa.cli._failure import USER_ERRORS, describe, fail, usage_message
 
+__all__ = ["cli", "main"]
+
 
 class _Group(click.Group):
     def _modules(self) -> dict[str, str]:
