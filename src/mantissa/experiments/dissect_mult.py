@@ -6,7 +6,7 @@ zero-padded to a fixed width so every output digit has a fixed position).
 During training, per-output-digit accuracy is recorded for the improved format:
 the paper finds the model optimises each digit as a separate subtask and that
 the middle digits — the ones with long carry chains — are learned last.
-Parts: ``tasks.formats:zero_pad,plain``, ``probe.length_gen.per_digit_accuracy``.
+Parts: ``tasks.encodings:zero_pad,plain``, ``probe.length_gen.per_digit_accuracy``.
 
 Gate: the improved format (the paper's own recipe) learns n-digit
 multiplication on held-out problems. Claims: it beats the plain format by a
@@ -85,7 +85,7 @@ class DissectMult(Experiment):
         ("2026-12-04", "comparisons strict: gain > 10, edge - middle > 5 (were >=)",
          "protocol v2: ties fail"),
     )
-    parts = ("tasks:mul", "tasks.formats:zero_pad(reverse),plain", "probe.length_gen.per_digit_accuracy")
+    parts = ("tasks:mul", "tasks.encodings:zero_pad(reverse),plain", "probe.length_gen.per_digit_accuracy")
     Config = Config
     scales = {
         "smoke": {"steps": 10, "d_model": 32, "n_layer": 1, "n_test": 5, "n_train": 200, "eval_points": 2,

@@ -5,7 +5,7 @@ and ``train_max + 2`` digits, in the usual format (reversed output) versus the
 paper's representation trick: random spaces between the operand digits, which
 stop the model from tying digits to absolute positions (zero-padding is the
 other trick; ``formats`` lists both). A len(a) × len(b) exact-match grid per model
-shows where extrapolation breaks. Parts: ``tasks.formats:random_space,zero_pad``,
+shows where extrapolation breaks. Parts: ``tasks.encodings:random_space,zero_pad``,
 ``probe.length_gen.grid``, ``train.curriculum``.
 
 Gate: both formats learn the training lengths (exact match at N digits, the
@@ -67,7 +67,7 @@ class PositionalDescription(Experiment):
          "curriculum at N = 3: usual 100 %, random spaces 10 %. The gate is out of reach at quick scale, "
          "full settles it"),
     )
-    parts = ("tasks.formats:random_space,zero_pad,reverse", "nn.positional:ape")
+    parts = ("tasks.encodings:random_space,zero_pad,reverse", "nn.positional:ape")
     Config = Config
     scales = {
         "smoke": {"steps": 10, "d_model": 32, "n_layer": 1, "n_test": 5, "n_train": 200, "train_max": 2,

@@ -4,7 +4,7 @@
 Addition trained on ``1..train_max`` digits and tested on longer operands, with
 index hints (every digit preceded by a letter naming its place value, letters
 drawn from a random window, output reversed) versus the same reversed-output
-format without hints. Parts: ``tasks.formats:index_hints``, ``probe.length_gen``,
+format without hints. Parts: ``tasks.encodings:index_hints``, ``probe.length_gen``,
 ``train.curriculum``.
 
 Gate: both formats learn the training lengths. Claim: index hints raise
@@ -71,7 +71,7 @@ class RaspL(Experiment):
          "(seed 0): ID hints 58 % / no hints 52 % (curriculum), 26 / 50 % (none), 78 / 72 % (N = 4): the "
          "gate is out of reach at quick scale, full settles it"),
     )
-    parts = ("tasks.formats:index_hints,reverse", "probe.length_gen")
+    parts = ("tasks.encodings:index_hints,reverse", "probe.length_gen")
     Config = Config
     scales = {
         "smoke": {"steps": 10, "d_model": 32, "n_layer": 1, "n_test": 5, "n_train": 200, "train_max": 2,

@@ -3,7 +3,7 @@
 3-digit addition learned from a given number of distinct samples in the plain
 format (``123+45=168``) and with the output reversed (``123+45=<861``),
 optionally with a simple scratchpad: exact match on held-out problems across a
-sample-count sweep. Parts: ``tasks.formats`` (plain, reverse, scratch_simple),
+sample-count sweep. Parts: ``tasks.encodings`` (plain, reverse, scratch_simple),
 ``train.pipeline``.
 
 Gate: the reversed format learns 3-digit addition at the largest sample count
@@ -75,7 +75,7 @@ class TeachingArith(Experiment):
          "reverse was already at 100 % with 500 samples, so the sweep could not show the rise the paper "
          "reports; the smallest count now lies below the transition"),
     )
-    parts = ("tasks.formats:plain,reverse,scratch_simple", "nn.transformer", "train.Trainer")
+    parts = ("tasks.encodings:plain,reverse,scratch_simple", "nn.transformer", "train.Trainer")
     Config = Config
     scales = {
         "smoke": {"counts": (50, 100), "steps": 15, "d_model": 32, "n_layer": 1, "n_test": 10},

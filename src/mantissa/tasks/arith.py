@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from mantissa.tasks.base import TASKS, Example, Length, Task
-from mantissa.tasks.formats import FORMATS
+from mantissa.tasks.encodings import ENCODINGS
 
 
 def random_number(rng: np.random.Generator, digits: int) -> int:
@@ -42,7 +42,7 @@ class Arithmetic(Task):
 
     def __init__(self, format: str = "plain") -> None:
         self.format_spec = format
-        self.fmt = FORMATS.build(format)
+        self.fmt = ENCODINGS.build(format)
 
     def compute(self, a: int, b: int) -> int:  # pragma: no cover
         raise NotImplementedError

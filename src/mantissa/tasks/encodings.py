@@ -1,4 +1,4 @@
-"""Data formats for binary arithmetic ``a ∘ b = c``: the subject of several papers.
+"""Data encodings (formats of the text) for binary arithmetic ``a ∘ b = c``: the subject of several papers.
 
 A format turns digit strings into ``(prompt, answer)`` text. The digit order is
 stated in the data itself: ``=`` ends a prompt whose answer is written most
@@ -31,41 +31,41 @@ import numpy as np
 from mantissa.errors import ConfigError
 from mantissa.registry import Registry
 
-FORMATS: Registry = Registry("data format")
+ENCODINGS: Registry = Registry("data encoding")
 
 
-class Format:
+class Encoding:
     name = "format"
 
     def __call__(self, a: str, b: str, op: str, c: str, rng: np.random.Generator) -> tuple[str, str]:
         raise NotImplementedError  # pragma: no cover
 
     def __repr__(self) -> str:
-        return f"<format {self.name}>"
+        return f"<encoding {self.name}>"
 
 
 def _rev_number(c: str) -> str:
     return ("-" + c[1:][::-1]) if c.startswith("-") else c[::-1]
 
 
-@FORMATS.register("plain")
-class Plain(Format):
+@ENCODINGS.register("plain")
+class Plain(Encoding):
     name = "plain"
 
     def __call__(self, a, b, op, c, rng):
         return f"{a}{op}{b}=", c
 
 
-@FORMATS.register("reverse")
-class Reverse(Format):
+@ENCODINGS.register("reverse")
+class Reverse(Encoding):
     name = "reverse"
 
     def __call__(self, a, b, op, c, rng):
         return f"{a}{op}{b}=<", _rev_number(c)
 
 
-@FORMATS.register("reverse_all")
-class ReverseAll(Format):
+@ENCODINGS.register("reverse_all")
+class ReverseAll(Encoding):
     name = "reverse_all"
 
     def __call__(self, a, b, op, c, rng):
@@ -84,8 +84,8 @@ def _addition_steps(a: str, b: str) -> list[tuple[int, int, int, int, int]]:
     return steps
 
 
-@FORMATS.register("scratch_simple")
-class ScratchSimple(Format):
+@ENCODINGS.register("scratch_simple")
+class ScratchSimple(Encoding):
     name = "scratch_simple"
 
     def __call__(self, a, b, op, c, rng):
@@ -95,8 +95,8 @@ class ScratchSimple(Format):
         return f"{a}{op}{b}=", f"{pad}|{c}"
 
 
-@FORMATS.register("scratch_detailed")
-class ScratchDetailed(Format):
+@ENCODINGS.register("scratch_detailed")
+class ScratchDetailed(Encoding):
     name = "scratch_detailed"
 
     def __call__(self, a, b, op, c, rng):
@@ -107,8 +107,8 @@ class ScratchDetailed(Format):
         return f"{a}{op}{b}=", f"{pad}|{c}"
 
 
-@FORMATS.register("zero_pad")
-class ZeroPad(Format):
+@ENCODINGS.register("zero_pad")
+class ZeroPad(Encoding):
     name = "zero_pad"
 
     def __init__(self, width: int = 10, reverse: bool = False) -> None:
@@ -127,8 +127,8 @@ class ZeroPad(Format):
             "-" if neg else "") + ans
 
 
-@FORMATS.register("random_space")
-class RandomSpace(Format):
+@ENCODINGS.register("random_space")
+class RandomSpace(Encoding):
     name = "random_space"
 
     def __init__(self, p: float = 0.3, reverse: bool = True) -> None:
@@ -149,8 +149,8 @@ class RandomSpace(Format):
         return (prompt + "<", _rev_number(c)) if self.reverse else (prompt, c)
 
 
-@FORMATS.register("index_hints")
-class IndexHints(Format):
+@ENCODINGS.register("index_hints")
+class IndexHints(Encoding):
     name = "index_hints"
 
     def __init__(self, random_offset: bool = True) -> None:
