@@ -50,8 +50,8 @@ def test_mx_encode_decode_round_trip_and_scale_codes():
 
 
 def test_mx_spec_and_errors():
-    assert str(formats.parse("mx:float4_e2m1fn,block=16")) == "mx:float4_e2m1fn,block=16"
-    assert formats.parse("mx:fp:e4m3,special=fn,block=16").element == formats.get("float8_e4m3fn")
+    assert str(formats.get("mx:float4_e2m1fn,block=16")) == "mx:float4_e2m1fn,block=16"
+    assert formats.get("mx:fp:e4m3,special=fn,block=16").element == formats.get("float8_e4m3fn")
     with pytest.raises(ShapeError, match="multiple of 32"):
         formats.get("mxfp4").quantize(torch.randn(4, 40))
     with pytest.raises(ConfigError):
@@ -67,7 +67,7 @@ def test_mxint8_fixed_point_elements():
 
 
 def test_dynamic_fixed_point_exact():
-    fmt = formats.parse("dfp:16")
+    fmt = formats.get("dfp:16")
     x = torch.tensor([3.0, -0.7, 1e-3], dtype=torch.float64)
     i, e = fmt.encode(x)
     assert e == 1 - 14  # floor(log2 3) = 1
@@ -80,12 +80,12 @@ def test_dynamic_fixed_point_exact():
 
 
 def test_power_format_grid():
-    p = formats.parse("power:4,a=0.5")
+    p = formats.get("power:4,a=0.5")
     assert str(p) == "power:4,a=0.5"
     v = p.values()
     assert v.max().item() == 1.0 and sorted(v.tolist())[8] == 0.0
     assert torch.allclose(p.quantize(torch.tensor([0.5])), torch.tensor([(round(0.5 ** 0.5 * 7) / 7) ** 2]))
-    assert torch.equal(formats.parse("power:4,a=1.0").quantize(torch.linspace(-1, 1, 15)),
+    assert torch.equal(formats.get("power:4,a=1.0").quantize(torch.linspace(-1, 1, 15)),
                        torch.round(torch.linspace(-1, 1, 15) * 7) / 7)
     k = p.encode(torch.tensor([-1.0, 1.0]))
     assert k.tolist() == [9, 7]

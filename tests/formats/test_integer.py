@@ -15,14 +15,14 @@ from mantissa.formats import IntFormat
                                         ("int:5", -16, 15), ("int:8,narrow=true", -127, 127),
                                         ("uint:3", 0, 7)])
 def test_ranges_and_codes(spec, lo, hi):
-    fmt = formats.parse(spec)
+    fmt = formats.get(spec)
     assert (fmt.qmin, fmt.qmax) == (lo, hi)
     x = torch.arange(lo - 3, hi + 4, dtype=torch.float64)
     q = fmt.quantize(x)
     np.testing.assert_array_equal(q.numpy(), np.clip(x.numpy(), lo, hi))
     codes = fmt.encode(x).to(torch.int64)
     assert torch.equal(fmt.decode(codes, torch.float64), q)
-    assert str(formats.parse(spec)) == spec
+    assert str(formats.get(spec)) == spec
 
 
 def test_rounding_modes_on_integers():

@@ -14,7 +14,7 @@ def on_grid(t: torch.Tensor, fmt) -> bool:
 
 
 def test_sim_linear_forward_and_gradients_on_grid():
-    fmt = formats.parse("fp:e8m2")
+    fmt = formats.get("fp:e8m2")
     torch.manual_seed(0)
     lin = SimLinear(8, 4, bias=False, fmt=fmt)
     x = torch.randn(5, 8, requires_grad=True)

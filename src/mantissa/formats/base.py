@@ -158,4 +158,3 @@ def get(spec: str | Format) -> Format:
     return FORMATS.build(spec)
 
 
-parse = get

@@ -79,11 +79,11 @@ def get_grid(name: str) -> Grid:
     """The grid called ``name`` (see the module docstring); cached."""
     name = str(name)
     if m := _EXMY.match(name):
-        return Grid(name, formats.parse(f"fp:e{m[1]}m{m[2]},special=none"))
+        return Grid(name, formats.get(f"fp:e{m[1]}m{m[2]},special=none"))
     if m := _INT.match(name):
         if not 2 <= int(m[1]) <= 16:
             raise SpecError(f"integer grid {name!r}: bits must be 2..16")
-        return Grid(name, formats.parse(f"int:{m[1]},narrow=true"))
+        return Grid(name, formats.get(f"int:{m[1]},narrow=true"))
     try:
         return Grid(name, formats.get(name))
     except (UnknownNameError, SpecError) as exc:
