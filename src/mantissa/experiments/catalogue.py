@@ -30,7 +30,7 @@ PILLARS: dict[str, tuple[str, tuple[str, ...]]] = {
     "embeddings": ("embeddings", (
         "2dmse", "bebr", "esimcse", "geodesic-mixup", "gistembed", "nv-embed", "starbucks",
         "imaginator", "snip",
-        "unified-embedding", "vector-compression", "word-vectors")),
+        "unified-embedding", "vector-compression", "vlm2vec", "word-vectors")),
     "merging-probes": ("merging & probes", (
         "atlas", "concrete-merging", "linguistic-collapse", "observatory", "relative-reps",
         "self-positioning", "successor-heads")),
