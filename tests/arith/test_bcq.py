@@ -5,13 +5,12 @@ from mantissa.arith.bcq import (
     BCQ,
     bcq_quantize,
     lut_matmul,
-    pack_bits,
     round_pow2,
-    unpack_bits,
 )
 from mantissa.arith.rtn import rtn_quantize
 from mantissa.arith.shift import shift_dequantize, shift_matmul, shift_quantize
 from mantissa.errors import ConfigError, ShapeError
+from mantissa.formats.bits import unpack_signs
 
 
 @pytest.fixture
@@ -42,12 +41,13 @@ def test_pow2_scales_are_powers_of_two(weight):
     assert torch.equal(round_pow2(torch.tensor([0.3, -5.0, 0.0, 0.8])), torch.tensor([0.25, -4.0, 0.0, 1.0]))
 
 
-def test_pack_round_trip(weight):
+def test_packed_codes_are_lsb_first_sign_bits(weight):
     b = bcq_quantize(weight, 3, 32)
-    p = pack_bits(b.codes)
+    p = b.packed()
     assert p.dtype == torch.uint8 and p.shape == (3, 48, 16)
-    assert torch.equal(unpack_bits(p), b.codes)
-    assert pack_bits(torch.tensor([1, -1, -1, -1, -1, -1, -1, 1])).item() == 0b10000001
+    assert torch.equal(unpack_signs(p.reshape(-1, 16), 128, order="lsb").view(3, 48, 128), b.codes)
+    first = b.codes[0, 0, :8].tolist()
+    assert p[0, 0, 0].item() == sum(1 << j for j, c in enumerate(first) if c > 0)
 
 
 @pytest.mark.parametrize("batch", [(1,), (7,), (2, 3)])

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from mantissa.embed.compressors.base import pack_signs, unpack_signs
 from mantissa.embed.search import (
     hamming_matmul,
     hamming_popcount,
@@ -17,6 +16,7 @@ from mantissa.embed.search import (
     topk_stream,
 )
 from mantissa.errors import ShapeError
+from mantissa.formats.bits import pack_signs, unpack_signs
 
 
 def test_int_matmul_is_exact_including_small_batches():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from mantissa.errors import CorruptFileError, ShapeError, SpecError
+from mantissa.errors import ShapeError, SpecError
 from mantissa.quant.grid import get_grid, int_qmax
 from mantissa.quant.layers import (
     FloatLinear,
@@ -18,24 +18,7 @@ from mantissa.quant.layers import (
     IntPerToken,
     QuantLinear,
     bits_per_weight,
-    pack_bits,
-    unpack_bits,
 )
-
-
-@pytest.mark.parametrize("bits", [1, 2, 3, 4, 5, 7, 8])
-def test_pack_roundtrip(bits):
-    codes = torch.randint(0, 1 << bits, (1001,))
-    packed = pack_bits(codes, bits)
-    assert packed.dtype == torch.uint8 and packed.numel() == -(-1001 * bits // 8)
-    assert torch.equal(unpack_bits(packed, bits, 1001), codes)
-
-
-def test_pack_rejects_out_of_range_and_short_streams():
-    with pytest.raises(ShapeError):
-        pack_bits(torch.tensor([16]), 4)
-    with pytest.raises(CorruptFileError):
-        unpack_bits(torch.zeros(3, dtype=torch.uint8), 4, 100)
 
 
 @pytest.mark.parametrize("name", ["float8_e4m3fn", "float8_e5m2", "float4_e2m1fn", "float6_e2m3fn"])

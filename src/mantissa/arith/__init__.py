@@ -7,13 +7,13 @@
   ``shiftmax``, ``shift_gelu``, ``i_layernorm``, ``isqrt``, ``dyadic_requant``,
   ``dyadic_from_scale``, ``integer_only``.
 * ShiftAddLLM (:mod:`.bcq`, :mod:`.shift`, :mod:`.rtn`): ``bcq_quantize`` -> ``BCQ``,
-  ``lut_matmul``, ``pack_bits``, ``shift_quantize``, ``shift_matmul``, ``rtn_quantize``,
+  ``lut_matmul``, ``shift_quantize``, ``shift_matmul``, ``rtn_quantize``,
   ``allocate_bits`` (mixed widths under an average-bits budget).
 * Power-Softmax (:mod:`.power_softmax`, :mod:`.poly`): ``power_softmax``,
   ``fit`` -> ``PolyApprox`` (polynomial reciprocal / rsqrt / exp / gelu on a range).
 """
 
-from mantissa.arith.bcq import BCQ, bcq_quantize, lut_matmul, pack_bits, unpack_bits
+from mantissa.arith.bcq import BCQ, bcq_quantize, lut_matmul
 from mantissa.arith.bit_allocation import allocate_bits
 from mantissa.arith.dyadic import dyadic_from_scale, dyadic_requant, dyadic_tensor
 from mantissa.arith.int8 import (
@@ -47,8 +47,6 @@ __all__ = [
     "allocate_bits",
     "bcq_quantize",
     "lut_matmul",
-    "pack_bits",
-    "unpack_bits",
     "rtn_quantize",
     "shift_dequantize",
     "shift_matmul",

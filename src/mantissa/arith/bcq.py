@@ -35,6 +35,7 @@ from torch.nn import functional as nn_functional
 
 from mantissa.arith._check import choice, float_tensor, int_in_range
 from mantissa.errors import ShapeError
+from mantissa.formats.bits import pack_signs
 
 SCALES = ("float", "pow2", "pow2x2")
 
@@ -65,7 +66,11 @@ class BCQ:
         """Codes bit-packed: (q, out, in // 8) uint8, bit j of byte c set iff code[8c + j] = +1
         (packed once: :func:`lut_matmul` reads them on every call)."""
         if "_packed" not in self.__dict__:
-            self.__dict__["_packed"] = pack_bits(self.codes)
+            q, out, inp = self.codes.shape
+            if inp % 8:
+                raise ShapeError(f"the input dimension ({inp}) must be divisible by 8 to pack bits")
+            signs = pack_signs(self.codes.reshape(-1, inp), inp // 8, order="lsb")
+            self.__dict__["_packed"] = signs.view(q, out, inp // 8)
         return self.__dict__["_packed"]
 
 
@@ -154,20 +159,6 @@ def bcq_quantize(weight: torch.Tensor, bits: int, group: int = 128, *, iters: in
     codes = b.reshape(out, n_in // g, g, q).permute(3, 0, 1, 2).reshape(q, out, n_in)
     alpha = alpha.reshape(out, n_in // g, q).permute(2, 0, 1)
     return BCQ(codes.to(torch.int8), alpha.to(weight.dtype), g)
-
-
-def pack_bits(codes: torch.Tensor) -> torch.Tensor:
-    """±1 codes ``(..., n)`` (n divisible by 8) -> uint8 ``(..., n // 8)``, little-endian bits."""
-    if codes.shape[-1] % 8:
-        raise ShapeError(f"the last dimension ({codes.shape[-1]}) must be divisible by 8 to pack bits")
-    bits = (codes > 0).to(torch.int64).reshape(*codes.shape[:-1], -1, 8)
-    return (bits << torch.arange(8)).sum(-1).to(torch.uint8)
-
-
-def unpack_bits(packed: torch.Tensor) -> torch.Tensor:
-    """Inverse of :func:`pack_bits`: uint8 ``(..., c)`` -> int8 ±1 ``(..., 8c)``."""
-    bits = (packed.to(torch.int64)[..., None] >> torch.arange(8)) & 1
-    return (bits * 2 - 1).to(torch.int8).reshape(*packed.shape[:-1], -1)
 
 
 _SIGNS = ((torch.arange(256)[:, None] >> torch.arange(8)[None, :]) & 1) * 2 - 1  # (256, 8): pattern -> ±1

@@ -145,7 +145,7 @@ class ShiftAddLLM(Experiment):
          "verifies the implementation, not the paper's claim. Seen before: BCQ / min-max RTN output "
          "error 0.88 (3-bit), 0.70 (2-bit)"),
     )
-    parts = ("arith.bcq_quantize", "arith.lut_matmul", "arith.rtn_quantize", "arith.pack_bits",
+    parts = ("arith.bcq_quantize", "arith.lut_matmul", "arith.rtn_quantize", "formats.bits.pack_signs",
              "data.minilm", "quant.recipes:bcq3", "quant.recipes:bcq2", "quant.recipes:w4-int",
              "quant.evaluate")
     Config = Config

@@ -29,48 +29,12 @@ import torch
 from torch import nn
 
 from mantissa.errors import ConfigError, CorruptFileError, ShapeError
+from mantissa.formats.bits import pack_bits, unpack_bits, unpack_signs
 from mantissa.quant.grid import get_grid, int_qmax
 from mantissa.registry import Registry
 
 LAYERS: Registry[type[QuantLinear]] = Registry("quantized layer")
 ACTS: Registry[type[ActQuant]] = Registry("activation quantizer")
-
-
-# --------------------------------------------------------------------------- bit packing
-
-
-def pack_bits(codes: torch.Tensor, bits: int) -> torch.Tensor:
-    """Pack unsigned codes (< 2**bits) into a flat uint8 stream, little-endian bit order."""
-    if not 1 <= bits <= 8:
-        raise ConfigError(f"can pack 1..8 bits per code, got {bits}")
-    flat = codes.reshape(-1).to(torch.int64)
-    if flat.numel() and (int(flat.min()) < 0 or int(flat.max()) >= 1 << bits):
-        raise ShapeError(f"codes out of range for {bits}-bit packing")
-    if bits == 8:
-        return flat.to(torch.uint8)
-    n_bits = flat.numel() * bits
-    pad = (-n_bits) % 8
-    shifts = torch.arange(bits, dtype=torch.int64)
-    bitstream = ((flat.unsqueeze(1) >> shifts) & 1).reshape(-1)
-    bitstream = torch.cat([bitstream, bitstream.new_zeros(pad)]).reshape(-1, 8)
-    return (bitstream << torch.arange(8, dtype=torch.int64)).sum(1).to(torch.uint8)
-
-
-def unpack_bits(packed: torch.Tensor, bits: int, count: int) -> torch.Tensor:
-    """Inverse of :func:`pack_bits`: the first ``count`` codes as int64."""
-    if packed.dtype != torch.uint8:
-        raise CorruptFileError(f"packed codes must be uint8, got {packed.dtype}")
-    if bits == 8:
-        out = packed.to(torch.int64)
-    else:
-        if packed.numel() * 8 < count * bits:
-            raise CorruptFileError(f"packed stream holds {packed.numel() * 8} bits, need {count * bits}")
-        stream = ((packed.to(torch.int64).unsqueeze(1) >> torch.arange(8)) & 1).reshape(-1)
-        stream = stream[: count * bits].reshape(count, bits)
-        out = (stream << torch.arange(bits)).sum(1)
-    if out.numel() < count:
-        raise CorruptFileError(f"packed stream holds {out.numel()} codes, need {count}")
-    return out[:count]
 
 
 # --------------------------------------------------------------------------- activations
@@ -566,9 +530,10 @@ class BCQLinear(QuantLinear):
 
     def bcq(self):
         from mantissa.arith import BCQ
-        from mantissa.arith import unpack_bits as unpack_signs
 
-        return BCQ(unpack_signs(self.packed), self.alpha, self.group)
+        q, out, width = self.packed.shape
+        signs = unpack_signs(self.packed.reshape(-1, width), 8 * width, order="lsb")
+        return BCQ(signs.view(q, out, 8 * width), self.alpha, self.group)
 
     @classmethod
     def from_float(cls, weight: torch.Tensor, bias: torch.Tensor | None, bits: int, group: int,

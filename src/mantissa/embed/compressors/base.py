@@ -185,23 +185,6 @@ def check_vectors(x: Any, what: str = "vectors", first_row: int = 0) -> torch.Te
     return x
 
 
-def pack_signs(x: torch.Tensor, width: int) -> torch.Tensor:
-    """Bits ``x > 0`` packed MSB-first into ``width`` bytes per row (zero padded)."""
-    n, d = x.shape
-    out = np.zeros((n, width), dtype=np.uint8)
-    out[:, : -(-d // 8)] = np.packbits(x.detach().numpy() > 0, axis=1)
-    return torch.from_numpy(out)
-
-
-_UNPACK = ((torch.arange(256).unsqueeze(1) >> torch.arange(7, -1, -1)) & 1).to(torch.int8) * 2 - 1
-
-
-def unpack_signs(codes: torch.Tensor, dim: int) -> torch.Tensor:
-    """Inverse of :func:`pack_signs`: ``(n, dim)`` int8 of ±1."""
-    n = codes.shape[0]
-    return _UNPACK[codes.long()].view(n, -1)[:, :dim]
-
-
 def words64(dim: int) -> int:
     """Bytes for ``dim`` bits rounded up to whole 64-bit words (popcount kernels)."""
     return 8 * math.ceil(dim / 64)

@@ -31,16 +31,10 @@ import time
 import torch
 from torch import nn
 
-from mantissa.embed.compressors.base import (
-    COMPRESSORS,
-    Compressor,
-    check_vectors,
-    pack_signs,
-    unpack_signs,
-    words64,
-)
+from mantissa.embed.compressors.base import COMPRESSORS, Compressor, check_vectors, words64
 from mantissa.embed.search import int_matmul, multibit_popcount
 from mantissa.errors import SpecError
+from mantissa.formats.bits import pack_signs, unpack_signs
 from mantissa.progress import progress
 
 

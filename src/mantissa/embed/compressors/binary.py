@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import torch
 
-from mantissa.embed.compressors.base import COMPRESSORS, Compressor, pack_signs, unpack_signs, words64
+from mantissa.embed.compressors.base import COMPRESSORS, Compressor, words64
 from mantissa.embed.faiss_kernels import knn_hamming
 from mantissa.embed.search import hamming_matmul, hamming_popcount
 from mantissa.errors import SpecError
+from mantissa.formats.bits import pack_signs, unpack_signs
 
 
 @COMPRESSORS.register("binary")

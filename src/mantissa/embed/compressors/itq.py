@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import torch
 
-from mantissa.embed.compressors.base import COMPRESSORS, check_vectors, pack_signs
+from mantissa.embed.compressors.base import COMPRESSORS, check_vectors
 from mantissa.embed.compressors.binary import Binary
 from mantissa.errors import SpecError
+from mantissa.formats.bits import pack_signs
 from mantissa.runtime import threads
 
 
