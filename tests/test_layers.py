@@ -48,3 +48,53 @@ def test_imports_point_downwards():
 def test_every_layer_is_known():
     layers = {_layer(p) for p in ROOT.iterdir() if p.is_dir() and not p.name.startswith("_")}
     assert layers <= set(RANK) | UTILITIES, layers - set(RANK) - UTILITIES
+
+
+# --------------------------------------------------------------------------- experiments are wiring
+#: the catalogue's engine: the modules an experiment may import from its own package
+ENGINE = {"__init__", "base", "catalogue", "runner", "store", "report", "executors", "aggregate",
+          "verdict_table"}
+#: experiments that still import a shared suite or another experiment, and those that still
+#: hold their own optimizer loop. The list may only shrink: a new entry fails, and so does an
+#: entry that no longer offends (remove it).
+KNOWN_IMPORTS = {
+    "atlas": {"_merge_suite"}, "bit_scaling": {"_cheap_arith"}, "combiner": {"_timing"},
+    "concrete_merging": {"_merge_suite"}, "cot_theory": {"_arith_common"}, "dfp_training": {"quant_survey"},
+    "dissect_mult": {"_arith_common"}, "ecoformer": {"_timing", "_cheap_arith"},
+    "esimcse": {"_embed_common"}, "fp8_stability": {"quant_survey"}, "geodesic_mixup": {"_embed_common"},
+    "gistembed": {"_embed_common"}, "grok_corrupted": {"_arith_common"}, "i_vit": {"_cheap_arith"},
+    "imagebind_llm": {"_cheap_arith"}, "llm_fp4": {"_cheap_arith"}, "llm_int8": {"_cheap_arith"},
+    "lmul": {"_cheap_arith"}, "nupes": {"_cheap_arith", "quant_survey"}, "nv_embed": {"_embed_common"},
+    "pe_length_gen": {"_arith_common"}, "positional_description": {"_arith_common"},
+    "power_softmax": {"_cheap_arith"}, "rasp_l": {"_arith_common"}, "self_positioning": {"_merge_suite"},
+    "shiftaddllm": {"_cheap_arith"}, "shiftaddvit": {"_cheap_arith"}, "starbucks": {"_embed_common"},
+    "structural_recursion": {"_arith_common"}, "task_hinting": {"_arith_common"},
+    "teaching_arith": {"_arith_common"}, "two_d_mse": {"_embed_common"}, "word_vectors": {"_embed_common"},
+}
+KNOWN_LOOPS = {"dfp_training", "fp8_stability", "hyperinterval", "quant_survey", "relative_reps"}
+
+
+def _experiment_modules():
+    for path in sorted((ROOT / "experiments").glob("*.py")):
+        if path.stem not in ENGINE and not path.stem.startswith("_"):
+            yield path
+
+
+def test_experiments_import_no_other_experiment():
+    found = {}
+    for path in _experiment_modules():
+        for module, _ in _imports(path):
+            parts = module.split(".")
+            if parts[:2] == ["mantissa", "experiments"] and len(parts) > 2 and parts[2] not in ENGINE:
+                found.setdefault(path.stem, set()).add(parts[2])
+    new = {k: v - KNOWN_IMPORTS.get(k, set()) for k, v in found.items() if v - KNOWN_IMPORTS.get(k, set())}
+    assert not new, f"experiments import other experiments or shared suites (use a part instead): {new}"
+    stale = {k: v - found.get(k, set()) for k, v in KNOWN_IMPORTS.items() if v - found.get(k, set())}
+    assert not stale, f"no longer offending, remove from KNOWN_IMPORTS: {stale}"
+
+
+def test_experiments_hold_no_training_loop():
+    found = {path.stem for path in _experiment_modules() if ".backward(" in path.read_text()}
+    new = found - KNOWN_LOOPS
+    assert not new, f"train through mantissa.train (Trainer or a step function): {new}"
+    assert not KNOWN_LOOPS - found, f"no longer offending, remove from KNOWN_LOOPS: {KNOWN_LOOPS - found}"
