@@ -110,12 +110,14 @@ def test_ray_build_equals_one_process_build(ray_local, tmp_path, vectors):
 
 
 @needs_minilm
-def test_texts_are_embedded_in_the_shards(tmp_path):
+def test_texts_are_embedded_in_the_shards(tmp_path, monkeypatch):
     texts = tmp_path / "t.txt"
     texts.write_text("\n".join(f"sentence number {i} about {w}" for i, w in
                                enumerate(["cats", "dogs", "numbers", "floats", "ships"] * 8)) + "\n")
-    build_index(tmp_path / "one", "int8", iter_vectors(texts, 16), fit_size=20, chunk_size=16,
-                texts=texts.read_text().split("\n")[:-1], encoder="all-MiniLM-L6-v2")
+    monkeypatch.setenv("MANTISSA_CACHE", str(tmp_path / "cache-sharded"))  # each build embeds anew
     build_sharded(tmp_path / "sh", "int8", texts, shards=2, executor="local", fit_size=20, chunk_size=16,
                   encoder="all-MiniLM-L6-v2")
+    monkeypatch.setenv("MANTISSA_CACHE", str(tmp_path / "cache-one"))
+    build_index(tmp_path / "one", "int8", iter_vectors(texts, 16), fit_size=20, chunk_size=16,
+                texts=texts.read_text().split("\n")[:-1], encoder="all-MiniLM-L6-v2")
     assert all(same_index(tmp_path / "one", tmp_path / "sh").values())

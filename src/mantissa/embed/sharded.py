@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -206,6 +207,13 @@ def _map_shards(calls: list[tuple], executor: str, workers: int | None, address:
         raise ConfigError(f"unknown executor {executor!r}; use one of {', '.join(SHARD_EXECUTORS)}")
 
 
+def _tensor(rows: np.ndarray) -> torch.Tensor:
+    """A tensor over a shard's rows, only read (Ray returns them as read-only arrays)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(rows)
+
+
 def build_sharded(out: str | os.PathLike[str], spec: IndexSpec | str, input_path: str | os.PathLike[str],
                   *, shards: int = 2, executor: str = "ray", workers: int | None = None,
                   address: str | None = None, key: str | None = None, fit_size: int = 100_000,
@@ -250,10 +258,10 @@ def build_sharded(out: str | os.PathLike[str], spec: IndexSpec | str, input_path
             for fname, rows in shard["fields"].items():
                 writer = _FieldWriter(tmp / f"{name}.{fname}",
                                       {**base, "field": fname, "width": rows.shape[1] * rows.itemsize})
-                writer.write(torch.from_numpy(rows))
+                writer.write(_tensor(rows))
                 fields[fname] = writer.finish()
             if index.graph is not None:  # the graph grows over the codes in row order, chunk by chunk
-                codes, at = torch.from_numpy(shard["fields"]["codes"]), 0
+                codes, at = _tensor(shard["fields"]["codes"]), 0
                 for n in shard["chunks"]:
                     index.grow(Segment(codes[at : at + n]))
                     at += n
