@@ -36,7 +36,7 @@ PILLARS: dict[str, tuple[str, tuple[str, ...]]] = {
         "self-positioning", "successor-heads")),
     "architectures": ("efficient architectures & beyond text", (
         "circuit-diagrams", "clex", "combiner", "ecoformer", "evonorm", "hyperinterval",
-        "imagebind-llm", "memoryformer", "neural-snowflakes", "pc-compression", "rep4ex",
+        "imagebind-llm", "memoryformer", "neural-snowflakes", "open-eyes", "pc-compression", "rep4ex",
         "shiftaddvit", "hnerv")),
 }
 _OTHER = "other"
