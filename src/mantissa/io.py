@@ -12,11 +12,13 @@ JSON manifest, and :func:`member` keeps a manifest's file names inside its folde
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
+import io
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,21 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_bytes(raw)
     return Path(path)
+
+
+def write_csv(path: str | os.PathLike[str], header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Path:
+    """A CSV table (floats to 6 significant digits), written atomically; returns its path."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([f"{v:.6g}" if isinstance(v, float) else v for v in row] for row in rows)
+    return atomic_write(path, buf.getvalue())
+
+
+def write_records(path: str | os.PathLike[str], records: Sequence[Mapping[str, Any]]) -> Path:
+    """:func:`write_csv` of dicts that share their keys (the first one's keys are the header)."""
+    header = list(records[0])
+    return write_csv(path, header, [[r[k] for k in header] for r in records])
 
 
 def write_owned_text(path: str | os.PathLike[str], text: str, marker: str) -> Path:

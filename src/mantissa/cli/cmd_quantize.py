@@ -80,7 +80,7 @@ def _slug(name: str) -> str:
 
 def _compare(specs: tuple[str, ...], model_dir: str | None, out: Path, n_texts: int, n_calib: int,
              n_pairs: int = 300) -> None:
-    from mantissa.experiments._cheap_arith import write_csv
+    from mantissa.io import write_csv
     from mantissa.quant import evaluate, parse_recipe, quantize
     from mantissa.quant.api import collect_inputs, select_layers
     from mantissa.quant.evaluate import calibration_corpus, evaluation_corpus

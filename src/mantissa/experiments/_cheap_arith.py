@@ -10,8 +10,6 @@ power-softmax); not an experiment itself.
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -25,24 +23,13 @@ import torch.nn.functional as F
 from mantissa import plot
 from mantissa.data import load_minilm, load_sklearn, load_stdlib_docstrings
 from mantissa.errors import ConfigError
-from mantissa.io import atomic_write
+from mantissa.io import write_csv
 from mantissa.nn.tiny_vit import TinyViT, TinyViTConfig
 from mantissa.progress import track
 from mantissa.quant import evaluate, parse_recipe, quantize
 from mantissa.quant.evaluate import calibration_corpus, evaluation_corpus
 from mantissa.runtime import threads
 from mantissa.train import TensorBatches, TrainConfig, Trainer
-
-
-def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(header)
-    for r in rows:
-        w.writerow([f"{v:.6g}" if isinstance(v, float) else v for v in r])
-    atomic_write(path, buf.getvalue().encode())
-    return path.name
-
 
 # ---------------------------------------------------------------- digits ViT
 Split = tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]

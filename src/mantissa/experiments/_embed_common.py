@@ -5,9 +5,7 @@ Not an experiment (the leading underscore keeps discovery away).
 
 from __future__ import annotations
 
-import csv
 import functools
-import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,6 @@ import torch
 from mantissa import plot
 from mantissa.embed.encoder import Encoder
 from mantissa.embed.pairs import Pair, Splits, retrieval_set, split_pairs, subsample, wordnet_pairs
-from mantissa.io import atomic_write
 from mantissa.probe.retrieval_metrics import submodel_grid
 
 
@@ -65,16 +62,6 @@ def heatmap(path: Path, values: torch.Tensor, layers: Sequence[int], dims: Seque
     ax.set_title(title, fontsize=10)
     fig.colorbar(im, ax=ax, label=label)
     plot.save(fig, path)
-    return path.name
-
-
-def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(header)
-    for r in rows:
-        w.writerow([f"{x:.6g}" if isinstance(x, float) else x for x in r])
-    atomic_write(path, buf.getvalue())
     return path.name
 
 

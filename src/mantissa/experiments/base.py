@@ -181,6 +181,7 @@ class Result:
     artifacts: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.artifacts = [Path(a).name for a in self.artifacts]  # a path written in out_dir: its name
         flat: dict[str, float] = {}
         for key, value in self.metrics.items():
             if isinstance(value, bool):

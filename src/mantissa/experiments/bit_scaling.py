@@ -34,8 +34,8 @@ import torch
 
 from mantissa import plot, runtime
 from mantissa.errors import ConfigError
-from mantissa.experiments._cheap_arith import write_csv
 from mantissa.experiments.base import Check, Experiment, Result, register, seed_metrics
+from mantissa.io import write_csv
 from mantissa.nn import Transformer, TransformerConfig
 from mantissa.quant.qat import prepare_qat
 from mantissa.tasks import CharTokenizer

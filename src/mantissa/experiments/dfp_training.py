@@ -27,7 +27,7 @@ from torch import nn
 from mantissa import plot
 from mantissa.data import load_sklearn
 from mantissa.experiments import Experiment, Result, register, seed_metrics
-from mantissa.experiments.quant_survey import write_csv
+from mantissa.io import write_records
 from mantissa.progress import track
 from mantissa.quant.dfp import DFPConfig, OverflowCounter, convert_to_dfp
 from mantissa.runtime import threads
@@ -117,7 +117,7 @@ class DFPTraining(Experiment):
                 row[f"overflow_rate_{variant}"] = counter.rate
                 curves.setdefault(variant, losses)
             rows.append(row)
-        write_csv(out_dir / "runs.csv", rows)
+        write_records(out_dir / "runs.csv", rows)
         fig, ax = plot.figure()
         for variant, losses in curves.items():
             ax.plot(losses, label=variant, lw=0.8)

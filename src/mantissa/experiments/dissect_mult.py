@@ -32,7 +32,8 @@ import numpy as np
 from mantissa import plot
 from mantissa.experiments import Experiment, Result, register
 from mantissa.experiments._arith_common import Knobs, lab, pct, single_thread, train
-from mantissa.probe.length_gen import per_digit_accuracy, write_csv
+from mantissa.io import write_csv
+from mantissa.probe.length_gen import per_digit_accuracy
 from mantissa.tasks import CharTokenizer, make_task
 from mantissa.train.lm import predict
 from mantissa.train.pipeline import DataConfig

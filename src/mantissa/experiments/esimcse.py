@@ -28,7 +28,8 @@ from mantissa import plot
 from mantissa.data import load_wordnet_glosses
 from mantissa.embed.pairs import Pair, split_pairs, subsample
 from mantissa.experiments import Experiment, Result, register, seed_metrics
-from mantissa.experiments._embed_common import loss_curve, minilm, write_csv
+from mantissa.experiments._embed_common import loss_curve, minilm
+from mantissa.io import write_csv
 from mantissa.probe.similarity import Taxonomy, graded_pairs, spearman
 from mantissa.train.embed_trainer import fit_embedding
 from mantissa.train.losses import ESimCSE, SimCSE

@@ -36,8 +36,8 @@ import torch.nn.functional as F
 from mantissa import plot
 from mantissa.data.wordnet import load_wordnet_glosses, wordnet_available
 from mantissa.experiments import Experiment, Result, register
-from mantissa.experiments.quant_survey import write_csv
 from mantissa.formats import get as get_format
+from mantissa.io import write_records
 from mantissa.nn.transformer import Transformer, TransformerConfig
 from mantissa.progress import track
 from mantissa.quant.simulate import sharpness, simulate_precision
@@ -186,7 +186,7 @@ class FP8Stability(Experiment):
         for r in rows:
             worse = r["final_loss"] > base[(r["lr"], r["seed"])] + cfg.margin
             r["unstable"] = int(bool(r["diverged"]) or worse)
-        write_csv(out_dir / "runs.csv", rows)
+        write_records(out_dir / "runs.csv", rows)
         per = {}
         for fmt in fmts:
             rs = [r for r in rows if r["format"] == fmt]
@@ -195,7 +195,7 @@ class FP8Stability(Experiment):
                         "unstable": sum(r["unstable"] for r in rs) / len(rs),
                         "final_loss": sum(r["final_loss"] for r in rs) / len(rs),
                         "sharp": sum(sh) / len(sh) if sh else math.nan}
-        write_csv(out_dir / "formats.csv", [{"format": f, **v} for f, v in per.items()])
+        write_records(out_dir / "formats.csv", [{"format": f, **v} for f, v in per.items()])
         self._plot(per, curves, out_dir)
         m: dict[str, float] = {f"divergence_{_key(f)}": v["div"] for f, v in per.items()}
         m.update({f"sharpness_{_key(f)}": v["sharp"] for f, v in per.items()})

@@ -25,7 +25,7 @@ from mantissa import plot
 from mantissa.embed.encoder import Encoder, TwoTower
 from mantissa.embed.pairs import DIGIT_WORDS, digit_label, digit_pairs
 from mantissa.experiments import Experiment, Result, register, seed_metrics
-from mantissa.experiments._embed_common import write_csv
+from mantissa.io import write_csv
 from mantissa.probe.alignment import alignment, uniformity
 from mantissa.probe.retrieval_metrics import cosine_scores, retrieval_metrics
 from mantissa.train.lm import TensorBatches

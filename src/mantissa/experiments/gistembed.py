@@ -27,7 +27,8 @@ import torch
 from mantissa import plot
 from mantissa.embed.pairs import subsample
 from mantissa.experiments import Experiment, Result, register, seed_metrics
-from mantissa.experiments._embed_common import eval_pairs, loss_curve, minilm, wordnet_splits, write_csv
+from mantissa.experiments._embed_common import eval_pairs, loss_curve, minilm, wordnet_splits
+from mantissa.io import write_csv
 from mantissa.probe.retrieval_metrics import cosine_scores, retrieval_metrics
 from mantissa.train.embed_trainer import fit_embedding
 from mantissa.train.losses import GIST, InfoNCE

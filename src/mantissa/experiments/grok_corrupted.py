@@ -33,9 +33,9 @@ import torch.nn.functional as F
 from mantissa import plot
 from mantissa.experiments import Experiment, Result, register
 from mantissa.experiments._arith_common import pct, single_thread
+from mantissa.io import write_csv
 from mantissa.nn.mlp import ModMLP, ModMLPConfig
 from mantissa.probe.ipr import fourier_ipr
-from mantissa.probe.length_gen import write_csv
 from mantissa.tasks import ModularData, modular_table
 from mantissa.train import TensorBatches, TrainConfig, Trainer
 

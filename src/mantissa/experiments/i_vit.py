@@ -41,9 +41,9 @@ from mantissa.experiments._cheap_arith import (
     end_to_end_metrics,
     minilm_end_to_end,
     train_digits_vit,
-    write_csv,
     write_end_to_end,
 )
+from mantissa.io import write_csv
 from mantissa.nn.int_vit import IntViT, IntViTConfig
 from mantissa.runtime import threads
 

@@ -41,7 +41,7 @@ from torch import nn
 from mantissa import plot, runtime
 from mantissa.data import load_sklearn
 from mantissa.experiments import Experiment, Result, register
-from mantissa.experiments._cheap_arith import write_csv
+from mantissa.io import write_csv
 from mantissa.nn.bind import BindNetwork, GatedInjection, VisualCache, freeze
 from mantissa.nn.transformer import Transformer, TransformerConfig
 from mantissa.tasks.tokenizer import CharTokenizer

@@ -32,7 +32,7 @@ from mantissa import plot
 from mantissa.data import load_sklearn
 from mantissa.embed import imaginator as ima
 from mantissa.experiments import Experiment, Result, mean_se, register, seed_metrics
-from mantissa.probe.length_gen import write_csv
+from mantissa.io import write_csv
 from mantissa.tasks.digit_scenes import crops, make_scenes
 
 

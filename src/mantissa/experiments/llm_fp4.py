@@ -31,7 +31,7 @@ from pathlib import Path
 from mantissa import plot
 from mantissa.data import embed_corpus, load_minilm, load_wordnet_glosses
 from mantissa.experiments import Experiment, Result, register
-from mantissa.experiments._cheap_arith import write_csv
+from mantissa.io import write_csv
 from mantissa.progress import track
 from mantissa.quant.api import collect_inputs, quantize, quantized_layers, select_layers
 from mantissa.quant.evaluate import evaluation_corpus, recall_at_k

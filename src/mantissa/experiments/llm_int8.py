@@ -40,9 +40,9 @@ from mantissa.experiments._cheap_arith import (
     minilm_linear_inputs,
     rel_error,
     row_cosine,
-    write_csv,
     write_end_to_end,
 )
+from mantissa.io import write_csv
 
 E2E = {"float": None, "int8": "int8", "int8_outlier": "int8-outlier"}
 

@@ -62,9 +62,9 @@ from mantissa.experiments._cheap_arith import (
     rel_error,
     row_cosine,
     train_digits_vit,
-    write_csv,
     write_end_to_end,
 )
+from mantissa.io import write_csv
 
 FP8 = ("float8_e4m3fn", "float8_e5m2")
 E2E_PAIRS = {3: "e5m2", 4: "e4m3"}  # L-Mul width -> the fp8 format the paper compares it with

@@ -29,7 +29,8 @@ from mantissa import plot
 from mantissa.data import load_minilm
 from mantissa.experiments import Experiment, Result, register
 from mantissa.experiments._cheap_arith import end_to_end_metrics, minilm_end_to_end, write_end_to_end
-from mantissa.experiments.quant_survey import glosses, write_csv
+from mantissa.experiments.quant_survey import glosses
+from mantissa.io import write_records
 from mantissa.progress import track
 from mantissa.quant import parse_quantizer
 from mantissa.quant.nupes import learn_exponent, output_error, power_fake_quant, search_exponent
@@ -134,7 +135,7 @@ class NUPES(Experiment):
                 row[f"mse_{m}"] = float((wq[m] - w).pow(2).sum() / w.pow(2).sum())
                 row[f"out_{m}"] = float(output_error(w, wq[m], h_held)) / ref
             rows.append(row)
-        write_csv(out_dir / "layers.csv", rows)
+        write_records(out_dir / "layers.csv", rows)
         self._plot(rows, out_dir)
         mean = lambda key: float(torch.tensor([r[key] for r in rows]).mean())  # noqa: E731
         m = {f"{kind}_{meth}": mean(f"{kind}_{meth}") for kind in ("mse", "out") for meth in METHODS}

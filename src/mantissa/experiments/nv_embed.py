@@ -32,7 +32,8 @@ from mantissa.embed.cached import CachedTop
 from mantissa.embed.pairs import Pair, docstring_pairs, split_pairs, subsample
 from mantissa.embed.pooling import build_pooling
 from mantissa.experiments import Experiment, Result, register, seed_metrics
-from mantissa.experiments._embed_common import eval_pairs, loss_curve, minilm, write_csv
+from mantissa.experiments._embed_common import eval_pairs, loss_curve, minilm
+from mantissa.io import write_csv
 from mantissa.probe.retrieval_metrics import cosine_scores, retrieval_metrics
 from mantissa.runtime import threads
 from mantissa.train.embed_trainer import fit_embedding

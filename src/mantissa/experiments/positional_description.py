@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 from mantissa.experiments import Experiment, Result, register
 from mantissa.experiments._arith_common import Knobs, eval_by_length, lab, pct, single_thread, train
-from mantissa.probe.length_gen import grid, plot_curves, plot_grid, write_csv
+from mantissa.io import write_csv
+from mantissa.probe.length_gen import grid, plot_curves, plot_grid
 from mantissa.tasks import buckets
 from mantissa.train.pipeline import DataConfig
 

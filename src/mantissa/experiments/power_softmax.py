@@ -32,7 +32,7 @@ import torch
 from mantissa import plot
 from mantissa.arith.poly import fit, newton_steps
 from mantissa.experiments import Experiment, Result, register, seed_metrics
-from mantissa.experiments._cheap_arith import write_csv
+from mantissa.io import write_csv
 from mantissa.nn import power_softmax as _power  # noqa: F401  (registers attention "power")
 from mantissa.nn.power_softmax import power_attention_kernel
 from mantissa.nn.transformer import TransformerConfig

@@ -24,8 +24,6 @@ on held-out activations; QAT (STE) and LSQ each end within 2 points of FP32
 from __future__ import annotations
 
 import copy
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +35,7 @@ from mantissa import plot
 from mantissa.data import load_minilm, load_sklearn
 from mantissa.data.wordnet import load_wordnet_glosses, wordnet_available
 from mantissa.experiments import Experiment, Result, register
-from mantissa.io import atomic_write
+from mantissa.io import write_records
 from mantissa.progress import track
 from mantissa.quant import parse_quantizer, prepare_qat
 from mantissa.runtime import threads
@@ -59,14 +57,6 @@ class Config:
     qat_bits: int = 2         # width of PTQ / QAT / LSQ on digits (PTQ loses > 2 pts here)
     batch_size: int = 64
     lr: float = 2e-3
-
-
-def write_csv(path: Path, rows: list[dict]) -> None:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write(path, buf.getvalue())
 
 
 def rel_mse(spec: str, w: torch.Tensor) -> float:
@@ -212,9 +202,9 @@ class QuantSurvey(Experiment):
         calib = calibration([a[:s] for a, s in zip(acts, split)], [a[s:] for a, s in zip(acts, split)],
                             cfg.act_bits, cfg.pct)
         qat = qat_study(cfg, seed)
-        write_csv(out_dir / "weights.csv", wrows)
-        write_csv(out_dir / "calibration.csv", calib)
-        write_csv(out_dir / "qat.csv", [qat])
+        write_records(out_dir / "weights.csv", wrows)
+        write_records(out_dir / "calibration.csv", calib)
+        write_records(out_dir / "qat.csv", [qat])
         self._plot(wrows, calib, out_dir)
         m = {"layers": len(wrows)}
         for bits in (4, 8):

@@ -36,7 +36,8 @@ from mantissa.experiments._arith_common import (
     single_thread,
     train,
 )
-from mantissa.probe.length_gen import plot_curves, write_csv
+from mantissa.io import write_csv
+from mantissa.probe.length_gen import plot_curves
 from mantissa.train.pipeline import DataConfig
 
 

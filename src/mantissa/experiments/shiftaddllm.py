@@ -52,9 +52,9 @@ from mantissa.experiments._cheap_arith import (
     minilm_end_to_end,
     minilm_linear_inputs,
     rel_error,
-    write_csv,
     write_end_to_end,
 )
+from mantissa.io import write_csv
 from mantissa.quant import parse_quantizer
 from mantissa.quant.api import select_layers
 from mantissa.runtime import threads

@@ -25,7 +25,7 @@ import torch
 from mantissa import plot, runtime
 from mantissa.embed.snip import SNIP, SNIPConfig, fit_snip, point_features, retrieval_top1
 from mantissa.experiments import Experiment, Result, mean_se, register, seed_metrics
-from mantissa.probe.length_gen import write_csv
+from mantissa.io import write_csv
 from mantissa.probe.linear_probe import probe_binary
 from mantissa.tasks.symbolic import PROPERTIES, make_pairs, value_statistics
 

@@ -33,8 +33,8 @@ from mantissa.experiments._embed_common import (
     loss_curve,
     minilm,
     wordnet_splits,
-    write_csv,
 )
+from mantissa.io import write_csv
 from mantissa.train.embed_trainer import fit_embedding
 from mantissa.train.losses import MINILM_PAIRS, Starbucks, TwoDMSE
 

@@ -27,7 +27,8 @@ import numpy as np
 from mantissa import plot
 from mantissa.experiments import Experiment, Result, register, seed_metrics
 from mantissa.experiments._arith_common import Knobs, lab, pct, single_thread, train
-from mantissa.probe.length_gen import accuracy_by, write_csv
+from mantissa.io import write_csv
+from mantissa.probe.length_gen import accuracy_by
 from mantissa.train.pipeline import DataConfig
 
 

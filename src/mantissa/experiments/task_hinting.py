@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 from mantissa.experiments import Experiment, Result, register
 from mantissa.experiments._arith_common import Knobs, eval_by_length, lab, pct, single_thread, train
-from mantissa.probe.length_gen import mean_over, plot_curves, write_csv
+from mantissa.io import write_csv
+from mantissa.probe.length_gen import mean_over, plot_curves
 from mantissa.tasks import Split, buckets, length_range, make_task
 from mantissa.train.pipeline import DataConfig
 

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 from mantissa.experiments import Experiment, Result, register
 from mantissa.experiments._arith_common import Knobs, lab, pct, single_thread, train
-from mantissa.probe.length_gen import plot_curves, write_csv
+from mantissa.io import write_csv
+from mantissa.probe.length_gen import plot_curves
 from mantissa.train.pipeline import DataConfig
 
 

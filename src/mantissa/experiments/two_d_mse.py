@@ -31,8 +31,8 @@ from mantissa.experiments._embed_common import (
     loss_curve,
     minilm,
     wordnet_splits,
-    write_csv,
 )
+from mantissa.io import write_csv
 from mantissa.runtime import threads
 from mantissa.train.embed_trainer import fit_embedding
 from mantissa.train.losses import InfoNCE, Matryoshka, TwoDMSE

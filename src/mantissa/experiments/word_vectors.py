@@ -17,7 +17,7 @@ from mantissa import plot
 from mantissa.data import load_wordnet_glosses
 from mantissa.embed.word_vectors import Corpus, WordVectors, analogy_sets, quads, train_glove, train_sgns
 from mantissa.experiments import Experiment, Result, register
-from mantissa.experiments._embed_common import write_csv
+from mantissa.io import write_csv
 from mantissa.probe.similarity import Taxonomy, graded_pairs, spearman
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from mantissa import plot
+from mantissa.io import write_csv  # noqa: F401  (re-exported: older callers import it from here)
 
 
 def accuracy_by(examples: Sequence[Any], correct: Sequence[bool],
@@ -84,13 +85,3 @@ def plot_curves(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]], p
     ax.set_title(title)
     ax.legend(fontsize=8)
     return plot.save(fig, path)
-
-
-def write_csv(path: str | Path, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> Path:
-    """A small CSV table, written atomically."""
-    from mantissa.io import atomic_write
-
-    def fmt(v: Any) -> str:
-        return f"{v:.4g}" if isinstance(v, float) else str(v)
-    lines = [",".join(header)] + [",".join(fmt(v) for v in r) for r in rows]
-    return atomic_write(path, "\n".join(lines) + "\n")
