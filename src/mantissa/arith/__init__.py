@@ -3,7 +3,7 @@
 * L-Mul (:mod:`.lmul`): ``lmul``, ``lmul_matmul``, ``lmul_error_model``.
 * LLM.int8() (:mod:`.int8`): ``quantize_absmax``, ``int8_matmul``,
   ``int8_matmul_with_outliers``, ``vectorwise_int8_linear``.
-* integer-only ops of I-ViT (:mod:`.ivit`, :mod:`.dyadic`, :mod:`.integer_guard`):
+* integer-only ops of I-ViT (:mod:`.i_vit`, :mod:`.dyadic`, :mod:`.integer_guard`):
   ``shiftmax``, ``shift_gelu``, ``i_layernorm``, ``isqrt``, ``dyadic_requant``,
   ``dyadic_from_scale``, ``integer_only``.
 * ShiftAddLLM (:mod:`.bcq`, :mod:`.shift`, :mod:`.rtn`): ``bcq_quantize`` -> ``BCQ``,
@@ -24,7 +24,7 @@ from mantissa.arith.int8 import (
     vectorwise_int8_linear,
 )
 from mantissa.arith.integer_guard import FloatOpError, integer_only
-from mantissa.arith.ivit import (
+from mantissa.arith.i_vit import (
     i_layernorm,
     isqrt,
     layernorm_constants,

@@ -4,7 +4,7 @@ accuracy of its float model.
 
 Wires :class:`mantissa.nn.tiny_vit.TinyViT` (trained in float32 on
 scikit-learn digits with the generic Trainer) into
-:class:`mantissa.nn.int_vit.IntViT` (post-training, static calibration on 512
+:class:`mantissa.nn.i_vit.IntViT` (post-training, static calibration on 512
 training images; the paper fine-tunes with quantization in the loop, we do
 not). The integer forward runs under :func:`mantissa.arith.integer_only`,
 which raises on any floating-point tensor: a completed run is the proof. The
@@ -44,7 +44,7 @@ from mantissa.experiments._cheap_arith import (
     write_end_to_end,
 )
 from mantissa.io import write_csv
-from mantissa.nn.int_vit import IntViT, IntViTConfig
+from mantissa.nn.i_vit import IntViT, IntViTConfig
 from mantissa.runtime import threads
 
 

@@ -3,7 +3,7 @@
 Papers: Kim et al., "I-BERT: Integer-only BERT Quantization" (ICML 2021) runs
 every op of a BERT encoder on integers; Li & Gu, "I-ViT" (ICCV 2023) gives the
 shift-based non-linearities used here — Shiftmax (Eq. 8-12), ShiftGELU
-(Eq. 13-14), I-LayerNorm (Sec. 3.5) in :mod:`mantissa.arith.ivit` — and the
+(Eq. 13-14), I-LayerNorm (Sec. 3.5) in :mod:`mantissa.arith.i_vit` — and the
 dyadic requantization ``(q·m) >> k`` (Eq. 5, :mod:`mantissa.arith.dyadic`).
 Post-training and static: every activation scale is calibrated on real text
 (I-BERT and I-ViT fine-tune with quantization in the loop; we do not).
@@ -34,9 +34,9 @@ import torch
 from torch import nn
 
 from mantissa.arith.dyadic import dyadic_from_scale, dyadic_requant
-from mantissa.arith.ivit import shift_gelu, shiftmax
+from mantissa.arith.i_vit import shift_gelu, shiftmax
 from mantissa.errors import ConfigError
-from mantissa.nn import int_vit
+from mantissa.nn import i_vit
 from mantissa.quant.grid import int_qmax
 from mantissa.quant.layers import LAYERS, IntLinear, QuantLinear
 
@@ -56,15 +56,15 @@ class StaticIntLinear(IntLinear):
         return float(self.act.scale)
 
 
-def _int_linear(layer: nn.Module, s_out: float, out_bits: int, dyadic_bits: int) -> int_vit.IntLinear:
+def _int_linear(layer: nn.Module, s_out: float, out_bits: int, dyadic_bits: int) -> i_vit.IntLinear:
     if not isinstance(layer, StaticIntLinear):
         raise ConfigError(f"the integer-only encoder needs int-static layers, got {type(layer).__name__}")
-    return int_vit.IntLinear.from_codes(layer.codes, layer.scales.reshape(-1), layer.bias,
+    return i_vit.IntLinear.from_codes(layer.codes, layer.scales.reshape(-1), layer.bias,
                                         layer.in_scale, s_out, out_bits, dyadic_bits)
 
 
-def _int_norm(norm: nn.LayerNorm, s_out: float, bits: int, dyadic_bits: int) -> int_vit.IntLayerNorm:
-    return int_vit.IntLayerNorm(norm, s_out, int_vit.IntViTConfig(act_bits=bits, dyadic_bits=dyadic_bits))
+def _int_norm(norm: nn.LayerNorm, s_out: float, bits: int, dyadic_bits: int) -> i_vit.IntLayerNorm:
+    return i_vit.IntLayerNorm(norm, s_out, i_vit.IntViTConfig(act_bits=bits, dyadic_bits=dyadic_bits))
 
 
 RECIP_BITS = 48  # width of Shiftmax's / ShiftGELU's normalising reciprocal (int64-safe <= 62)

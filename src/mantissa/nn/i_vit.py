@@ -4,7 +4,7 @@ Li & Gu, "I-ViT: Integer-only Quantization for Efficient Vision Transformer
 Inference" (ICCV 2023), Fig. 2: every matmul is int8 × int8 with int32/int64
 accumulation, every rescale a dyadic multiply-and-shift, and the
 non-linearities are Shiftmax, ShiftGELU and I-LayerNorm
-(:mod:`mantissa.arith.ivit`). Conversion is post-training and static: scales
+(:mod:`mantissa.arith.i_vit`). Conversion is post-training and static: scales
 come from the absolute maxima of a calibration batch (I-ViT fine-tunes with
 quantization in the loop instead; we do not).
 
@@ -29,7 +29,7 @@ from torch import nn
 
 from mantissa.arith._check import int_tensor
 from mantissa.arith.dyadic import dyadic_from_scale, dyadic_requant, dyadic_tensor
-from mantissa.arith.ivit import i_layernorm, layernorm_constants, shift_gelu, shiftmax
+from mantissa.arith.i_vit import i_layernorm, layernorm_constants, shift_gelu, shiftmax
 from mantissa.nn.tiny_vit import TinyViT, patchify
 
 
