@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from mantissa.arith.dyadic import dyadic_from_scale, dyadic_requant, dyadic_tensor
-from mantissa.arith.integer_guard import FloatOpError, integer_only
 from mantissa.arith.i_vit import i_layernorm, isqrt, layernorm_constants, shift_gelu, shiftmax
+from mantissa.arith.integer_guard import FloatOpError, integer_only
 from mantissa.errors import ConfigError, DTypeError
 
 M31 = 2**31 - 1

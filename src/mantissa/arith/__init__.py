@@ -16,14 +16,7 @@
 from mantissa.arith.bcq import BCQ, bcq_quantize, lut_matmul
 from mantissa.arith.bit_allocation import allocate_bits
 from mantissa.arith.dyadic import dyadic_from_scale, dyadic_requant, dyadic_tensor
-from mantissa.arith.int8 import (
-    Int8Stats,
-    int8_matmul,
-    int8_matmul_with_outliers,
-    quantize_absmax,
-    vectorwise_int8_linear,
-)
-from mantissa.arith.integer_guard import FloatOpError, integer_only
+from mantissa.arith.format_mul import format_mul, pow2_scale
 from mantissa.arith.i_vit import (
     i_layernorm,
     isqrt,
@@ -32,6 +25,14 @@ from mantissa.arith.i_vit import (
     shift_gelu,
     shiftmax,
 )
+from mantissa.arith.int8 import (
+    Int8Stats,
+    int8_matmul,
+    int8_matmul_with_outliers,
+    quantize_absmax,
+    vectorwise_int8_linear,
+)
+from mantissa.arith.integer_guard import FloatOpError, integer_only
 from mantissa.arith.lmul import lmul, lmul_error_model, lmul_matmul, round_to_mantissa
 from mantissa.arith.poly import PolyApprox, fit, newton_steps
 from mantissa.arith.power_softmax import power_softmax
@@ -53,6 +54,8 @@ __all__ = [
     "shift_quantize",
     "FloatOpError",
     "dyadic_from_scale",
+    "format_mul",
+    "pow2_scale",
     "dyadic_requant",
     "dyadic_tensor",
     "i_layernorm",

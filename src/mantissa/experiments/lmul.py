@@ -41,7 +41,6 @@ error); each on random and on MiniLM operands, and end to end (1 - cosine).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +49,7 @@ import numpy as np
 import torch
 
 from mantissa import formats, plot
+from mantissa.arith.format_mul import format_mul, pow2_scale
 from mantissa.arith.lmul import lmul, lmul_error_model, lmul_matmul, round_to_mantissa
 from mantissa.errors import ConfigError
 from mantissa.experiments import Experiment, Result, register
@@ -92,27 +92,13 @@ def _rel(approx: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
     return ((approx.double() - exact) / exact).abs()
 
 
-def _pow2_scale(x: torch.Tensor, fmt_max: float) -> float:
-    """A power of two mapping max|x| to at most sqrt(format max): no product can overflow."""
-    return 2.0 ** math.floor(math.log2(math.sqrt(fmt_max) / float(x.abs().max())))
-
-
-def _fp8_mul(a: torch.Tensor, b: torch.Tensor, name: str, scale: bool) -> torch.Tensor:
-    f = formats.get(name)
-    sa = _pow2_scale(a, f.info.max) if scale else 1.0
-    sb = _pow2_scale(b, f.info.max) if scale else 1.0
-    qa, qb = f.quantize(a * sa), f.quantize(b * sb)
-    prod = f.quantize(qa.double() * qb.double())
-    return prod / (sa * sb)
-
-
 def _errors(a: torch.Tensor, b: torch.Tensor, widths: list[int], scale: bool) -> dict[str, torch.Tensor]:
     exact = a.double() * b.double()
     out = {f"lmul{m}": _rel(lmul(a, b, m), exact) for m in widths}
     for m in widths:
         out[f"lmul{m}_literal"] = _rel(lmul(a, b, m, carry="literal"), exact)
     for name in FP8:
-        out[name] = _rel(_fp8_mul(a, b, name, scale), exact)
+        out[name] = _rel(format_mul(a, b, name, scale), exact)
     for name, m in (("mant3", 3), ("mant2", 2)):  # e4m3 / e5m2 precision without range limits
         prod = round_to_mantissa(round_to_mantissa(a, m).double() * round_to_mantissa(b, m).double(), m)
         out[name] = _rel(prod, exact)
@@ -120,7 +106,7 @@ def _errors(a: torch.Tensor, b: torch.Tensor, widths: list[int], scale: bool) ->
 
 
 def fp8_reference_diff(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Max relative difference between our fp8 products (:func:`_fp8_mul`, unscaled) and the
+    """Max relative difference between our fp8 products (:func:`format_mul`, unscaled) and the
     same products with ml_dtypes' float8 casts (operands and product rounded), over both formats."""
     worst = 0.0
     for name in FP8:
@@ -128,7 +114,7 @@ def fp8_reference_diff(a: torch.Tensor, b: torch.Tensor) -> float:
         qa = a.numpy().astype(dt).astype(np.float64)
         qb = b.numpy().astype(dt).astype(np.float64)
         ref = torch.from_numpy((qa * qb).astype(dt).astype(np.float64))
-        ours = _fp8_mul(a, b, name, scale=False).double()
+        ours = format_mul(a, b, name).double()
         worst = max(worst, float(((ours - ref).abs() / ref.abs().clamp_min(1e-300)).max()))
     return worst
 
@@ -153,7 +139,7 @@ def _dot_products(io, tokens: int, widths: list[int]) -> dict[str, float]:
     outs = {f"lmul{m}": lmul_matmul(x, w.t(), m).double() for m in widths}
     for name in FP8:
         f = formats.get(name)
-        sx, sw = _pow2_scale(x, f.info.max), _pow2_scale(w, f.info.max)
+        sx, sw = pow2_scale(x, f.info.max), pow2_scale(w, f.info.max)
         outs[name.replace("float8_", "")] = (f.quantize(x * sx).double() @ f.quantize(w * sw).double().t()
                                              ) / (sx * sw)
     res = {}
