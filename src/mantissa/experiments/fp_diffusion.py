@@ -128,7 +128,7 @@ class FpDiffusion(Experiment):
         return ["arms.csv", plot.save(fig, out_dir / "fd_by_arm.png").name]
 
     def checks(self, metrics):
-        paper = "Tab. 2-4 (LDM, Stable Diffusion): "
+        paper = "abstract (LDM, Stable Diffusion): "
         return [
             self.check("digits classifier test accuracy (%)", metrics, "clf_acc", ">=", "min_clf_acc",
                        kind="gate"),

@@ -8,7 +8,7 @@
   head conv to the pixels. The embedding is fixed and content-agnostic.
 * **HNeRV** (Chen et al., "HNeRV: A Hybrid Neural Representation for Videos", CVPR 2023,
   §3): a convolutional encoder maps each *frame* to a tiny content-adaptive embedding
-  (``d x h x w``, e.g. 16 x 2 x 4 for 1080p); the decoder is the same kind of upsampling
+  (``d x h x w``, a few hundred numbers for an HD frame); the decoder is the same kind of upsampling
   stack, but with HNeRV blocks whose kernel size grows with depth
   (``k_i = min(k_min + 2 i, k_max)``, 1 / 3 / 5 / 5 ...) while the width shrinks slowly
   (``C_{i+1} = C_i / r``, ``r = 1.2``), which spreads the parameters evenly over the network
