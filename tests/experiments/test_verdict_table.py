@@ -39,3 +39,15 @@ def test_inconclusive_row_says_which_gate_failed_and_smoke_runs_are_not_tabled(t
               checks=[check(0.1, False, kind="gate", description="base learned", op=">", threshold=0.5)])
     row = _row(markdown(tmp_path), "tiny-test")
     assert "| inconclusive (gate failed: base learned) |" in row and "**FAIL** base learned" in row
+
+
+def test_runs_of_several_seeds_are_judged_together(tmp_path):
+    for seed, (value, stamp) in enumerate([(0.30, 1), (0.32, 2), (0.02, 3)]):
+        store_run(tmp_path, "quick", "reproduced", stamp, seed=seed,
+                  checks=[check(1.0, True, kind="gate", description="base learned", op=">", threshold=0.5),
+                          check(value, value > 0.1, description="gain", op=">", threshold=0.1)])
+    row = _row(markdown(tmp_path), "tiny-test")
+    # mean 0.21333 - 2 SE (SE = 0.16773 / sqrt 3 = 0.096839) = 0.019655 < 0.1: the claim fails over
+    # the seeds though two of the three runs passed it
+    assert "| not reproduced (seeds 0, 1, 2) |" in row
+    assert "**FAIL** gain: 0.01966 > 0.1" in row and "seeds 0: 0.3, 1: 0.32, 2: 0.02" in row

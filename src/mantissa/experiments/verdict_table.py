@@ -1,6 +1,8 @@
 """The run store's verdicts as one Markdown table: for each experiment, the latest run at one
 scale with every gate and claim (our value, the bar it had to clear, the paper's number where
-the check carries one, and mean ± SE where the check was judged over seeds).
+the check carries one, and mean ± SE where the check was judged over seeds). Where that run has
+sibling runs of other seeds at the same commit and config (``mantissa run --seeds``), the row
+is their multi-seed verdict instead (:mod:`mantissa.experiments.aggregate`).
 
 Everything in the table is read from the run records; nothing is typed in by hand. It is what
 ``mantissa report --markdown`` writes, and what ``docs/results.md`` quotes.
@@ -11,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+from mantissa.experiments.aggregate import SeedGroup, latest_group, seeds_text
 from mantissa.experiments.base import EXPERIMENTS, seed_spread
 from mantissa.experiments.catalogue import PILLARS, load_all, pillar_of
 from mantissa.experiments.report import fmt_number, paper_value, run_label
@@ -31,7 +34,7 @@ def check_line(check: dict, metrics: dict) -> str:
     status = "pass" if check.get("passed") else "**FAIL**"
     paper = paper_value(check)
     extra = [f"paper: {fmt_number(paper)}"] if paper is not None else []
-    spread = seed_spread(str(check.get("metric") or ""), metrics)
+    spread = seeds_text(check) if "seeds" in check else seed_spread(str(check.get("metric") or ""), metrics)
     extra += [spread] if spread else []
     tail = f" ({'; '.join(extra)})" if extra else ""
     return (f"{status} {_md(check.get('description'))}: {fmt_number(check.get('value'))} "
@@ -43,16 +46,29 @@ def _cell(checks: list[dict], kind: str, metrics: dict) -> str:
     return "<br>".join(lines) or "—"
 
 
-def row(exp_id: str, run: RunRecord | None) -> str:
-    """One experiment's table row (``not run`` when the store has no run at that scale)."""
+def row(exp_id: str, run: RunRecord | SeedGroup | None) -> str:
+    """One experiment's table row (``not run`` when the store has no run at that scale): one
+    run's, or a multi-seed group's (its verdict over the seeds, each check with its per-seed values)."""
     if run is None:
         return f"| `{exp_id}` | not run | — | — | — |"
-    verdict = run_label(run)
-    if run.verdict_reason and run.status == "ok":
-        verdict += f" ({_md(run.verdict_reason)})"
+    if isinstance(run, SeedGroup):
+        verdict = f"{run.verdict or 'no verdict'} (seeds {', '.join(map(str, run.seeds))})"
+        reason, checks, metrics = run.verdict_reason or run.error, run.checks, run.mean
+    else:
+        verdict = run_label(run)
+        reason = run.verdict_reason if run.status == "ok" else ""
+        checks, metrics = run.checks, run.metrics
+    if reason:
+        verdict += f" ({_md(reason)})"
     figure = getattr(EXPERIMENTS.get(exp_id), "paper_figure", "") if exp_id in EXPERIMENTS else ""
-    return (f"| `{exp_id}` | {verdict} | {_cell(run.checks, 'gate', run.metrics)} | "
-            f"{_cell(run.checks, 'claim', run.metrics)} | {_md(figure) or '—'} |")
+    return (f"| `{exp_id}` | {verdict} | {_cell(checks, 'gate', metrics)} | "
+            f"{_cell(checks, 'claim', metrics)} | {_md(figure) or '—'} |")
+
+
+def _label(run: RunRecord | SeedGroup | None) -> str:
+    if run is None:
+        return "not run"
+    return (run.verdict or "no verdict") if isinstance(run, SeedGroup) else run_label(run)
 
 
 def markdown(root: Path | str | None = None, scale: str = "quick") -> str:
@@ -63,8 +79,11 @@ def markdown(root: Path | str | None = None, scale: str = "quick") -> str:
     order = {slug: n for n, slug in enumerate(PILLARS)}
     ids = sorted(EXPERIMENTS.list(),
                  key=lambda i: (order.get(pillar_of(i, EXPERIMENTS.get(i)), len(order)), i))
-    runs = {i: latest(list_runs(store, i), scale) for i in ids}
-    counts = Counter(run_label(r) if r else "not run" for r in runs.values())
+    runs: dict[str, RunRecord | SeedGroup | None] = {}
+    for i in ids:
+        found = list_runs(store, i)
+        runs[i] = latest_group(found, scale) or latest(found, scale)
+    counts = Counter(_label(r) for r in runs.values())
     shown = [v for v in VERDICT_ORDER if counts[v]] + sorted(set(counts) - set(VERDICT_ORDER))
     summary = ", ".join(f"{counts[v]} {v}" for v in shown)
     head = ("| experiment | verdict | gates (the setup worked) | claims (the paper's) | paper's figure |\n"
