@@ -201,7 +201,7 @@ def end_to_end_metrics(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
 def write_end_to_end(rows: Sequence[Mapping[str, Any]], out_dir: Path, title: str,
                      stem: str = "minilm_e2e") -> list[str]:
     """``<stem>.csv`` (one row per recipe) and ``<stem>.png`` (mean cosine and recall bars)."""
-    names = [write_csv(out_dir / f"{stem}.csv", E2E_HEADER, [[r[h] for h in E2E_HEADER] for r in rows])]
+    names = [write_csv(out_dir / f"{stem}.csv", E2E_HEADER, [[r[h] for h in E2E_HEADER] for r in rows]).name]
     fig, ax = plot.figure()
     xs = range(len(rows))
     ax.bar([x - 0.2 for x in xs], [r["mean_cosine"] for r in rows], 0.4, label="mean cosine")
