@@ -25,9 +25,9 @@ import torch
 from mantissa import plot, runtime
 from mantissa.experiments import Experiment, Result, register
 from mantissa.experiments.base import seed_metrics
+from mantissa.io import write_csv
 from mantissa.nn.feature_router import QuestionHead
 from mantissa.nn.tiny_vit import TinyViTConfig
-from mantissa.probe.length_gen import write_csv
 from mantissa.tasks import geometry as geo
 from mantissa.train import geometry_pretrain as gp
 
