@@ -54,6 +54,13 @@ def _print_history(con: Console, exp: Experiment) -> None:
         con.print(f"  {escape(date)}  {escape(change)} — {escape(reason)}")
 
 
+def _check_line(c: dict) -> str:
+    """``pass|FAIL  description: value op bar (paper)``, escaped for the console."""
+    mark = "pass" if c.get("passed") else "FAIL"
+    return (f"{mark}  {escape(str(c['description']))}: {escape(_num(c['value']))} "
+            f"{escape(str(c['op']))} {escape(_num(c['threshold']))}{_paper(c)}")
+
+
 def _print_run(con: Console, scale: str, run: RunRecord) -> None:
     con.print(f"[bold]last {scale} run[/bold] ({escape(run.started)}, {escape(str(run.path))}): "
               f"{escape(str(run.verdict if run.status == 'ok' else run.status))}")
@@ -62,11 +69,8 @@ def _print_run(con: Console, scale: str, run: RunRecord) -> None:
     for label, group in _by_kind(run.checks):
         con.print(f"  {label}:")
         for c in group:
-            mark = "pass" if c.get("passed") else "FAIL"
             spread = seed_spread(str(c.get("metric") or ""), run.metrics)
-            con.print(f"    {mark}  {escape(str(c['description']))}: {escape(_num(c['value']))} "
-                      f"{escape(str(c['op']))} {escape(_num(c['threshold']))}{_paper(c)}"
-                      + (f" [{escape(spread)}]" if spread else ""))
+            con.print(f"    {_check_line(c)}" + (f" [{escape(spread)}]" if spread else ""))
     if run.error:
         con.print(f"  {escape(run.error)}")
 
@@ -81,9 +85,7 @@ def _print_group(con: Console, scale: str, group: SeedGroup) -> None:
     for label, checks in _by_kind(group.checks):
         con.print(f"  {label}:")
         for c in checks:
-            mark = "pass" if c.get("passed") else "FAIL"
-            con.print(f"    {mark}  {escape(str(c['description']))}: {escape(_num(c['value']))} "
-                      f"{escape(str(c['op']))} {escape(_num(c['threshold']))}{_paper(c)}")
+            con.print(f"    {_check_line(c)}")
             con.print(f"          {escape(seeds_text(c))}")
     for run in group.runs:
         con.print(f"  seed {run.seed}: {escape(str(run.verdict))}  ({escape(str(run.path))})")
