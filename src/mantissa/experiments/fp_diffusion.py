@@ -19,9 +19,9 @@ import torch
 from mantissa import plot, runtime
 from mantissa.data import load_sklearn
 from mantissa.experiments import Experiment, Result, mean_se, register, seed_metrics
+from mantissa.io import write_csv
 from mantissa.nn.ddpm import MLPDenoiser
 from mantissa.probe.frechet import fit_classifier, frechet_features, sample_quality, shuffled_pixels_fd
-from mantissa.probe.length_gen import write_csv
 from mantissa.quant.learned_rounding import PTQConfig, quantize_model
 from mantissa.train.diffusion import NoiseSchedule, calibration_inputs, ddpm_sample, fit_ddpm
 

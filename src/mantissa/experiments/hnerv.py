@@ -25,8 +25,8 @@ import torch
 
 from mantissa import plot, runtime
 from mantissa.experiments import Experiment, Result, register, seed_metrics
+from mantissa.io import write_csv
 from mantissa.nn.nerv import HNeRV, NeRV, match_nerv_width, psnr
-from mantissa.probe.length_gen import write_csv
 from mantissa.tasks.video import moving_digits_video
 from mantissa.train.video import epochs_to_reach, fit_video
 

@@ -12,7 +12,6 @@ from typing import Any
 import numpy as np
 
 from mantissa import plot
-from mantissa.io import write_csv  # noqa: F401  (re-exported: older callers import it from here)
 
 
 def accuracy_by(examples: Sequence[Any], correct: Sequence[bool],
