@@ -25,7 +25,7 @@ from mantissa.experiments.store import list_runs, read_run
 from mantissa.runtime import threads
 
 #: fast smoke experiments without wall-clock metrics, so two runs of a seed measure the same
-SMOKE = ("cot-theory", "task-hinting", "bit-scaling")
+SMOKE = ("cot-theory", "task-hinting", "dfp-training")  # none needs WordNet: CI also runs with it hidden
 
 
 @pytest.fixture
