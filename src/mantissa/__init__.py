@@ -29,7 +29,7 @@ _FACE: dict[str, tuple[str, str | None]] = {
     "formats": ("mantissa.formats", None),
     "quantize": ("mantissa.quant.api", "quantize"),
     "Index": ("mantissa.embed.index", "Index"),
-    "run_experiment": ("mantissa.experiments.runner", "run_experiment"),
+    "run_experiment": ("mantissa.catalogue.runner", "run_experiment"),
     "load_minilm": ("mantissa.data.minilm", "load_minilm"),
 }
 

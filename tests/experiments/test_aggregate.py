@@ -1,13 +1,13 @@
 """Runs of several seeds judged together: hand-made run records against the rule in
-mantissa.experiments.aggregate (claims on mean ∓ 2·SE, gates on the worst seed)."""
+mantissa.catalogue.aggregate (claims on mean ∓ 2·SE, gates on the worst seed)."""
 
 import math
 from pathlib import Path
 
 import pytest
 
-from mantissa.experiments.aggregate import group_runs, latest_group, seeds_text
-from mantissa.experiments.store import RunRecord
+from mantissa.catalogue.aggregate import group_runs, latest_group, seeds_text
+from mantissa.catalogue.store import RunRecord
 
 
 def _check(desc, value, op, threshold, kind="claim", metric=""):

@@ -18,7 +18,7 @@ def test_four_bit_codes_are_one_eighth_of_float32():
 
 
 def test_smoke_metrics_have_the_gate_and_claims(tmp_path):
-    from mantissa.experiments.runner import run_experiment
+    from mantissa.catalogue.runner import run_experiment
 
     rec = run_experiment("bebr", "smoke", seed=0, out=tmp_path)
     assert rec.status == "ok", rec.error

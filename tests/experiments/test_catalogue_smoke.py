@@ -6,16 +6,16 @@ import math
 import pytest
 from smoke_baseline import PATH, differences
 
+from mantissa.catalogue.runner import run_experiment
 from mantissa.data.wordnet import wordnet_available
 from mantissa.experiments import EXPERIMENTS, SCALES, Verdict, load_all
-from mantissa.experiments.runner import run_experiment
 
 IDS = load_all()
 BASELINE = json.loads(PATH.read_text())
 
 
 def test_every_module_imports():
-    from mantissa.experiments.catalogue import LOAD_ERRORS
+    from mantissa.catalogue.discovery import LOAD_ERRORS
 
     assert not LOAD_ERRORS, LOAD_ERRORS
 

@@ -1,4 +1,4 @@
-from mantissa.experiments.base import Verdict
+from mantissa.catalogue.protocol import Verdict
 from mantissa.experiments.ecoformer import Config, EcoFormer, _mults, char_lm_accuracy
 
 

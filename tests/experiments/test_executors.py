@@ -6,10 +6,8 @@ import os
 
 import pytest
 
-from mantissa.errors import ConfigError, MissingDependencyError
-from mantissa.experiments import EXPERIMENTS, SCALES, Experiment, get_experiment, load_all
-from mantissa.experiments.aggregate import group_runs
-from mantissa.experiments.executors import (
+from mantissa.catalogue.aggregate import group_runs
+from mantissa.catalogue.executors import (
     ProcessExecutor,
     RayExecutor,
     Resources,
@@ -20,8 +18,10 @@ from mantissa.experiments.executors import (
     resources_of,
     unpack_run,
 )
-from mantissa.experiments.runner import run_experiment
-from mantissa.experiments.store import list_runs, read_run
+from mantissa.catalogue.runner import run_experiment
+from mantissa.catalogue.store import list_runs, read_run
+from mantissa.errors import ConfigError, MissingDependencyError
+from mantissa.experiments import EXPERIMENTS, SCALES, Experiment, get_experiment, load_all
 from mantissa.runtime import threads
 
 #: fast smoke experiments without wall-clock metrics, so two runs of a seed measure the same

@@ -6,7 +6,7 @@ from mantissa.experiments.observatory import PRIMARY
 
 
 def test_all_eight_measures_are_computed(tmp_path):
-    from mantissa.experiments.runner import run_experiment
+    from mantissa.catalogue.runner import run_experiment
 
     rec = run_experiment("observatory", "smoke", seed=0, out=tmp_path)
     assert rec.status == "ok", rec.error

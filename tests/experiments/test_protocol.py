@@ -9,6 +9,9 @@ import tiny_experiment  # noqa: F401  (registers "tiny-test")
 from click.testing import CliRunner
 from gated_experiment import Gated
 
+from mantissa.catalogue.report import render
+from mantissa.catalogue.runner import run_experiment
+from mantissa.catalogue.store import read_run, seal_run
 from mantissa.cli import cli
 from mantissa.errors import ConfigError
 from mantissa.experiments import (
@@ -25,9 +28,6 @@ from mantissa.experiments import (
     seed_metrics,
     seed_spread,
 )
-from mantissa.experiments.report import render
-from mantissa.experiments.runner import run_experiment
-from mantissa.experiments.store import read_run, seal_run
 
 CATALOGUE = [i for i in load_all() if EXPERIMENTS.get(i).__module__.startswith("mantissa.experiments.")]
 

@@ -7,10 +7,10 @@ import pytest
 from stored_run import check as _check
 from stored_run import store_run as _store
 
-from mantissa.experiments.base import EXPERIMENTS
-from mantissa.experiments.catalogue import load_all
-from mantissa.experiments.report import PILLARS, fmt_number, pillar_of, render
-from mantissa.experiments.store import seal_run
+from mantissa.catalogue.discovery import load_all
+from mantissa.catalogue.protocol import EXPERIMENTS
+from mantissa.catalogue.report import PILLARS, fmt_number, pillar_of, render
+from mantissa.catalogue.store import seal_run
 
 
 @pytest.fixture(autouse=True)

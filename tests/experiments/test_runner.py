@@ -2,11 +2,11 @@ import json
 
 import pytest
 
+from mantissa.catalogue.report import render
+from mantissa.catalogue.runner import run_experiment
+from mantissa.catalogue.store import list_runs, runs_root
 from mantissa.errors import ConfigError, UnknownNameError
 from mantissa.experiments import Check, Verdict, judge
-from mantissa.experiments.report import render
-from mantissa.experiments.runner import run_experiment
-from mantissa.experiments.store import list_runs, runs_root
 
 
 @pytest.fixture(autouse=True)

@@ -77,7 +77,7 @@ def test_summary_winners_gap_and_coverage():
 
 
 def test_a_method_that_cannot_fit_is_reported_not_fatal(tmp_path):
-    from mantissa.experiments.runner import run_experiment
+    from mantissa.catalogue.runner import run_experiment
 
     # at 1 % of a 1000 x 64 table, 1-row mixed-dim blocks and 2-bit LSQ codes do not fit
     rec = run_experiment("vector-compression", "smoke", seed=0, out=tmp_path,

@@ -4,7 +4,7 @@ paper's number, mean ± SE over seeds, the reason for an inconclusive verdict, c
 import pytest
 from stored_run import check, store_run
 
-from mantissa.experiments.verdict_table import MARKER, markdown
+from mantissa.catalogue.verdict_table import MARKER, markdown
 
 
 @pytest.fixture(autouse=True)

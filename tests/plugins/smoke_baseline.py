@@ -53,8 +53,8 @@ def differences(exp_id: str, record, base: dict) -> list[str]:
 
 
 def main(ids: list[str]) -> None:
+    from mantissa.catalogue.runner import run_experiment
     from mantissa.experiments import load_all
-    from mantissa.experiments.runner import run_experiment
 
     data = json.loads(PATH.read_text()) if PATH.exists() else {}
     for exp_id in ids or load_all():

@@ -9,7 +9,7 @@ def check(value, passed, **extra):
 
 
 def store_run(root, scale, verdict, stamp, metrics=None, checks=None, exp_id="tiny-test", seed=0, **record):
-    from mantissa.experiments.store import seal_run
+    from mantissa.catalogue.store import seal_run
 
     run = root / exp_id / f"2026010{stamp}T000000-{scale}-s{seed}"
     run.mkdir(parents=True)

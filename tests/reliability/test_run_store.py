@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mantissa.catalogue.report import render
+from mantissa.catalogue.runner import finished_run
+from mantissa.catalogue.store import list_runs, new_run_dir, read_run, seal_run
 from mantissa.experiments import EXPERIMENTS, load_all
-from mantissa.experiments.report import render
-from mantissa.experiments.runner import finished_run
-from mantissa.experiments.store import list_runs, new_run_dir, read_run, seal_run
 from mantissa.io import seal, sha256_file
 
 

@@ -22,9 +22,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from mantissa.catalogue.discovery import pillar_name, pillar_of
 from mantissa.cli._tables import print_table
 from mantissa.errors import CorruptFileError, MantissaError
-from mantissa.experiments.catalogue import pillar_name, pillar_of
 from mantissa.io import atomic_write, check_seal, seal
 
 #: WordNet definitions embedded for the index step (fewer when the corpus is smaller)
@@ -84,7 +84,7 @@ DEMO: tuple[Step, ...] = (
 
 
 def _state(demo: Path) -> dict:
-    from mantissa.experiments.runner import git_commit
+    from mantissa.catalogue.runner import git_commit
 
     commit = git_commit()
     path = demo / "done.json"
@@ -123,8 +123,8 @@ def _run_step(argv: list[str]) -> int:
 def command(out: str | None, list_steps: bool) -> None:
     """The curated demo (about 10 minutes on 2 cores): experiments from every pillar, a quantization
     comparison and an index evaluation, then the report. Resumes where an interrupted demo stopped."""
-    from mantissa.experiments.report import render
-    from mantissa.experiments.store import runs_root
+    from mantissa.catalogue.report import render
+    from mantissa.catalogue.store import runs_root
     from mantissa.progress import progress
 
     store = runs_root(out)

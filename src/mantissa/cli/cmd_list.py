@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from mantissa.catalogue.aggregate import latest_group
+from mantissa.catalogue.store import latest, list_runs, runs_root
 from mantissa.experiments import EXPERIMENTS, load_all
-from mantissa.experiments.aggregate import latest_group
-from mantissa.experiments.store import latest, list_runs, runs_root
 
 #: colours of the verdicts; any other status (failed, corrupt, a verdict this version does not
 #: know) is shown as plain text

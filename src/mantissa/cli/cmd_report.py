@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mantissa.experiments.report import render
+from mantissa.catalogue.report import render
 
 
 @click.command("report")
@@ -24,9 +24,9 @@ def command(runs_dir: str | None, out: str | None, markdown: bool, scale: str) -
     if not markdown:
         path = render(runs_dir, out)
     else:
-        from mantissa.experiments.store import runs_root
-        from mantissa.experiments.verdict_table import MARKER
-        from mantissa.experiments.verdict_table import markdown as table
+        from mantissa.catalogue.store import runs_root
+        from mantissa.catalogue.verdict_table import MARKER
+        from mantissa.catalogue.verdict_table import markdown as table
         from mantissa.io import write_owned_text
 
         path = write_owned_text(Path(out) if out else runs_root(runs_dir) / "verdicts.md",

@@ -11,15 +11,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from mantissa.catalogue.aggregate import latest_group
+from mantissa.catalogue.executors import EXECUTORS, import_ray, make_executor, make_tasks
+from mantissa.catalogue.report import render
+from mantissa.catalogue.runner import finished_run, run_experiment
+from mantissa.catalogue.store import RunRecord, list_runs, runs_root
 from mantissa.cli._tables import print_table
 from mantissa.cli._types import COUNT, SEED
 from mantissa.errors import ConfigError, MantissaError
 from mantissa.experiments import SCALES, load_all
-from mantissa.experiments.aggregate import latest_group
-from mantissa.experiments.executors import EXECUTORS, import_ray, make_executor, make_tasks
-from mantissa.experiments.report import render
-from mantissa.experiments.runner import finished_run, run_experiment
-from mantissa.experiments.store import RunRecord, list_runs, runs_root
 from mantissa.runtime import check_seed
 
 

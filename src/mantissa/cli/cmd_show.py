@@ -10,9 +10,9 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from mantissa.catalogue.aggregate import SeedGroup, latest_group, seeds_text
+from mantissa.catalogue.store import RunRecord, latest, list_runs, runs_root
 from mantissa.experiments import CLAIM, GATE, SCALES, Experiment, NaNMetrics, get_experiment, seed_spread
-from mantissa.experiments.aggregate import SeedGroup, latest_group, seeds_text
-from mantissa.experiments.store import RunRecord, latest, list_runs, runs_root
 
 
 def _num(value: Any) -> str:

@@ -1,11 +1,14 @@
-"""The catalogue: one experiment per seed paper (see ``CATALOGUE``).
+"""The experiments: one module per seed paper, each only wiring parts together.
 
-Experiment modules in this package are discovered automatically; extra modules
-named in the environment variable ``MANTISSA_PLUGINS`` (comma-separated import
-paths) are loaded too, so users can add their own experiments.
+Experiment modules in this package are discovered automatically by the catalogue
+engine (:mod:`mantissa.catalogue`); extra modules named in the environment
+variable ``MANTISSA_PLUGINS`` (comma-separated import paths) are loaded too, so
+users can add their own experiments. An experiment module imports what it needs
+of the engine from here: ``from mantissa.experiments import Experiment, Result, register``.
 """
 
-from mantissa.experiments.base import (
+from mantissa.catalogue.discovery import get_experiment, load_all
+from mantissa.catalogue.protocol import (
     CLAIM,
     EXPERIMENTS,
     GATE,
@@ -23,7 +26,6 @@ from mantissa.experiments.base import (
     seed_metrics,
     seed_spread,
 )
-from mantissa.experiments.catalogue import get_experiment, load_all
 
 __all__ = [
     "CLAIM",

@@ -30,10 +30,10 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
+from mantissa.catalogue.protocol import seed_metrics
 from mantissa.data import embed_corpus, load_minilm, load_wordnet_glosses
 from mantissa.embed.merge import merge
 from mantissa.errors import ConfigError
-from mantissa.experiments.base import seed_metrics
 from mantissa.progress import track
 from mantissa.runtime import threads
 

@@ -33,8 +33,8 @@ from pathlib import Path
 import torch
 
 from mantissa import plot, runtime
+from mantissa.catalogue.protocol import Check, Experiment, Result, register, seed_metrics
 from mantissa.errors import ConfigError
-from mantissa.experiments.base import Check, Experiment, Result, register, seed_metrics
 from mantissa.io import write_csv
 from mantissa.nn import Transformer, TransformerConfig
 from mantissa.quant.qat import prepare_qat

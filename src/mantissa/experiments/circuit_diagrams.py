@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from mantissa.experiments.base import Check, Experiment, Result, register
+from mantissa.catalogue.protocol import Check, Experiment, Result, register
 from mantissa.nn import Transformer, TransformerConfig
 from mantissa.probe.circuit import trace
 from mantissa.probe.circuit_svg import save_svg

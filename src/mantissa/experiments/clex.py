@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from mantissa import plot, runtime
-from mantissa.experiments.base import Check, Experiment, Result, register
+from mantissa.catalogue.protocol import Check, Experiment, Result, register
 from mantissa.io import atomic_write
 from mantissa.nn import POSITIONAL, Transformer, TransformerConfig
 from mantissa.tasks import CharTokenizer

@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 
 from mantissa import plot, runtime
+from mantissa.catalogue.protocol import Check, Experiment, Result, register, seed_metrics
 from mantissa.experiments._timing import cpu_timed, log_log_slope
-from mantissa.experiments.base import Check, Experiment, Result, register, seed_metrics
 from mantissa.nn import ATTENTION, Transformer, TransformerConfig
 from mantissa.tasks import CharTokenizer
 from mantissa.tasks.charlm import char_corpus, lm_batch, split_windows

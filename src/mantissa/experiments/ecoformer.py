@@ -43,9 +43,9 @@ from pathlib import Path
 import torch
 
 from mantissa import plot, runtime
+from mantissa.catalogue.protocol import Check, Experiment, Result, register, seed_metrics
 from mantissa.experiments._cheap_arith import accuracy, digits_split, train_digits_vit
 from mantissa.experiments._timing import cpu_timed, log_log_slope
-from mantissa.experiments.base import Check, Experiment, Result, register, seed_metrics
 from mantissa.io import write_csv
 from mantissa.nn import ATTENTION
 from mantissa.nn.ecoformer import EcoFormerAttention, attention_macs

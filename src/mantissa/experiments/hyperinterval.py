@@ -31,8 +31,8 @@ import torch
 import torch.nn.functional as F
 
 from mantissa import plot
+from mantissa.catalogue.protocol import Experiment, Result, register, seed_metrics
 from mantissa.data import load_sklearn
-from mantissa.experiments.base import Experiment, Result, register, seed_metrics
 from mantissa.io import atomic_write
 from mantissa.nn.interval import HyperNet, interval_mlp, mlp_forward, worst_case_logits
 from mantissa.progress import track

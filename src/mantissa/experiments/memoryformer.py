@@ -24,8 +24,8 @@ import torch
 from torch import nn
 
 from mantissa import plot, runtime
+from mantissa.catalogue.protocol import Check, Experiment, Result, register
 from mantissa.errors import ConfigError
-from mantissa.experiments.base import Check, Experiment, Result, register
 from mantissa.nn import Transformer, TransformerConfig
 from mantissa.nn.memory_layer import linear_flops, swap_linears
 from mantissa.tasks import CharTokenizer

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 from mantissa import plot, runtime
+from mantissa.catalogue.protocol import seed_metrics
 from mantissa.experiments import Experiment, Result, register
-from mantissa.experiments.base import seed_metrics
 from mantissa.io import write_csv
 from mantissa.nn.feature_router import QuestionHead
 from mantissa.nn.tiny_vit import TinyViTConfig

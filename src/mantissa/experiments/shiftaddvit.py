@@ -49,8 +49,8 @@ from pathlib import Path
 import torch
 
 from mantissa import plot, runtime
+from mantissa.catalogue.protocol import Check, Experiment, Result, register, seed_metrics
 from mantissa.experiments._cheap_arith import accuracy, digits_split, train_digits_vit
-from mantissa.experiments.base import Check, Experiment, Result, register, seed_metrics
 from mantissa.io import write_csv
 from mantissa.nn.shiftadd import MoEMultPrimitives, ShiftLinear
 from mantissa.nn.tiny_vit import TinyViT

@@ -23,10 +23,10 @@ import numpy as np
 import torch
 
 from mantissa import plot, runtime
+from mantissa.catalogue.protocol import seed_metrics
 from mantissa.data import load_sklearn
 from mantissa.embed import vlm2vec as v2v
 from mantissa.experiments import Experiment, Result, register
-from mantissa.experiments.base import seed_metrics
 from mantissa.io import write_csv
 from mantissa.tasks import mmeb_digits as mm
 from mantissa.train import TensorBatches, TrainConfig, Trainer

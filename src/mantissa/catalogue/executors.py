@@ -4,12 +4,12 @@
 * ``process``: a pool of ``workers`` processes on this machine (spawned: each has its own torch).
 * ``ray``: one Ray task per run, on the cluster at ``address`` or on a local Ray of ``workers``
   CPUs. Each task declares the CPUs, GPUs and memory its experiment asks for at that scale
-  (:attr:`Experiment.resources <mantissa.experiments.base.Experiment.resources>` over
-  :data:`~mantissa.experiments.base.DEFAULT_RESOURCES`), so Ray places it on a node that has
+  (:attr:`Experiment.resources <mantissa.catalogue.protocol.Experiment.resources>` over
+  :data:`~mantissa.catalogue.protocol.DEFAULT_RESOURCES`), so Ray places it on a node that has
   them. Ray is the optional ``[cluster]`` extra and is imported only when asked for.
 
-Every executor stores a run exactly as a local run does (:func:`~mantissa.experiments.runner.
-start_run`, :func:`~mantissa.experiments.runner.finish_run`): the same folder, files and sealed
+Every executor stores a run exactly as a local run does (:func:`~mantissa.catalogue.runner.
+start_run`, :func:`~mantissa.catalogue.runner.finish_run`): the same folder, files and sealed
 manifest. A Ray task writes into a shared store (``store=``, a path every node sees) or, by
 default, into a scratch folder on its node whose files it sends back; the driver writes them
 into its own store byte for byte (:func:`unpack_run`) and reads them back through the manifest.
@@ -34,11 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from mantissa import runtime
+from mantissa.catalogue.discovery import get_experiment
+from mantissa.catalogue.protocol import DEFAULT_RESOURCES, Experiment
+from mantissa.catalogue.runner import finish_run, finished_run, start_run
+from mantissa.catalogue.store import MANIFEST, RunRecord, read_run
 from mantissa.errors import ConfigError, MissingDependencyError
-from mantissa.experiments.base import DEFAULT_RESOURCES, Experiment
-from mantissa.experiments.catalogue import get_experiment
-from mantissa.experiments.runner import finish_run, finished_run, start_run
-from mantissa.experiments.store import MANIFEST, RunRecord, read_run
 from mantissa.fresh_dir import fresh_dir
 from mantissa.io import atomic_write
 

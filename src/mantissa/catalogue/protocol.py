@@ -226,7 +226,7 @@ class Experiment:
     history: ClassVar[tuple[tuple[str, str, str], ...]] = ()
     #: what one run asks of a cluster's scheduler (``mantissa run --executor ray``), per scale:
     #: ``{"full": {"cpus": 8, "gpus": 1, "memory_gb": 32}}``; a scale or key left out takes
-    #: :data:`DEFAULT_RESOURCES`' value (see :func:`mantissa.experiments.executors.resources_of`)
+    #: :data:`DEFAULT_RESOURCES`' value (see :func:`mantissa.catalogue.executors.resources_of`)
     resources: ClassVar[Mapping[str, Mapping[str, float]]] = {}
 
     def config(self, scale: str = "quick", overrides: Sequence[str] | Mapping[str, Any] = ()) -> Any:

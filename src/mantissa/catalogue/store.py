@@ -6,7 +6,7 @@ inconclusive verdict, checks) or ``error.json``, and last ``manifest.json``: the
 SHA-256 of every other file, sealed (:func:`seal_run`). A directory without a
 result reads back as ``incomplete``. A finished one without a manifest, with a file
 that is unlisted by it, altered, or of the wrong shape
-(:mod:`~mantissa.experiments.record_shape`) reads back as ``corrupt``; reading
+(:mod:`~mantissa.catalogue.record_shape`) reads back as ``corrupt``; reading
 never raises, and reads only files the manifest lists.
 :func:`new_run_dir` gives simultaneous callers distinct directories
 (:func:`mantissa.fresh_dir.fresh_dir`).
@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mantissa.catalogue import record_shape as shape
 from mantissa.errors import CorruptFileError
-from mantissa.experiments import record_shape as shape
 from mantissa.fresh_dir import fresh_dir, timestamp
 from mantissa.io import check_seal, read_json, seal, sha256_file, verify_files, write_json
 

@@ -2,7 +2,7 @@
 scale with every gate and claim (our value, the bar it had to clear, the paper's number where
 the check carries one, and mean ± SE where the check was judged over seeds). Where that run has
 sibling runs of other seeds at the same commit and config (``mantissa run --seeds``), the row
-is their multi-seed verdict instead (:mod:`mantissa.experiments.aggregate`).
+is their multi-seed verdict instead (:mod:`mantissa.catalogue.aggregate`).
 
 Everything in the table is read from the run records; nothing is typed in by hand. It is what
 ``mantissa report --markdown`` writes, and what ``docs/results.md`` quotes.
@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from mantissa.experiments.aggregate import SeedGroup, latest_group, seeds_text
-from mantissa.experiments.base import EXPERIMENTS, seed_spread
-from mantissa.experiments.catalogue import PILLARS, load_all, pillar_of
-from mantissa.experiments.report import fmt_number, paper_value, run_label
-from mantissa.experiments.store import RunRecord, latest, list_runs, runs_root
+from mantissa.catalogue.aggregate import SeedGroup, latest_group, seeds_text
+from mantissa.catalogue.discovery import PILLARS, load_all, pillar_of
+from mantissa.catalogue.protocol import EXPERIMENTS, seed_spread
+from mantissa.catalogue.report import fmt_number, paper_value, run_label
+from mantissa.catalogue.store import RunRecord, latest, list_runs, runs_root
 
 VERDICT_ORDER = ("reproduced", "partial", "not reproduced", "inconclusive")
 #: the table's first line: an existing --out file is replaced only when it starts so

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from mantissa import runtime
+from mantissa.catalogue.discovery import get_experiment
+from mantissa.catalogue.protocol import inconclusive_reason, judge
+from mantissa.catalogue.store import RunRecord, list_runs, new_run_dir, read_run, runs_root, seal_run
 from mantissa.config import to_dict
-from mantissa.experiments.base import inconclusive_reason, judge
-from mantissa.experiments.catalogue import get_experiment
-from mantissa.experiments.store import RunRecord, list_runs, new_run_dir, read_run, runs_root, seal_run
 from mantissa.io import write_json
 
 _PACKAGES = ("mantissa", "torch", "numpy", "ml_dtypes", "transformers", "scikit-learn", "safetensors")

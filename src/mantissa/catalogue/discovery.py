@@ -1,4 +1,4 @@
-"""Discovery of experiment modules (this package, plus ``MANTISSA_PLUGINS``)."""
+"""Discovery of experiment modules (the package :mod:`mantissa.experiments`, plus ``MANTISSA_PLUGINS``)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ import pkgutil
 import traceback
 import warnings
 
-from mantissa.experiments.base import EXPERIMENTS, Experiment
+from mantissa.catalogue.protocol import EXPERIMENTS, Experiment
 
-#: modules of this package that are infrastructure, not experiments
-_INFRA = {"base", "catalogue", "runner", "report", "store", "executors", "aggregate"}
 _loaded = False
 #: modules that failed to import: name -> short traceback (tests assert it is empty)
 LOAD_ERRORS: dict[str, str] = {}
@@ -69,7 +67,7 @@ def load_all() -> list[str]:
         _loaded = True
         package = importlib.import_module("mantissa.experiments")
         for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-            if info.name not in _INFRA and not info.name.startswith("_"):
+            if not info.name.startswith("_"):  # _name: a shared helper module, not an experiment
                 _import(f"mantissa.experiments.{info.name}")
         for name in filter(None, os.environ.get("MANTISSA_PLUGINS", "").split(",")):
             _import(name.strip())

@@ -4,7 +4,7 @@ Runs are grouped by experiment, scale, git commit and resolved config; within a 
 newest finished run of each seed counts once. A group of two or more seeds has
 
 * ``mean`` and ``se`` of every metric all its runs report (SE: sample standard deviation over
-  √n, :func:`~mantissa.experiments.base.mean_se`; a NaN in any seed makes both NaN);
+  √n, :func:`~mantissa.catalogue.protocol.mean_se`; a NaN in any seed makes both NaN);
 * its **multi-seed checks** and verdict. Every check of the runs (the same checks: same code,
   same config) is judged once on a value that holds over the seeds in the direction of the check:
 
@@ -14,8 +14,8 @@ newest finished run of each seed counts once. A group of two or more seeds has
   - a *gate* on its worst seed (the smallest value for ``>``/``>=``, the largest for ``<``/``<=``):
     the setup has to have worked in every run.
 
-  :func:`~mantissa.experiments.base.judge` then gives the verdict as for one run, and
-  :func:`~mantissa.experiments.base.inconclusive_reason` the reason. A claim that was already
+  :func:`~mantissa.catalogue.protocol.judge` then gives the verdict as for one run, and
+  :func:`~mantissa.catalogue.protocol.inconclusive_reason` the reason. A claim that was already
   judged on a within-run ``_lcb`` keeps that meaning per run; across runs its bound is taken again.
 
 A single seed is not a group: it stays an ordinary run.
@@ -28,8 +28,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from mantissa.experiments.base import GATE, Check, inconclusive_reason, judge, mean_se
-from mantissa.experiments.store import RunRecord
+from mantissa.catalogue.protocol import GATE, Check, inconclusive_reason, judge, mean_se
+from mantissa.catalogue.store import RunRecord
 
 #: how a check's value over the seeds is chosen, by kind and direction
 RULE = {"claim": "mean − 2·SE (mean + 2·SE for < and <=)", "gate": "worst seed"}

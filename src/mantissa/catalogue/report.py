@@ -25,10 +25,10 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mantissa.experiments.aggregate import SeedGroup, latest_group
-from mantissa.experiments.base import EXPERIMENTS, Experiment, seed_spread
-from mantissa.experiments.catalogue import PILLARS, load_all, pillar_name, pillar_of
-from mantissa.experiments.store import RunRecord, list_runs, runs_root
+from mantissa.catalogue.aggregate import SeedGroup, latest_group
+from mantissa.catalogue.discovery import PILLARS, load_all, pillar_name, pillar_of
+from mantissa.catalogue.protocol import EXPERIMENTS, Experiment, seed_spread
+from mantissa.catalogue.store import RunRecord, list_runs, runs_root
 from mantissa.io import write_owned_text
 
 _SCALE_ORDER = ("full", "quick", "smoke")
