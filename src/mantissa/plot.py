@@ -28,3 +28,21 @@ def save(fig: Any, path: str | os.PathLike[str], dpi: int = 110) -> Path:
     fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)
     return atomic_write(path, buf.getvalue())
+
+
+def arm_bars(rows: list, arms: tuple[str, ...] | list[str], columns: list[str],
+             path: str | os.PathLike[str], *,
+             ylabel: str, title: str, first: int = 2) -> Path:
+    """Grouped bars of per-arm means: ``rows`` are ``[arm, seed, value per column..., ...]``
+    (values from index ``first``), one bar group per column, one bar per arm (mean over its rows)."""
+    import numpy as np
+
+    width = 0.8 / len(arms)
+    fig, ax = figure()
+    for k, arm in enumerate(arms):
+        vals = [np.mean([r[first + i] for r in rows if r[0] == arm]) for i in range(len(columns))]
+        ax.bar(np.arange(len(columns)) + (k - (len(arms) - 1) / 2) * width, vals, width, label=arm)
+    ax.set_xticks(range(len(columns)), columns)
+    ax.set(ylabel=ylabel, title=title)
+    ax.legend()
+    return save(fig, path)

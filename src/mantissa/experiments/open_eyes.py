@@ -124,14 +124,9 @@ class OpenEyes(Experiment):
     @staticmethod
     def _files(rows: list, out_dir: Path) -> list[str]:
         files = [write_csv(out_dir / "questions.csv", ["arm", "seed", *geo.QUESTIONS, "mean"], rows).name]
-        fig, ax = plot.figure()
-        for k, arm in enumerate(ARMS):
-            vals = [np.mean([r[2 + q] for r in rows if r[0] == arm]) for q in range(len(geo.QUESTIONS))]
-            ax.bar(np.arange(len(geo.QUESTIONS)) + (k - 1) * 0.27, vals, 0.27, label=arm)
-        ax.set_xticks(range(len(geo.QUESTIONS)), ["# circles", "point in triangle", "lines parallel"])
-        ax.set(ylabel="answer accuracy (%)", title="Open Eyes: diagram questions (mean over seeds)")
-        ax.legend()
-        files.append(plot.save(fig, out_dir / "questions.png").name)
+        files.append(plot.arm_bars(rows, ARMS, ["# circles", "point in triangle", "lines parallel"],
+                                   out_dir / "questions.png", ylabel="answer accuracy (%)",
+                                   title="Open Eyes: diagram questions (mean over seeds)").name)
         return files
 
     def checks(self, metrics):

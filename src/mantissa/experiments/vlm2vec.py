@@ -126,15 +126,9 @@ class VLM2Vec(Experiment):
     @staticmethod
     def _files(rows: list, out_dir: Path) -> list[str]:
         files = [write_csv(out_dir / "retrieval.csv", ["arm", "seed", *mm.TASK_NAMES, "mean"], rows).name]
-        fig, ax = plot.figure()
-        for k, arm in enumerate(ARMS):
-            vals = [np.mean([r[2 + i] for r in rows if r[0] == arm]) for i in range(len(mm.TASK_NAMES))]
-            ax.bar(np.arange(len(mm.TASK_NAMES)) + (k - 1.5) * 0.2, vals, 0.2, label=arm)
-        ax.set_xticks(range(len(mm.TASK_NAMES)), mm.TASK_NAMES)
-        ax.set_ylabel("top-1 retrieval accuracy (%)")
-        ax.set_title("VLM2Vec on the digits MMEB (mean over seeds)")
-        ax.legend()
-        files.append(plot.save(fig, out_dir / "retrieval.png").name)
+        files.append(plot.arm_bars(rows, ARMS, list(mm.TASK_NAMES), out_dir / "retrieval.png",
+                                   ylabel="top-1 retrieval accuracy (%)",
+                                   title="VLM2Vec on the digits MMEB (mean over seeds)").name)
         return files
 
     def checks(self, metrics):
