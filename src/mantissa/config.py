@@ -21,6 +21,20 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
+def int_ranges(text: str) -> list[int]:
+    """``"1-8,10"`` -> [1, ..., 8, 10]: comma-separated integers and inclusive ranges, in order.
+    ``ValueError`` when a part is not an integer or a range runs backwards."""
+    out: list[int] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        lo, dash, hi = part.partition("-")
+        a = int(lo)
+        b = int(hi) if dash else a
+        if a > b:
+            raise ValueError(f"the range {part} runs backwards")
+        out.extend(range(a, b + 1))
+    return out
+
+
 def _parse_bool(text: str) -> bool:
     low = text.strip().lower()
     if low in _TRUE:

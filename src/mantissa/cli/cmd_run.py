@@ -18,6 +18,7 @@ from mantissa.catalogue.runner import finished_run, run_experiment
 from mantissa.catalogue.store import RunRecord, list_runs, runs_root
 from mantissa.cli._tables import print_table
 from mantissa.cli._types import COUNT, SEED
+from mantissa.config import int_ranges
 from mantissa.errors import ConfigError, MantissaError
 from mantissa.experiments import SCALES, load_all
 from mantissa.runtime import check_seed
@@ -25,19 +26,16 @@ from mantissa.runtime import check_seed
 
 def parse_seeds(text: str) -> list[int]:
     """``"0-4"`` -> [0, 1, 2, 3, 4]; ``"0,3,7"`` and mixtures (``"0-2,9"``) too; each seed once."""
+    try:
+        values = int_ranges(text)
+    except ValueError as exc:
+        hint = str(exc) if "backwards" in str(exc) else "give a range such as 0-4 or a list such as 0,3,7"
+        raise ConfigError(f"--seeds {text!r}: {hint}") from None
     seeds: list[int] = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        lo, _, hi = part.partition("-")
-        try:
-            a, b = int(lo), int(hi or lo)
-        except ValueError:
-            raise ConfigError(f"--seeds {text!r}: give a range such as 0-4 or a list such as 0,3,7") from None
-        if a > b:
-            raise ConfigError(f"--seeds {text!r}: the range {part} runs backwards")
-        for s in range(a, b + 1):
-            check_seed(s)
-            if s not in seeds:
-                seeds.append(s)
+    for s in values:
+        check_seed(s)
+        if s not in seeds:
+            seeds.append(s)
     if not seeds:
         raise ConfigError(f"--seeds {text!r} names no seed")
     return seeds

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mantissa.config import int_ranges
 from mantissa.errors import ConfigError
 from mantissa.registry import Registry
 
@@ -82,11 +83,8 @@ def length_range(text: str | Sequence[int] | int) -> list[int]:
         return [text]
     if not isinstance(text, str):
         return [int(v) for v in text]
-    out: list[int] = []
     try:
-        for part in filter(None, (p.strip() for p in text.split(","))):
-            lo, dash, hi = part.partition("-")
-            out.extend(range(int(lo), int(hi) + 1) if dash else [int(lo)])
+        out = int_ranges(text)
     except ValueError:
         raise ConfigError(f"bad length range {text!r}; use e.g. '1-8' or '3,5,9-12'") from None
     if not out or min(out) < 1:
