@@ -139,33 +139,33 @@ class PTQConfig:
     calib_rows: int = 2048
 
 
-def _linear_inputs(model: nn.Module, names: list[str],
-                   run: Callable[[nn.Module], object]) -> dict[str, torch.Tensor]:
-    seen: dict[str, list[torch.Tensor]] = {n: [] for n in names}
+def _run_with_pre_hooks(model: nn.Module, hooks: dict[str, Callable[..., None]],
+                        run: Callable[[nn.Module], object]) -> None:
+    """``run(model)`` without gradients, with ``hooks[name]`` as a forward pre-hook on each named module."""
     mods = dict(model.named_modules())
-    hooks = [mods[n].register_forward_pre_hook(lambda m, a, n=n: seen[n].append(a[0].detach().reshape(
-        -1, a[0].shape[-1]))) for n in names]
+    handles = [mods[n].register_forward_pre_hook(fn) for n, fn in hooks.items()]
     try:
         with torch.no_grad():
             run(model)
     finally:
-        for hk in hooks:
+        for hk in handles:
             hk.remove()
+
+
+def _linear_inputs(model: nn.Module, names: list[str],
+                   run: Callable[[nn.Module], object]) -> dict[str, torch.Tensor]:
+    seen: dict[str, list[torch.Tensor]] = {n: [] for n in names}
+    _run_with_pre_hooks(model, {n: lambda m, a, n=n: seen[n].append(a[0].detach().reshape(-1, a[0].shape[-1]))
+                                for n in names}, run)
     return {n: torch.cat(v) for n, v in seen.items() if v}
 
 
 def linear_order(model: nn.Module, run: Callable[[nn.Module], object]) -> list[str]:
     """Names of the ``nn.Linear`` modules in the order a calibration pass first calls them."""
     order: list[str] = []
-    lin = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
-    hooks = [m.register_forward_pre_hook(lambda mod, a, n=n: order.append(n) if n not in order else None)
-             for n, m in lin]
-    try:
-        with torch.no_grad():
-            run(model)
-    finally:
-        for hk in hooks:
-            hk.remove()
+    lin = [n for n, m in model.named_modules() if isinstance(m, nn.Linear)]
+    _run_with_pre_hooks(model, {n: lambda mod, a, n=n: order.append(n) if n not in order else None
+                                for n in lin}, run)
     return order
 
 
