@@ -16,8 +16,8 @@ from mantissa.experiments._cheap_arith import (
     minilm_linear_inputs,
     write_end_to_end,
 )
-from mantissa.experiments.lmul import Config as LMulConfig
-from mantissa.experiments.lmul import end_to_end as lmul_end_to_end
+from mantissa.experiments.formats.lmul import Config as LMulConfig
+from mantissa.experiments.formats.lmul import end_to_end as lmul_end_to_end
 from mantissa.quant import quantize
 from mantissa.quant.evaluate import evaluation_corpus
 
@@ -117,7 +117,7 @@ def test_end_to_end_calibrates_recipes_that_need_it():
 
 @pytest.mark.real
 def test_i_vit_minilm_encoder_runs_integer_only():
-    from mantissa.experiments.i_vit import _minilm_integer_ops
+    from mantissa.experiments.formats.i_vit import _minilm_integer_ops
 
     assert _minilm_integer_ops(n_texts=2) > 100  # integer_only() raises on any float tensor
 
@@ -125,7 +125,7 @@ def test_i_vit_minilm_encoder_runs_integer_only():
 @pytest.mark.real
 def test_end_to_end_takes_a_callable_transform():
     from mantissa.arith.rtn import rtn_quantize
-    from mantissa.experiments.shiftaddllm import rtn_mse, rtn_mse_transform
+    from mantissa.experiments.formats.shiftaddllm import rtn_mse, rtn_mse_transform
 
     transform = rtn_mse_transform(3, 128)
     rows = minilm_end_to_end({"rtn3_mse": transform}, 8, 0, seed=0, include=LAYER)

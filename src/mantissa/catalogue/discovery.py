@@ -14,42 +14,43 @@ _loaded = False
 #: modules that failed to import: name -> short traceback (tests assert it is empty)
 LOAD_ERRORS: dict[str, str] = {}
 
-#: The catalogue's pillars in page order: slug -> (label, experiment ids). An
-#: experiment class may name its slug in a ``pillar`` attribute instead; anything
-#: in neither place is listed under "other".
-PILLARS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "formats": ("formats & arithmetic", (
-        "bit-scaling", "dfp-training", "fp8-stability", "i-vit", "llm-fp4", "llm-int8", "lmul",
-        "nupes", "power-softmax", "quant-survey", "shiftaddllm", "fp-diffusion")),
-    "arith-lab": ("arithmetic lab", (
-        "alchemy", "cot-theory", "dissect-mult", "grok-corrupted", "pe-length-gen",
-        "positional-description", "rasp-l", "structural-recursion", "task-hinting",
-        "teaching-arith")),
-    "embeddings": ("embeddings", (
-        "2dmse", "bebr", "esimcse", "geodesic-mixup", "gistembed", "nv-embed", "starbucks",
-        "imaginator", "snip",
-        "unified-embedding", "vector-compression", "vlm2vec", "word-vectors")),
-    "merging-probes": ("merging & probes", (
-        "atlas", "concrete-merging", "linguistic-collapse", "observatory", "relative-reps",
-        "self-positioning", "successor-heads")),
-    "architectures": ("efficient architectures & beyond text", (
-        "circuit-diagrams", "clex", "combiner", "ecoformer", "evonorm", "hyperinterval",
-        "imagebind-llm", "memoryformer", "neural-snowflakes", "open-eyes", "pc-compression", "rep4ex",
-        "shiftaddvit", "hnerv")),
+#: The catalogue's pillars in page order: slug -> label. An experiment's pillar is the
+#: sub-package it lives in (``mantissa/experiments/arith_lab/`` is ``arith-lab``); a
+#: class may name another slug in a ``pillar`` attribute (plug-ins outside the package
+#: do); anything else is listed under "other".
+PILLARS: dict[str, str] = {
+    "formats": "formats & arithmetic",
+    "arith-lab": "arithmetic lab",
+    "embeddings": "embeddings",
+    "merging-probes": "merging & probes",
+    "architectures": "efficient architectures & beyond text",
 }
 _OTHER = "other"
-_PILLAR_OF = {exp_id: slug for slug, (_, ids) in PILLARS.items() for exp_id in ids}
+_PACKAGE = "mantissa.experiments"
 
 
 def pillar_of(exp_id: str, exp: type[Experiment] | None) -> str:
-    """The pillar slug of an experiment: its ``pillar`` attribute, else :data:`PILLARS`."""
+    """The pillar slug of an experiment: its ``pillar`` attribute, else its sub-package."""
     own = getattr(exp, "pillar", None)
-    return own if isinstance(own, str) and own else _PILLAR_OF.get(exp_id, _OTHER)
+    if isinstance(own, str) and own:
+        return own
+    if exp is None and exp_id in load_all():
+        exp = EXPERIMENTS.get(exp_id)
+    parts = getattr(exp, "__module__", "").split(".")
+    if len(parts) == 4 and ".".join(parts[:2]) == _PACKAGE:
+        slug = parts[2].replace("_", "-")
+        return slug if slug in PILLARS else _OTHER
+    return _OTHER
+
+
+def pillar_rank(slug: str) -> int:
+    """A pillar's place in page order; unknown slugs come last."""
+    return list(PILLARS).index(slug) if slug in PILLARS else len(PILLARS)
 
 
 def pillar_name(slug: str) -> str:
     """The label of a pillar slug (e.g. ``"formats & arithmetic"``); unknown slugs stand for themselves."""
-    return PILLARS[slug][0] if slug in PILLARS else slug
+    return PILLARS.get(slug, slug)
 
 
 def _import(name: str) -> None:
@@ -65,10 +66,11 @@ def load_all() -> list[str]:
     global _loaded
     if not _loaded:
         _loaded = True
-        package = importlib.import_module("mantissa.experiments")
-        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-            if not info.name.startswith("_"):  # _name: a shared helper module, not an experiment
-                _import(f"mantissa.experiments.{info.name}")
+        for slug in PILLARS:
+            pillar = importlib.import_module(f"{_PACKAGE}.{slug.replace('-', '_')}")
+            for info in sorted(pkgutil.iter_modules(pillar.__path__), key=lambda i: i.name):
+                if not info.name.startswith("_"):  # _name: a helper module, not an experiment
+                    _import(f"{pillar.__name__}.{info.name}")
         for name in filter(None, os.environ.get("MANTISSA_PLUGINS", "").split(",")):
             _import(name.strip())
     return EXPERIMENTS.list()

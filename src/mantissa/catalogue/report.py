@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from mantissa.catalogue.aggregate import SeedGroup, latest_group
-from mantissa.catalogue.discovery import PILLARS, load_all, pillar_name, pillar_of
+from mantissa.catalogue.discovery import PILLARS, load_all, pillar_name, pillar_of, pillar_rank
 from mantissa.catalogue.protocol import EXPERIMENTS, Experiment, seed_spread
 from mantissa.catalogue.store import RunRecord, list_runs, runs_root
 from mantissa.io import write_owned_text
@@ -399,7 +399,7 @@ def _filters(rows: list[_Row]) -> str:
     pillars = Counter(pillar_of(i, exp) for i, exp, _ in rows)
     v_labels = {s: _BADGE_TEXT.get(s, s) for s in _STATUS_ORDER}
     v_labels |= {s: s for s in verdicts if s not in v_labels}
-    p_labels = {s: label for s, (label, _) in PILLARS.items()} | {s: s for s in pillars if s not in PILLARS}
+    p_labels = dict(PILLARS) | {s: s for s in pillars if s not in PILLARS}
     return (f'<nav id=filters><div><b>verdict</b>{_buttons("verdict", verdicts, v_labels)}</div>'
             f'<div><b>pillar</b>{_buttons("pillar", pillars, p_labels)}</div></nav>')
 
@@ -429,8 +429,7 @@ def _ordered(by_exp: dict[str, list[RunRecord]]) -> list[_Row]:
     """Every catalogue experiment and every stored one, by pillar then id."""
     ids = set(EXPERIMENTS.list()) | set(by_exp)
     rows = [(i, EXPERIMENTS.get(i) if i in EXPERIMENTS else None, by_exp.get(i, [])) for i in ids]
-    order = {slug: n for n, slug in enumerate(PILLARS)}
-    return sorted(rows, key=lambda r: (order.get(pillar_of(r[0], r[1]), len(order)), r[0]))
+    return sorted(rows, key=lambda r: (pillar_rank(pillar_of(r[0], r[1])), r[0]))
 
 
 def render(root: Path | str | None = None, out: Path | str | None = None) -> Path:

@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from mantissa.catalogue.aggregate import SeedGroup, latest_group, seeds_text
-from mantissa.catalogue.discovery import PILLARS, load_all, pillar_of
+from mantissa.catalogue.discovery import load_all, pillar_of, pillar_rank
 from mantissa.catalogue.protocol import EXPERIMENTS, seed_spread
 from mantissa.catalogue.report import fmt_number, paper_value, run_label
 from mantissa.catalogue.store import RunRecord, latest, list_runs, runs_root
@@ -76,9 +76,7 @@ def markdown(root: Path | str | None = None, scale: str = "quick") -> str:
     line counting the verdicts."""
     load_all()
     store = runs_root(root)
-    order = {slug: n for n, slug in enumerate(PILLARS)}
-    ids = sorted(EXPERIMENTS.list(),
-                 key=lambda i: (order.get(pillar_of(i, EXPERIMENTS.get(i)), len(order)), i))
+    ids = sorted(EXPERIMENTS.list(), key=lambda i: (pillar_rank(pillar_of(i, EXPERIMENTS.get(i))), i))
     runs: dict[str, RunRecord | SeedGroup | None] = {}
     for i in ids:
         found = list_runs(store, i)

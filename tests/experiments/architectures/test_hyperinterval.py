@@ -4,7 +4,7 @@ the EWC arm trains."""
 
 import torch
 
-from mantissa.experiments.hyperinterval import Config, _finetune, _HyperInterval, _tasks
+from mantissa.experiments.architectures.hyperinterval import Config, _finetune, _HyperInterval, _tasks
 
 
 def _small():

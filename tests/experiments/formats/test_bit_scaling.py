@@ -6,7 +6,7 @@ import pytest
 
 from mantissa.errors import ConfigError
 from mantissa.experiments import seed_metrics
-from mantissa.experiments.bit_scaling import BitScaling, Config
+from mantissa.experiments.formats.bit_scaling import BitScaling, Config
 
 
 def _metrics(kd: list[float], top: list[float], bits: tuple[int, ...] = (2, 3, 4)) -> dict[str, float]:

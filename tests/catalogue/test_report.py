@@ -87,7 +87,7 @@ def test_filter_controls_and_links_back(tmp_path):
     page = render(tmp_path).read_text()
     assert "<nav id=filters>" in page and "position:sticky" in page
     assert 'data-k="verdict"' in page and 'data-k="pillar"' in page and "<script>" in page
-    for slug, (label, _) in PILLARS.items():
+    for slug, label in PILLARS.items():
         assert f'data-v="{slug}"' in page and label.replace("&", "&amp;") in page
     assert "<table id=summary>" in page and 'href="#summary"' in _section(page, "tiny-test")
     assert 'data-pillar="formats"' in _section(page, "lmul")

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from mantissa.embed.compressors import COMPRESSORS
-from mantissa.experiments.bebr import _synthetic
+from mantissa.experiments.embeddings.bebr import _synthetic
 
 
 def test_four_bit_codes_are_one_eighth_of_float32():

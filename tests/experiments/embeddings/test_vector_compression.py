@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mantissa.embed.tables import build_table
-from mantissa.experiments.vector_compression import (
+from mantissa.experiments.embeddings.vector_compression import (
     PAD,
     BagClassifier,
     VectorCompression,

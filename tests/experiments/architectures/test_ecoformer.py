@@ -1,5 +1,5 @@
 from mantissa.catalogue.protocol import Verdict
-from mantissa.experiments.ecoformer import Config, EcoFormer, _mults, char_lm_accuracy
+from mantissa.experiments.architectures.ecoformer import Config, EcoFormer, _mults, char_lm_accuracy
 
 
 def test_checks_can_fail():

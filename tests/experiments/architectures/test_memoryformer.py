@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mantissa.experiments.memoryformer import Config, MemoryFormer, _model, flop_breakdown
+from mantissa.experiments.architectures.memoryformer import Config, MemoryFormer, _model, flop_breakdown
 
 
 def test_flop_breakdown_closed_form():

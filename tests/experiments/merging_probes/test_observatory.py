@@ -2,7 +2,7 @@
 
 import math
 
-from mantissa.experiments.observatory import PRIMARY
+from mantissa.experiments.merging_probes.observatory import PRIMARY
 
 
 def test_all_eight_measures_are_computed(tmp_path):

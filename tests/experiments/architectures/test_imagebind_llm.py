@@ -2,7 +2,7 @@
 
 import torch
 
-from mantissa.experiments.imagebind_llm import (
+from mantissa.experiments.architectures.imagebind_llm import (
     TEMPLATES,
     ImageBindLLM,
     _captions,

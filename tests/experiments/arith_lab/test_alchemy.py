@@ -1,7 +1,7 @@
 """alchemy: the corpus reaching its size target is the generator's own target (formerly a verdict
 check), so it is a unit test; and the held-out set never overlaps the grown corpus."""
 
-from mantissa.experiments.alchemy import Alchemy
+from mantissa.experiments.arith_lab.alchemy import Alchemy
 from mantissa.tasks.alchemy import mutate_corpus, seed_corpus
 
 

@@ -3,7 +3,7 @@ import math
 import torch
 
 from mantissa.catalogue.protocol import Verdict
-from mantissa.experiments.clex import CLEXExperiment, position_bits
+from mantissa.experiments.architectures.clex import CLEXExperiment, position_bits
 from mantissa.nn import Transformer, TransformerConfig
 from mantissa.train import lm_loss
 

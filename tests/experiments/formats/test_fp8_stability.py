@@ -2,7 +2,7 @@
 
 import math
 
-from mantissa.experiments.fp8_stability import Config, judge_run
+from mantissa.experiments.formats.fp8_stability import Config, judge_run
 
 
 def test_a_run_that_trains_does_not_diverge():

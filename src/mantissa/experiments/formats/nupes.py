@@ -29,7 +29,7 @@ from mantissa import plot
 from mantissa.data import load_minilm
 from mantissa.experiments import Experiment, Result, register
 from mantissa.experiments._cheap_arith import end_to_end_metrics, minilm_end_to_end, write_end_to_end
-from mantissa.experiments.quant_survey import glosses
+from mantissa.experiments.formats.quant_survey import glosses
 from mantissa.io import write_records
 from mantissa.progress import track
 from mantissa.quant import parse_quantizer
