@@ -25,18 +25,22 @@ nothing), ``quick`` (2 CPU cores, minutes: the verdict that counts) and
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import operator
+import sys
+import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
+from mantissa.catalogue.checks import CLAIM, GATE, KINDS, Check, Claim, Gate, Rule  # noqa: F401  (re-exported)
 from mantissa.config import apply_overrides
 from mantissa.errors import ConfigError
 from mantissa.registry import Registry
+
+#: an experiment's card is its module's file name with this suffix (see :func:`read_card`)
+CARD_SUFFIX = ".toml"
 
 SCALES = ("smoke", "quick", "full")
 
@@ -46,65 +50,6 @@ class Verdict(StrEnum):
     PARTIAL = "partial"
     NOT_REPRODUCED = "not reproduced"
     INCONCLUSIVE = "inconclusive"
-
-
-GATE = "gate"
-CLAIM = "claim"
-KINDS = (GATE, CLAIM)
-
-
-_OPS: dict[str, Callable[[float, float], bool]] = {
-    ">=": operator.ge,
-    ">": operator.gt,
-    "<=": operator.le,
-    "<": operator.lt,
-}
-
-
-@dataclass(frozen=True)
-class Check:
-    """One comparison of a measured value with a threshold.
-
-    ``kind`` is ``"claim"`` (one of the paper's claims; the default) or ``"gate"``
-    (the setup worked; a failed gate makes the run inconclusive). ``paper_value`` is
-    the paper's own number for this claim, shown beside ours; it is never judged.
-
-    A comparison between two arms (ours minus the baseline, say) must use a strict
-    op (``>`` or ``<``) against a margin fixed from the paper before the run, so a
-    tie fails: ``gain > 0.0``, never ``gain >= 0.0``. NaN always fails.
-    """
-
-    description: str
-    value: float
-    op: str
-    threshold: float
-    kind: str = CLAIM
-    paper_value: float | str | None = None
-    metric: str = ""  # the metrics key the value was read from ("" when computed)
-
-    def __post_init__(self) -> None:
-        if self.op not in _OPS:
-            raise ValueError(f"unknown comparison {self.op!r}; use one of {', '.join(_OPS)}")
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown check kind {self.kind!r}; use one of {', '.join(KINDS)}")
-
-    @property
-    def passed(self) -> bool:
-        v = float(self.value)
-        return not math.isnan(v) and _OPS[self.op](v, float(self.threshold))
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "passed": self.passed}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Check:
-        """A check from :meth:`as_dict` output (``passed`` is recomputed; a stored check
-        without a kind, from before protocol v2, is a claim)."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
-    def __str__(self) -> str:
-        return f"{self.description} ({self.value:.4g} {self.op} {self.threshold:.4g})"
 
 
 def judge(checks: Sequence[Check], scale: str | None = None) -> Verdict:
@@ -217,13 +162,19 @@ class Experiment:
     claim: ClassVar[str]
     paper_figure: ClassVar[str]
     thresholds: ClassVar[Mapping[str, float]] = {}
+    #: the gates and claims, declared: ``(Gate("...", "metric > threshold"), Claim(...), ...)``
+    rules: ClassVar[tuple[Rule, ...]] = ()
     parts: ClassVar[tuple[str, ...]] = ()
     Config: ClassVar[type] = NoConfig
     #: overrides of the Config defaults per scale; defaults should be the quick scale
     scales: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     #: (date, change, reason) for each threshold, baseline, budget or seed changed after a
-    #: result was seen, oldest first, e.g. ("2026-03-02", "min_gain 1.0 -> 0.5", "...")
+    #: result was seen, oldest first, e.g. ("2026-03-02", "min_gain 1.0 -> 0.5", "..."); usually
+    #: declared in the experiment's card (:func:`read_card`)
     history: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    #: torch threads the runner gives each run (0: leave the setting as it is); tiny models
+    #: run fastest on one thread and leave the other cores to other runs
+    threads: ClassVar[int] = 0
     #: what one run asks of a cluster's scheduler (``mantissa run --executor ray``), per scale:
     #: ``{"full": {"cpus": 8, "gpus": 1, "memory_gb": 32}}``; a scale or key left out takes
     #: :data:`DEFAULT_RESOURCES`' value (see :func:`mantissa.catalogue.executors.resources_of`)
@@ -238,8 +189,12 @@ class Experiment:
     def run(self, cfg: Any, seed: int, out_dir: Path) -> Result:  # pragma: no cover
         raise NotImplementedError
 
-    def checks(self, metrics: Mapping[str, float]) -> list[Check]:  # pragma: no cover
-        raise NotImplementedError
+    def checks(self, metrics: Mapping[str, float]) -> list[Check]:
+        """The declared ``rules`` judged on ``metrics``; an experiment whose checks depend on
+        the run (a loop over budgets, say) overrides this."""
+        if not self.rules:
+            raise NotImplementedError(f"experiment {self.id!r} declares no rules and no checks()")
+        return [rule.check(metrics, self.thresholds) for rule in self.rules]
 
     def check(self, description: str, metrics: Mapping[str, float], key: str, op: str,
               threshold: str | float, *, kind: str = CLAIM,
@@ -273,9 +228,71 @@ EXPERIMENTS: Registry[type[Experiment]] = Registry("experiment")
 
 def register(cls: type[Experiment]) -> type[Experiment]:
     """Class decorator: add an experiment to the catalogue under its ``id``."""
+    card = read_card(cls)
+    if "checks" in card:
+        card["rules"] = card.pop("checks")
+    twice = sorted(k for k in card if k in cls.__dict__)
+    if twice:
+        raise TypeError(f"experiment {cls.__name__} declares {twice} both in its class and its card")
+    for name, value in card.items():
+        setattr(cls, name, value)
     for attr in ("id", "title", "claim", "paper_figure"):
         if not getattr(cls, attr, None):
             raise TypeError(f"experiment {cls.__name__} must define {attr!r}")
+    unknown = [r.test for r in cls.rules if r.bar_name and r.bar_name not in cls.thresholds]
+    if unknown:
+        raise TypeError(f"experiment {cls.__name__}: rules name thresholds it does not declare: {unknown}")
     if not all(isinstance(e, tuple) and len(e) == 3 for e in cls.history):
         raise TypeError(f"experiment {cls.__name__}: history entries are (date, change, reason)")
     return EXPERIMENTS.add(cls.id, cls)
+
+
+def read_card(cls: type[Experiment]) -> dict[str, Any]:
+    """The class attributes that ``cls``'s card declares: ``<module>.toml`` beside its module.
+
+    A card holds the declarative half of an experiment (its :data:`CARD_KEYS`): title, paper,
+    claim, paper_figure, parts, ``threads``, ``[thresholds]``, ``[scales.<scale>]`` (arrays become tuples),
+    ``[[checks]]`` (``kind``, ``description``, ``test``, optional ``paper``; they become
+    :class:`Gate`/:class:`Claim` ``rules``) and the ``[[history]]`` ledger (``date``,
+    ``change``, ``reason``). No card, no attributes; a malformed one is a ``TypeError``."""
+    file = getattr(sys.modules.get(cls.__module__), "__file__", None)
+    path = Path(file).with_suffix(CARD_SUFFIX) if file else None
+    if path is None or not path.is_file():
+        return {}
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    try:
+        if set(data) - CARD_KEYS:
+            raise KeyError(f"unknown keys {sorted(set(data) - CARD_KEYS)}")
+        return {k: _CARD_READERS.get(k, _same)(v) for k, v in data.items()}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TypeError(f"{path}: {exc}; a card holds {', '.join(sorted(CARD_KEYS))}") from exc
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _fields(entry: Mapping[str, Any], required: tuple[str, ...], optional: tuple[str, ...] = ()) -> list[Any]:
+    """The values of ``required`` then ``optional`` keys of a card's table entry (``None``
+    for an optional key left out); a missing or unknown key is a ``KeyError``."""
+    unknown = sorted(set(entry) - set(required) - set(optional))
+    if unknown:
+        raise KeyError(f"unknown keys {unknown} in {dict(entry)}")
+    return [entry[k] for k in required] + [entry.get(k) for k in optional]
+
+
+def _rule(entry: Mapping[str, Any]) -> Rule:
+    kind, description, test, paper = _fields(entry, ("kind", "description", "test"), ("paper",))
+    return {GATE: Gate, CLAIM: Claim}[kind](description, test, paper)
+
+
+_CARD_READERS: dict[str, Callable[[Any], Any]] = {
+    "parts": tuple,
+    "scales": lambda v: {scale: {k: tuple(x) if isinstance(x, list) else x for k, x in over.items()}
+                         for scale, over in v.items()},
+    "checks": lambda v: tuple(_rule(e) for e in v),
+    "history": lambda v: tuple(tuple(_fields(e, ("date", "change", "reason"))) for e in v),
+}
+#: the keys a card may hold (``checks`` fills the class's ``rules``)
+CARD_KEYS = frozenset({"title", "paper", "claim", "paper_figure", "parts", "thresholds", "scales", "threads",
+                       "checks", "history"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import subprocess
@@ -107,7 +108,8 @@ def finish_run(exp: Any, cfg: Any, scale: str, seed: int, run_dir: Path) -> RunR
     t0 = time.perf_counter()
     try:
         runtime.seed_everything(seed)
-        result = exp.run(cfg, seed, run_dir)
+        with runtime.threads(exp.threads) if exp.threads else contextlib.nullcontext():
+            result = exp.run(cfg, seed, run_dir)
         checks = exp.checks(result.metrics)
         verdict = judge(checks, scale)
     except BaseException as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 from collections.abc import Sequence
@@ -11,7 +10,6 @@ from typing import Any
 
 from mantissa.nn.transformer import TransformerConfig
 from mantissa.probe.length_gen import accuracy_by, mean_over
-from mantissa.runtime import threads
 from mantissa.train.pipeline import DataConfig, LabConfig, LabRun, fit_task
 from mantissa.train.trainer import TrainConfig
 
@@ -34,11 +32,6 @@ class Knobs:
     n_head: int = 4
     n_test: int = 100
     device: str = "cpu"
-
-
-def single_thread() -> contextlib.AbstractContextManager[None]:
-    """Tiny models run fastest on one thread (and share a busy machine better)."""
-    return threads(1)
 
 
 def lab(k: Knobs, data: DataConfig, pe: str = "ape", **model: Any) -> LabConfig:

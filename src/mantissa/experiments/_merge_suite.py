@@ -305,12 +305,6 @@ class MergeConfig:
     seeds: int = 3  # repetitions (data resample + training); claims judge mean - 2 SE of paired gains
 
 
-SMOKE = {"seeds": 2, "n_tasks": 3, "n_train": 48, "n_val": 16, "n_test": 32, "encoder": "tfidf", "hidden": 32,
-         "pretrain_steps": 20, "finetune_steps": 30, "joint_steps": 30, "merge_steps": 5}
-FULL = {"seeds": 5, "n_train": 2000, "n_val": 128, "n_test": 1000, "hidden": 256, "pretrain_steps": 1500,
-        "finetune_steps": 1500, "joint_steps": 3000, "merge_steps": 500}
-
-
 def method_specs(steps: int) -> dict[str, str]:
     """Label -> merge spec; a ``tta@`` prefix selects the unlabelled entropy objective
     instead of the labelled validation cross-entropy."""

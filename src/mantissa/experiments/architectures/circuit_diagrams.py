@@ -102,21 +102,6 @@ def _covered(want: Counter, got: Counter) -> float:
 @register
 class CircuitDiagrams(Experiment):
     id = "circuit-diagrams"
-    title = "Neural Circuit Diagrams"
-    paper = "#54"
-    claim = ("Any model can be drawn as a neural circuit diagram whose wires are tensor axes: "
-             "the diagrams of the transformer and of its attention show every axis and operation.")
-    paper_figure = "diagrams of transformer architectures with every axis and operation (no numbers)"
-    thresholds = {"coverage": 1.0}
-    history = (
-        ("2026-12-04",
-         "claims now compare the SVG with the model's own module tree and forward-hook shapes (leaf "
-         "modules, parameters with axes, module-output axes); the renderer-against-its-own-trace "
-         "coverage and the output-shape check moved to unit tests; gate added: the legend names every "
-         "axis size seen in the forward pass",
-         "protocol v2: a renderer checked against its own trace holds by construction"),
-    )
-    parts = ("probe.circuit.trace", "probe.circuit_svg.render_svg", "nn.Transformer")
     Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:

@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from mantissa import plot, runtime
+from mantissa import plot
 from mantissa.catalogue.protocol import Check, Experiment, Result, register
 from mantissa.io import atomic_write
 from mantissa.nn import POSITIONAL, Transformer, TransformerConfig
@@ -76,34 +76,7 @@ def position_bits(model: Transformer, windows: torch.Tensor, batch: int = 16) ->
 @register
 class CLEXExperiment(Experiment):
     id = "clex"
-    title = "CLEX: Continuous Length Extrapolation for Large Language Models"
-    paper = "#51"
-    claim = ("Modelling RoPE frequency scaling as a neural ODE over the length factor, trained with sampled "
-             "factors, extends the context 4x-8x beyond the training length without loss, beating PI and "
-             "NTK scaling.")
-    paper_figure = "4x–8x extension without loss; lower PPL than PI/NTK beyond the training length"
-    thresholds = {"max_rope_bits_at_L": 3.0, "min_rope_degradation_bits": 0.1, "margin_bits": 0.05}
-    history = (
-        ("2026-12-04",
-         "CLEX − PI and CLEX − NTK judged against a margin of 0.05 bit/char (was: < 0); the gap at L "
-         "is strict (< 0.05; was ≤); gates added: the RoPE model learned (< 3 bits/char at L) and "
-         "plain RoPE degrades beyond L (by > 0.1 bit/char at the longest length)",
-         "protocol v2: margins on comparisons between arms, gates apart from claims. Previous quick "
-         "runs: CLEX − PI −1.82 / −1.66, CLEX − NTK +0.47 / +0.59, gap at L +0.14 / +0.15 (seeds 0 / 1)"),
-    )
-    parts = ("nn.rope_scaling:clex", "nn.rope_scaling:rope-pi", "nn.rope_scaling:rope-ntk", "nn.Transformer",
-             "train.Trainer", "tasks.charlm")
     Config = Config
-    scales = {
-        "smoke": {"steps": 3, "finetune_steps": 2, "seq_len": 16, "d_model": 16, "n_layer": 1,
-                  "n_chars": 20_000, "n_val": 4, "max_factor": 4},
-        "full": {"steps": 4000, "finetune_steps": 2000, "seq_len": 128, "d_model": 128, "n_layer": 4,
-                 "n_head": 4, "n_chars": 2_000_000, "n_val": 256},
-    }
-
-    def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
-        with runtime.threads(1):  # tiny models: one thread is fastest and leaves the other core free
-            return self._run(cfg, seed, out_dir)
 
     @staticmethod
     def _model(cfg: Config, tok: CharTokenizer, pe: str) -> Transformer:
@@ -137,7 +110,7 @@ class CLEXExperiment(Experiment):
         clex = self._fit(clex, cfg, train, cfg.finetune_steps, cfg.finetune_lr, seed + 1, "clex (ft)")
         return rope, clex
 
-    def _run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
+    def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         tok = CharTokenizer()
         ids = char_corpus(tok, "wordnet", cfg.n_chars)
         n_train = max((cfg.steps + cfg.finetune_steps) * cfg.batch_size // 4, cfg.batch_size)

@@ -158,30 +158,7 @@ def _names_digit(caption: str, digit: int) -> bool:
 @register
 class ImageBindLLM(Experiment):
     id = "imagebind-llm"
-    title = "ImageBind-LLM: Multi-modality Instruction Tuning"
-    paper = "#2"
-    claim = ("A bind network plus zero-initialised gates injecting image features into every layer "
-             "of a frozen LM leaves the LM unchanged at start and teaches it to follow visual input; a "
-             "training-free visual cache helps inputs shifted away from the training images.")
-    paper_figure = "multimodal instruction following; frozen LLaMA, only bind network + gates trained"
-    thresholds = {"min_lm_determined_acc": 95.0, "min_gain_over_lm_alone": 20.0, "min_greedy_acc": 50.0,
-                  "min_cache_gain_shifted": 2.0}
-    history = (
-        ("2026-12-04",
-         "checks true by construction (|Δlogit| at gate 0, frozen-LM drift, LM-alone accuracy <= 20) "
-         "moved to unit tests; caption accuracy now judged as its gain over the LM without the image "
-         "(> 20 points, was: accuracy >= 50); new claim: the visual cache raises shifted-query accuracy "
-         "by > 2 points; new gate: the text-only LM learned the captions (determined characters >= 95 %)",
-         "protocol v2: no by-construction checks, gates apart from claims, strict margins. The earlier "
-         "quick runs (seeds 0-2): caption 98.4 / 95.6 / 98.2 %, LM alone about 9 %, greedy 77.5 / 93.3 "
-         "/ 89.5 %, shifted 74.6 -> 87.3 with the cache (seed 0)"),
-    )
-    parts = ("nn.bind.BindNetwork", "nn.bind.GatedInjection", "nn.transformer", "train.Trainer",
-             "data.sklearn:digits")
     Config = Config
-    scales = {"smoke": {"d_model": 32, "d_feat": 64, "bind_blocks": 1, "pretrain_steps": 30,
-                        "bind_steps": 30, "max_test": 100},
-              "full": {"pretrain_steps": 1000, "bind_steps": 3000, "d_model": 128}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         train, test = load_sklearn("digits").split(cfg.test_fraction, seed=seed)
@@ -273,17 +250,3 @@ class ImageBindLLM(Experiment):
         ax.legend()
         files.append(plot.save(fig, out_dir / "caption_accuracy.png").name)
         return files
-
-    def checks(self, metrics):
-        return [
-            self.check("text-only LM: next-character accuracy where the prefix fixes it (%)", metrics,
-                       "lm_determined_char_acc", ">=", "min_lm_determined_acc", kind="gate"),
-            self.check("caption digit accuracy minus the LM without the image (points; chance 10 %)",
-                       metrics, "caption_gain_over_lm_alone", ">", "min_gain_over_lm_alone",
-                       paper_value="follows visual instructions (qualitative)"),
-            self.check("greedy free caption names the right digit (%)", metrics, "greedy_caption_acc",
-                       ">", "min_greedy_acc"),
-            self.check("visual cache on shifted queries: accuracy gain (points)", metrics,
-                       "cache_gain_shifted", ">", "min_cache_gain_shifted",
-                       paper_value="cache mitigates the training-inference modality gap (qualitative)"),
-        ]

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mantissa import plot, runtime
+from mantissa import plot
 from mantissa.catalogue.protocol import Check, Experiment, Result, register
 from mantissa.errors import ConfigError
 from mantissa.nn import Transformer, TransformerConfig
@@ -73,33 +73,9 @@ def flop_breakdown(model: Transformer, seq_len: int) -> dict[str, float]:
 @register
 class MemoryFormer(Experiment):
     id = "memoryformer"
-    title = "MemoryFormer: Minimize Transformer Computation by Removing Fully-Connected Layers"
-    paper = "#14"
-    claim = ("Replacing fully-connected layers by hashed lookup tables (Memory Layers) removes most "
-             "of a transformer's FLOPs except attention's, at comparable language-modelling quality.")
-    paper_figure = "most FLOPs removed except attention; comparable or better zero-shot accuracy than Pythia"
-    thresholds = {"max_dense_loss": 2.2, "max_rel_loss_gap": 0.10}  # catalogue: within 10 % of dense
-    history = (
-        ("2026-12-04",
-         "the FFN FLOP-ratio check (≤ 0.2) is now a unit test (closed form of the shapes); a gate on the "
-         "dense LM's test loss (< 2.2 nats) added; the loss-gap bars are strict (< 10 %)",
-         "protocol v2: a property true by construction is not a check; gates apart from claims. The "
-         "previous quick run (seed 0): Memory-FFN −1.7 %, all Memory Layers +30.2 %, FFN FLOP ratio 0.149"),
-    )
-    parts = ("nn.memory_layer.MemoryLinear", "nn.ffn:memory", "nn.Transformer", "train.Trainer",
-             "tasks.charlm")
     Config = Config
-    scales = {
-        "smoke": {"steps": 4, "seq_len": 16, "d_model": 16, "n_layer": 1, "n_chars": 20_000, "n_val": 16,
-                  "tau": 4, "all_linears": False, "temperatures": (0.5,)},
-        "full": {"steps": 4000, "seq_len": 256, "d_model": 128, "n_layer": 4, "n_chars": 2_000_000},
-    }
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
-        with runtime.threads(1):  # tiny models: one thread is fastest
-            return self._run(cfg, seed, out_dir)
-
-    def _run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         if not cfg.temperatures:
             raise ConfigError("memoryformer needs at least one temperature in temperatures")
         tok = CharTokenizer()

@@ -48,8 +48,8 @@ from pathlib import Path
 
 import torch
 
-from mantissa import plot, runtime
-from mantissa.catalogue.protocol import Check, Experiment, Result, register, seed_metrics
+from mantissa import plot
+from mantissa.catalogue.protocol import Experiment, Result, register, seed_metrics
 from mantissa.experiments._cheap_arith import accuracy, digits_split, train_digits_vit
 from mantissa.io import write_csv
 from mantissa.nn.shiftadd import MoEMultPrimitives, ShiftLinear
@@ -122,39 +122,16 @@ def _arm(base: TinyViT, arm: str, cfg: Config, data, seed: int) -> tuple[float, 
 @register
 class ShiftAddViT(Experiment):
     id = "shiftaddvit"
-    title = "ShiftAddViT: Mixture of Multiplication Primitives Towards Efficient Vision Transformer"
-    paper = "#34"
-    claim = ("A pre-trained ViT reparameterised with binary-code (Hamming) attention and a mixture of "
-             "multiplication and shift experts, routed with a latency-aware load-balancing loss, keeps "
-             "its accuracy while the router sends more tokens to the faster expert.")
-    paper_figure = "up to 5.18× GPU latency reduction, 42.9 % energy saving, comparable accuracy"
-    thresholds = {"min_fp_acc": 90.0, "min_diff_vs_fp_pts": -2.0, "min_gain_vs_all_shift_pts": 0.5,
-                  "min_shift_token_share": 0.5}
-    history = (
-        ("2026-12-04",
-         "3 seeds (was 2); a claim that the MoE beats the all-shift arm by more than 0.5 pt (seed-paired "
-         "mean − 2·SE) added; the accuracy-vs-FP claim judged seed-paired (mean − 2·SE > −2 pts; was: "
-         "mean drop ≤ 2 pts); a gate on the FP arm (≥ 90 %); measured CPU latency per arm reported",
-         "protocol v2 / issue: the all-shift arm passed the old accuracy bar too (drop −0.11 pt vs "
-         "ShiftAddViT's −0.33 pt, 2 seeds), so the old checks did not show what the MoE is for"),
-    )
-    parts = ("nn.shiftadd.MoEMultPrimitives", "nn.shiftadd.ShiftLinear", "nn.ecoformer.EcoFormerAttention",
-             "arith.shift.shift_matmul", "nn.TinyViT", "data.sklearn:digits")
     Config = Config
-    scales = {
-        "smoke": {"seeds": 2, "steps": 10, "finetune_steps": 4, "hash_iters": 3, "bits": 8, "anchors": 8},
-        "full": {"seeds": 5, "steps": 3000, "finetune_steps": 1500},
-    }
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         rows = []
-        with runtime.threads(1):
-            for s in range(seed, seed + cfg.seeds):
-                data = digits_split(s, cfg.test_fraction)
-                base = train_digits_vit(data, s, steps=cfg.steps, desc=f"shiftaddvit: softmax s{s}")
-                res = [_arm(base, arm, cfg, data, s) for arm in ARMS]
-                rows.append([s, accuracy(base, *data[1]), *[r[0] for r in res], *[r[1] for r in res[1:3]],
-                             res[1][2], *[r[3] for r in res]])
+        for s in range(seed, seed + cfg.seeds):
+            data = digits_split(s, cfg.test_fraction)
+            base = train_digits_vit(data, s, steps=cfg.steps, desc=f"shiftaddvit: softmax s{s}")
+            res = [_arm(base, arm, cfg, data, s) for arm in ARMS]
+            rows.append([s, accuracy(base, *data[1]), *[r[0] for r in res], *[r[1] for r in res[1:3]],
+                         res[1][2], *[r[3] for r in res]])
         mean = [sum(r[i] for r in rows) / len(rows) for i in range(len(rows[0]))]
         metrics = {"acc_pretrained_softmax": mean[1], **{f"acc_{a}": mean[2 + i] for i, a in enumerate(ARMS)},
                    "shift_token_share": mean[6], "shift_token_share_no_balance": mean[7],
@@ -189,17 +166,3 @@ class ShiftAddViT(Experiment):
         bx.legend()
         plot.save(fig, out_dir / "shiftaddvit.png")
         return "shiftaddvit.png"
-
-    def checks(self, m) -> list[Check]:
-        return [
-            self.check("FP TinyViT learned digits (fine-tuned test accuracy, %, mean over seeds)", m,
-                       "acc_fp", ">=", "min_fp_acc", kind="gate"),
-            self.check("ShiftAddViT minus FP test accuracy, seed-paired mean − 2·SE (points)", m,
-                       "diff_vs_fp_lcb", ">", "min_diff_vs_fp_pts", paper_value="comparable accuracy"),
-            self.check("ShiftAddViT (MoE) minus all-shift MLP test accuracy, seed-paired mean − 2·SE "
-                       "(points)", m, "gain_vs_all_shift_lcb", ">", "min_gain_vs_all_shift_pts",
-                       paper_value="the MoE keeps the accuracy all-shift MLPs lose"),
-            self.check("share of tokens the routers send to the faster (shift) expert", m,
-                       "shift_token_share", ">", "min_shift_token_share",
-                       paper_value="more tokens to the faster expert"),
-        ]

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from mantissa import plot
 from mantissa.experiments import Experiment, Result, register
-from mantissa.experiments._arith_common import pct, single_thread
+from mantissa.experiments._arith_common import pct
 from mantissa.io import write_csv
 from mantissa.nn.mlp import ModMLP, ModMLPConfig
 from mantissa.probe.ipr import fourier_ipr
@@ -82,53 +82,25 @@ def fit(d: ModularData, cfg: Config, wd: float, seed: int) -> ModMLP:
 @register
 class GrokCorrupted(Experiment):
     id = "grok-corrupted"
-    title = "To grok or not to grok: generalization and memorization on corrupted algorithmic data"
-    paper = "#49"
-    claim = ("An MLP on modular addition with corrupted labels can memorise them and still generalise; "
-             "pruning low-IPR (memorising) neurons lowers accuracy on the corrupted labels and keeps test "
-             "accuracy; stronger weight decay makes the network ignore the corrupted labels.")
-    paper_figure = ("100 % test accuracy while memorising the corrupted labels; "
-                    "pruning or regularisation removes the memorisation")
-    thresholds = {"min_clean_train": 90.0, "min_test_acc": 90.0, "min_memorized": 90.0,
-                  "min_prune_drop": 20.0, "max_test_loss_from_pruning": 2.0, "min_wd_drop": 20.0}
-    history = (
-        ("2026-11-26", "weight-decay arms 0 and 1.0 -> 3 and 15 (AdamW decoupled); hidden 512 -> 256",
-         "recorded afterwards: changed in commit 5a82745 ('quick-scale settings') after the first quick "
-         "runs, without a stated reason; the issue-14 audit lists it as changed after results were seen"),
-        ("2026-12-04",
-         "gates added: both networks fit their clean training labels (>= 90 %); strong weight decay must "
-         "also generalise (test >= 90 %, new claim); comparisons strict (drop > 20, test cost < 2)",
-         "protocol v2: the strong-decay run had not converged (clean train 84 %, test 62 %), so its "
-         "'ignores the corrupted labels' passed without the network having learned anything; ties fail"),
-        ("2026-12-04", "quick: 1500 -> 3000 steps",
-         "the strong-decay run needs them to fit its clean labels (84 % at 1500; 94 % at 3000 in a "
-         "probe, seed 0, where its test accuracy was 81 %)"),
-    )
-    parts = ("nn.mlp.ModMLP", "tasks.modular_table", "probe.ipr.fourier_ipr", "train.Trainer")
     Config = Config
-    scales = {
-        "smoke": {"p": 13, "hidden": 32, "steps": 20},
-        "full": {"p": 97, "hidden": 1024, "steps": 20000, "lr": 1e-3, "device": "auto"},
-    }
 
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
         d = modular_table(cfg.p, "add", cfg.train_frac, cfg.corrupt, seed)
         metrics: dict[str, float] = {}
-        with single_thread():
-            model = fit(d, cfg, cfg.wd_weak, seed)
-            base = accuracies(model, d)
-            ipr = fourier_ipr(model.w1.weight.detach().cpu(), cfg.p)
-            k = int(round(cfg.prune_frac * cfg.hidden))
-            order = torch.argsort(ipr).to(model.neuron_mask.device)
-            sweep = []
-            for frac in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5):
-                model.neuron_mask.fill_(1.0)
-                model.neuron_mask[order[: int(round(frac * cfg.hidden))]] = 0.0
-                sweep.append((frac, accuracies(model, d)))
+        model = fit(d, cfg, cfg.wd_weak, seed)
+        base = accuracies(model, d)
+        ipr = fourier_ipr(model.w1.weight.detach().cpu(), cfg.p)
+        k = int(round(cfg.prune_frac * cfg.hidden))
+        order = torch.argsort(ipr).to(model.neuron_mask.device)
+        sweep = []
+        for frac in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5):
             model.neuron_mask.fill_(1.0)
-            model.neuron_mask[order[:k]] = 0.0
-            pruned = accuracies(model, d)
-            reg = accuracies(fit(d, cfg, cfg.wd_strong, seed), d)
+            model.neuron_mask[order[: int(round(frac * cfg.hidden))]] = 0.0
+            sweep.append((frac, accuracies(model, d)))
+        model.neuron_mask.fill_(1.0)
+        model.neuron_mask[order[:k]] = 0.0
+        pruned = accuracies(model, d)
+        reg = accuracies(fit(d, cfg, cfg.wd_strong, seed), d)
         for name, acc in (("weak", base), ("pruned", pruned), ("strong", reg)):
             for key, v in acc.items():
                 metrics[f"{name}_{key}"] = pct(v)

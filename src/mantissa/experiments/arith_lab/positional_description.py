@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mantissa.experiments import Experiment, Result, register
-from mantissa.experiments._arith_common import Knobs, eval_by_length, lab, pct, single_thread, train
+from mantissa.experiments._arith_common import Knobs, eval_by_length, lab, pct, train
 from mantissa.io import write_csv
 from mantissa.probe.length_gen import grid, plot_curves, plot_grid
 from mantissa.tasks import buckets
@@ -51,31 +51,7 @@ class Config(Knobs):
 @register
 class PositionalDescription(Experiment):
     id = "positional-description"
-    title = "Positional Description Matters for Transformers Arithmetic"
-    paper = "#6"
-    claim = ("Addition trained on up to N digits extrapolates to N+2 digits when the data format breaks the "
-             "reliance on absolute positions (random spaces), and fails in the usual format.")
-    paper_figure = "10 → 12 digit extrapolation with the trick (120k samples); no extrapolation without"
-    thresholds = {"min_id_acc": 90.0, "min_trick_acc": 50.0, "max_usual_acc": 10.0}
-    history = (
-        ("2026-12-04", "gate added: both formats >= 90 % exact match at N digits (in distribution)",
-         "the quick model never learned the training lengths (0 % at 5 digits, only 2x2 in the grid), so "
-         "'usual format fails at N+2' passed vacuously and said nothing about the paper"),
-        ("2026-12-04", "quick and full: length curriculum over the first half; quick: lr 3e-3 -> 1e-3, "
-         "3000 -> 8000 steps",
-         "mixed lengths 1-5 with learned absolute positions plateau at 2-3 digits at lr 3e-3. A probe "
-         "(seed 0) with these settings: random spaces 84 % at 5 digits, usual format 0 %; without the "
-         "curriculum at N = 3: usual 100 %, random spaces 10 %. The gate is out of reach at quick scale, "
-         "full settles it"),
-    )
-    parts = ("tasks.encodings:random_space,zero_pad,reverse", "nn.positional:ape")
     Config = Config
-    scales = {
-        "smoke": {"steps": 10, "d_model": 32, "n_layer": 1, "n_test": 5, "n_train": 200, "train_max": 2,
-                  "grid_n": 2},
-        "full": {"train_max": 10, "steps": 10000, "d_model": 256, "n_layer": 6, "batch_size": 64, "lr": 5e-4,
-                 "n_train": 120000, "n_test": 200, "device": "auto"},
-    }
 
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
         metrics: dict[str, float] = {}
@@ -83,38 +59,27 @@ class PositionalDescription(Experiment):
         artifacts = ["extrapolation.png", "accuracy.csv"]
         n2 = cfg.train_max + 2
         names = ("usual", "trick")
-        with single_thread():
-            for label, fmt in zip(names, cfg.formats):
-                data = DataConfig(task="add", format=fmt, train_lengths=f"1-{cfg.train_max}",
-                                  test_lengths=f"{cfg.train_max}-{n2}", n_train=cfg.n_train,
-                                  n_test=cfg.n_test)
-                run = train(lab(cfg, data, pe=cfg.pe), seed, f"addition {fmt}")
-                acc = eval_by_length(run)
-                for k, v in acc.items():
-                    metrics[f"{label}_{k[0]}"] = pct(v)
-                    rows.append((label, fmt, k[0], pct(v)))
-                metrics[f"{label}_n_plus_2"] = pct(acc.get((n2, n2), float("nan")))
-                metrics[f"{label}_id"] = pct(acc.get((cfg.train_max, cfg.train_max), float("nan")))
-                curves[f"{label} ({fmt})"] = ([k[0] for k in acc], list(acc.values()))
-                if cfg.grid_n:
-                    lens = list(range(1, n2 + 1))
-                    cells = run.task.generate(cfg.grid_n * len(lens) ** 2, buckets(lens, 2), seed + 977)
-                    g = grid(eval_by_length(run, cells), lens, lens)
-                    plot_grid(g, lens, lens, out_dir / f"grid_{label}.png", train_max=(cfg.train_max,) * 2,
-                              title=f"{label} ({fmt}): exact match by operand lengths")
-                    artifacts.append(f"grid_{label}.png")
+        for label, fmt in zip(names, cfg.formats):
+            data = DataConfig(task="add", format=fmt, train_lengths=f"1-{cfg.train_max}",
+                              test_lengths=f"{cfg.train_max}-{n2}", n_train=cfg.n_train,
+                              n_test=cfg.n_test)
+            run = train(lab(cfg, data, pe=cfg.pe), seed, f"addition {fmt}")
+            acc = eval_by_length(run)
+            for k, v in acc.items():
+                metrics[f"{label}_{k[0]}"] = pct(v)
+                rows.append((label, fmt, k[0], pct(v)))
+            metrics[f"{label}_n_plus_2"] = pct(acc.get((n2, n2), float("nan")))
+            metrics[f"{label}_id"] = pct(acc.get((cfg.train_max, cfg.train_max), float("nan")))
+            curves[f"{label} ({fmt})"] = ([k[0] for k in acc], list(acc.values()))
+            if cfg.grid_n:
+                lens = list(range(1, n2 + 1))
+                cells = run.task.generate(cfg.grid_n * len(lens) ** 2, buckets(lens, 2), seed + 977)
+                g = grid(eval_by_length(run, cells), lens, lens)
+                plot_grid(g, lens, lens, out_dir / f"grid_{label}.png", train_max=(cfg.train_max,) * 2,
+                          title=f"{label} ({fmt}): exact match by operand lengths")
+                artifacts.append(f"grid_{label}.png")
         plot_curves(curves, out_dir / "extrapolation.png", train_max=cfg.train_max, xlabel="digits",
                     title=f"addition trained on 1-{cfg.train_max} digits")
         write_csv(out_dir / "accuracy.csv", ["variant", "format", "digits", "exact_match_pct"], rows)
         metrics["min_id"] = min(metrics[f"{label}_id"] for label in names)
         return Result(metrics, artifacts)
-
-    def checks(self, metrics):
-        return [
-            self.check("both formats learned N-digit addition (exact match at N digits, %)", metrics,
-                       "min_id", ">=", "min_id_acc", kind="gate"),
-            self.check("with random spaces: exact match at N+2 digits (%)", metrics, "trick_n_plus_2", ">=",
-                       "min_trick_acc", paper_value="extrapolates 10 -> 12 digits"),
-            self.check("usual format: exact match at N+2 digits (%) stays low", metrics, "usual_n_plus_2",
-                       "<=", "max_usual_acc", paper_value="no extrapolation"),
-        ]

@@ -47,22 +47,7 @@ class Config:
 @register
 class GeodesicMixupExperiment(Experiment):
     id = "geodesic-mixup"
-    title = "Geodesic Multi-Modal Mixup for Robust Fine-Tuning"
-    paper = "#1"
-    claim = ("Fine-tuning a two-modality (digit image ↔ text label, MiniLM text tower) model with geodesic "
-             "multi-modal mixup hard negatives improves both alignment and uniformity over plain contrastive "
-             "fine-tuning; retrieval accuracy is reported alongside.")
-    paper_figure = "better alignment/uniformity, transfer and robustness than CLIP fine-tuning (Flickr/COCO)"
-    thresholds = {"min_zero_shot": 0.5, "min_align_gain": 0.05, "min_unif_gain": 0.05}
-    history = (
-        ("2026-12-04",
-         "alignment and uniformity gains judged per seed-paired difference, mean − 2·SE > 0.05 each (was the "
-         "difference of the seed means > 0); gate: the plain model's zero-shot accuracy > 50 %",
-         "protocol v2: margins beyond seed noise, and a gate that the baseline trained"),
-    )
-    parts = ("train.losses:geodesic-mixup", "probe.alignment", "embed.pairs:digits")
     Config = Config
-    scales = {"smoke": {"steps": 20, "seeds": 2}, "full": {"steps": 3000, "seeds": 5}}
 
     def _train(self, cfg: Config, weight: float, seed: int, x: torch.Tensor, t: torch.Tensor) -> TwoTower:
         torch.manual_seed(seed)

@@ -48,28 +48,7 @@ class Config:
 @register
 class FpDiffusion(Experiment):
     id = "fp-diffusion"
-    title = "Low-Bitwidth Floating Point Quantization for Efficient High-Quality Diffusion Models"
-    paper = "#33"
-    claim = ("FP post-training quantization with learned weight rounding keeps a diffusion model's "
-             "samples at full-precision quality at W8A8 FP8, degrades them little at W4A8, and beats "
-             "integer quantization at 4-bit weights.")
-    paper_figure = "LDM/Stable Diffusion: FP8 W8A8 ~ FP32 FID; FP4 W4A8 small loss, INT4 W4A8 much worse"
-    thresholds = {"min_clf_acc": 90.0, "max_fp32_fd_ratio": 0.25, "max_w8a8_drift": 0.10,
-                  "max_w8a8_conf_drop": 0.02, "min_fp4_over_int4": 0.10, "min_learned_over_nearest": 0.05,
-                  "max_w4a8_drift": 0.50}
-    history = (("2026-12-05", "claims judged on the FD of each arm's samples to the FP32 samples "
-                "(drift), not the rise of the FD to real digits; train_steps 4000 -> 3000, ptq_iters "
-                "400 -> 300", "a dev run at quick settings (2 seeds, before any quick verdict): the FD to "
-                "digits did not order arms by quantization error (INT4 < FP32 on a seed); 10 min loaded"),
-               ("2026-12-05", "reported-only arm W4A8 INT4 with nearest rounding added; claims unchanged",
-                "first quick run (partial): learned rounding raised the drift of FP4 and INT4"),)
-    parts = ("nn.ddpm.MLPDenoiser", "train.diffusion", "quant.learned_rounding", "quant.fp_search",
-             "probe.frechet", "data.sklearn:digits")
     Config = Config
-    scales = {"smoke": {"hidden": 32, "diffusion_steps": 10, "train_steps": 30, "n_samples": 64,
-                        "calib_samples": 16, "calib_every": 2, "ptq_iters": 5, "clf_steps": 30, "seeds": 2},
-              "full": {"diffusion_steps": 1000, "calib_every": 50, "train_steps": 20000,
-                       "n_samples": 2000, "ptq_iters": 2000, "seeds": 5}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         data = load_sklearn("digits")

@@ -100,26 +100,7 @@ def _int_eval(model, data, cfg: Config, res_bits: int) -> dict[str, float]:
 @register
 class IViT(Experiment):
     id = "i-vit"
-    title = "I-ViT: integer-only quantization for Vision Transformer inference"
-    paper = "#11"
-    claim = ("A ViT whose every operation is integer — int8 matmuls, dyadic requantization, "
-             "Shiftmax, ShiftGELU and I-LayerNorm — keeps the accuracy of its float model.")
-    paper_figure = "INT8 integer-only ≈ FP accuracy on ImageNet (DeiT/Swin); 3.7–4.1× GPU speedup"
-    thresholds = {"min_fp32_acc": 90.0, "min_acc_diff": -1.0, "min_cosine": 0.99, "min_e2e_cosine": 0.99}
-    history = (
-        ("2026-12-04",
-         "3 seeds (was 2); the accuracy claim judged on the seed-paired integer − float difference "
-         "(mean − 2·SE > −1 pt; was: mean drop ≤ 1 pt); a gate on the float model (≥ 90 %); the cosine "
-         "bars are strict (> 0.99); the MiniLM claim is always declared (it fails when the section is off)",
-         "protocol v2: margins beyond seed noise, gates apart from claims. The previous quick run "
-         "(seed 0, 2 seeds): drop 0.56 pt, logit cosine 0.9958, MiniLM int8 cosine 0.9838"),
-    )
-    parts = ("arith.shiftmax", "arith.shift_gelu", "arith.i_layernorm", "arith.dyadic_requant",
-             "arith.integer_only", "nn.IntViT", "nn.TinyViT", "train.Trainer", "data.sklearn:digits",
-             "quant.recipes:int-only", "quant.int_only", "quant.evaluate", "data.minilm")
     Config = Config
-    scales = {"smoke": {"steps": 20, "seeds": 2, "calib": 64, "test_limit": 64, "e2e_texts": 0},
-              "full": {"steps": 6000, "seeds": 5, "d_model": 64, "e2e_texts": 4000, "e2e_pairs": 1000}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         rows = []

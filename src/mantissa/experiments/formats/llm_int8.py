@@ -63,25 +63,7 @@ class Config:
 @register
 class LLMInt8(Experiment):
     id = "llm-int8"
-    title = "LLM.int8(): 8-bit matrix multiplication with outlier decomposition"
-    paper = "#27"
-    claim = ("Vector-wise int8 quantization plus a mixed-precision decomposition of the few "
-             "outlier feature dimensions (|x| >= 6) keeps matmul outputs intact while >99.9% of "
-             "multiply-adds stay in int8; plain int8 degrades when outliers are present.")
-    paper_figure = "no degradation up to 175B parameters; >99.9% of values in int8"
-    thresholds = {"min_cosine": 0.999, "min_degradation_ratio": 2.0, "min_int8_fraction": 99.9,
-                  "min_e2e_gain": 0.0, "min_outlier_columns": 1.0}
-    history = (
-        ("2026-12-04",
-         "gate added: mean outlier columns per layer >= 1 on real MiniLM activations; the degradation "
-         "ratio is strict (> 2, was >= 2)",
-         "protocol v2: a gate that the phenomenon is present; comparisons of arms are strict"),
-    )
-    parts = ("arith.int8_matmul_with_outliers", "arith.vectorwise_int8_linear", "data.minilm",
-             "quant.recipes:int8", "quant.recipes:int8-outlier", "quant.evaluate")
     Config = Config
-    scales = {"smoke": {"n_texts": 4, "max_length": 16, "layers": "0", "e2e_texts": 0},
-              "full": {"n_texts": 256, "max_length": 128, "e2e_texts": 4000, "e2e_pairs": 1000}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         layers = [int(v) for v in str(cfg.layers).split(",") if v.strip()]

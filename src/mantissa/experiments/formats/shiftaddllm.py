@@ -130,29 +130,7 @@ def e2e_recipes(bits_list: list[int], group: int) -> dict:
 @register
 class ShiftAddLLM(Experiment):
     id = "shiftaddllm"
-    title = "ShiftAddLLM: multiplication-less reparameterization (BCQ + LUT matmul)"
-    paper = "#44"
-    claim = ("Binary-coding quantization with group scales approximates LLM layers better than "
-             "round-to-nearest at 2-3 bits, and its LUT query-and-add matmul equals the dequantized "
-             "matmul without weight multiplications.")
-    paper_figure = "perplexity gains of 5.6 / 22.7 at 3 / 2 bits over the best multiplication-less baselines"
-    thresholds = {"max_lut_rel_diff": 1e-9, "max_error_ratio": 1.0, "min_e2e_gain": 0.0}
-    history = (
-        ("2026-12-04",
-         "baseline: the better of min-max RTN and MSE-clipped RTN (was min-max RTN only), in the layer "
-         "and end-to-end sections; the LUT-equals-dequantized check is a gate",
-         "protocol v2: the strongest fair baseline (best clipping for uniform quantizers); the LUT check "
-         "verifies the implementation, not the paper's claim. Seen before: BCQ / min-max RTN output "
-         "error 0.88 (3-bit), 0.70 (2-bit)"),
-    )
-    parts = ("arith.bcq_quantize", "arith.lut_matmul", "arith.rtn_quantize", "formats.bits.pack_signs",
-             "data.minilm", "quant.recipes:bcq3", "quant.recipes:bcq2", "quant.recipes:w4-int",
-             "quant.evaluate")
     Config = Config
-    scales = {"smoke": {"bits": "2", "n_texts": 2, "max_length": 16, "layers": "0", "iters": 2,
-                        "lut_tokens": 8, "e2e_texts": 0},
-              "full": {"n_texts": 128, "max_length": 128, "layers": "0,1,2,3,4,5", "iters": 20,
-                       "e2e_texts": 4000, "e2e_pairs": 1000}}
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         bits_list = [int(v) for v in str(cfg.bits).split(",")]
