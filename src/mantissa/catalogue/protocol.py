@@ -26,21 +26,18 @@ nothing), ``quick`` (2 CPU cores, minutes: the verdict that counts) and
 from __future__ import annotations
 
 import math
-import sys
-import tomllib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
+from mantissa.catalogue.cards import card_config, card_has_config, read_card  # noqa: F401
 from mantissa.catalogue.checks import CLAIM, GATE, KINDS, Check, Claim, Gate, Rule  # noqa: F401  (re-exported)
 from mantissa.config import apply_overrides
 from mantissa.errors import ConfigError
 from mantissa.registry import Registry
-
-#: an experiment's card is its module's file name with this suffix (see :func:`read_card`)
-CARD_SUFFIX = ".toml"
+from mantissa.stats import mean_se, seed_metrics  # noqa: F401  (re-exported)
 
 SCALES = ("smoke", "quick", "full")
 
@@ -86,25 +83,6 @@ def inconclusive_reason(checks: Sequence[Check], scale: str | None = None) -> st
         return None
     label = "gate failed" if len(failed) == 1 else f"{len(failed)} gates failed"
     return f"{label}: {'; '.join(map(str, failed))}; {_larger_scale(scale)}"
-
-
-def mean_se(values: Sequence[float]) -> tuple[float, float]:
-    """The mean and its standard error (sample std with n - 1, over sqrt(n)); n >= 2."""
-    n = len(values)
-    if n < 2:
-        raise ConfigError(f"a standard error needs at least 2 values (seeds), got {n}")
-    mean = sum(values) / n  # plain sum: inf - inf gives NaN (a failed check), not an error
-    var = sum((v - mean) ** 2 for v in values) / (n - 1)
-    return mean, math.sqrt(var / n)
-
-
-def seed_metrics(name: str, diffs: Sequence[float]) -> dict[str, float]:
-    """Metrics of seed-paired differences for a check inside ``run``: ``<name>_mean``,
-    ``<name>_se`` and ``<name>_lcb`` (mean − 2·SE, the value a margin is judged on:
-    ``check(..., "<name>_lcb", ">", margin)``), plus ``<name>_seeds``."""
-    mean, se = mean_se([float(d) for d in diffs])
-    return {f"{name}_mean": mean, f"{name}_se": se, f"{name}_lcb": mean - 2 * se,
-            f"{name}_seeds": float(len(diffs))}
 
 
 def seed_spread(metric: str, metrics: Mapping[str, float]) -> str:
@@ -231,6 +209,11 @@ def register(cls: type[Experiment]) -> type[Experiment]:
     card = read_card(cls)
     if "checks" in card:
         card["rules"] = card.pop("checks")
+    if card_has_config(cls):
+        if "Config" in cls.__dict__ and cls.Config is not card_config(cls.__module__):
+            raise TypeError(f"experiment {cls.__name__}: its card has a [config] table, so its Config is "
+                            "card_config(__name__), not another class")
+        cls.Config = card_config(cls.__module__)
     twice = sorted(k for k in card if k in cls.__dict__)
     if twice:
         raise TypeError(f"experiment {cls.__name__} declares {twice} both in its class and its card")
@@ -245,54 +228,3 @@ def register(cls: type[Experiment]) -> type[Experiment]:
     if not all(isinstance(e, tuple) and len(e) == 3 for e in cls.history):
         raise TypeError(f"experiment {cls.__name__}: history entries are (date, change, reason)")
     return EXPERIMENTS.add(cls.id, cls)
-
-
-def read_card(cls: type[Experiment]) -> dict[str, Any]:
-    """The class attributes that ``cls``'s card declares: ``<module>.toml`` beside its module.
-
-    A card holds the declarative half of an experiment (its :data:`CARD_KEYS`): title, paper,
-    claim, paper_figure, parts, ``threads``, ``[thresholds]``, ``[scales.<scale>]`` (arrays become tuples),
-    ``[[checks]]`` (``kind``, ``description``, ``test``, optional ``paper``; they become
-    :class:`Gate`/:class:`Claim` ``rules``) and the ``[[history]]`` ledger (``date``,
-    ``change``, ``reason``). No card, no attributes; a malformed one is a ``TypeError``."""
-    file = getattr(sys.modules.get(cls.__module__), "__file__", None)
-    path = Path(file).with_suffix(CARD_SUFFIX) if file else None
-    if path is None or not path.is_file():
-        return {}
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    try:
-        if set(data) - CARD_KEYS:
-            raise KeyError(f"unknown keys {sorted(set(data) - CARD_KEYS)}")
-        return {k: _CARD_READERS.get(k, _same)(v) for k, v in data.items()}
-    except (KeyError, TypeError, ValueError) as exc:
-        raise TypeError(f"{path}: {exc}; a card holds {', '.join(sorted(CARD_KEYS))}") from exc
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _fields(entry: Mapping[str, Any], required: tuple[str, ...], optional: tuple[str, ...] = ()) -> list[Any]:
-    """The values of ``required`` then ``optional`` keys of a card's table entry (``None``
-    for an optional key left out); a missing or unknown key is a ``KeyError``."""
-    unknown = sorted(set(entry) - set(required) - set(optional))
-    if unknown:
-        raise KeyError(f"unknown keys {unknown} in {dict(entry)}")
-    return [entry[k] for k in required] + [entry.get(k) for k in optional]
-
-
-def _rule(entry: Mapping[str, Any]) -> Rule:
-    kind, description, test, paper = _fields(entry, ("kind", "description", "test"), ("paper",))
-    return {GATE: Gate, CLAIM: Claim}[kind](description, test, paper)
-
-
-_CARD_READERS: dict[str, Callable[[Any], Any]] = {
-    "parts": tuple,
-    "scales": lambda v: {scale: {k: tuple(x) if isinstance(x, list) else x for k, x in over.items()}
-                         for scale, over in v.items()},
-    "checks": lambda v: tuple(_rule(e) for e in v),
-    "history": lambda v: tuple(tuple(_fields(e, ("date", "change", "reason"))) for e in v),
-}
-#: the keys a card may hold (``checks`` fills the class's ``rules``)
-CARD_KEYS = frozenset({"title", "paper", "claim", "paper_figure", "parts", "thresholds", "scales", "threads",
-                       "checks", "history"})

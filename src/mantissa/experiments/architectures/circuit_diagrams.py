@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from mantissa.catalogue.protocol import Check, Experiment, Result, register
+from mantissa.experiments import card_config
 from mantissa.nn import Transformer, TransformerConfig
 from mantissa.probe.circuit import trace
 from mantissa.probe.circuit_svg import save_svg
@@ -30,11 +30,7 @@ from mantissa.probe.circuit_svg import save_svg
 _SVG = "{http://www.w3.org/2000/svg}"
 
 
-@dataclass
-class Config:
-    pe: str = "alibi"  # a bias PE takes the explicit attention path (every op visible)
-    attention: str = "softmax"
-    n_layer: int = 2
+Config = card_config(__name__)  # the card's [config]: circuit_diagrams.toml
 
 
 def _legend(batch: int, t: int, cfg: TransformerConfig) -> dict[int, str]:
@@ -102,7 +98,6 @@ def _covered(want: Counter, got: Counter) -> float:
 @register
 class CircuitDiagrams(Experiment):
     id = "circuit-diagrams"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         mcfg = TransformerConfig(vocab_size=50, n_layer=cfg.n_layer, n_head=2, d_model=24,

@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -32,6 +31,7 @@ import torch.nn.functional as F
 
 from mantissa import plot
 from mantissa.catalogue.protocol import Check, Experiment, Result, register
+from mantissa.experiments import card_config
 from mantissa.io import atomic_write
 from mantissa.nn import POSITIONAL, Transformer, TransformerConfig
 from mantissa.tasks import CharTokenizer
@@ -44,22 +44,7 @@ METHODS = ("rope", "pi", "ntk", "clex", "clex_t1")
 ROPE_AT_INFERENCE = {"rope": "rope", "pi": "rope-pi:factor={r}", "ntk": "rope-ntk:factor={r}"}
 
 
-@dataclass
-class Config:
-    steps: int = 800  # RoPE pretraining steps
-    finetune_steps: int = 400  # then RoPE and CLEX each continue this long (0: both from scratch)
-    finetune_lr: float = 1e-3
-    seq_len: int = 64  # training length L
-    ratios: tuple[int, ...] = (1, 2, 4)  # evaluation lengths as multiples of L
-    max_factor: int = 8  # CLEX: largest factor drawn in training
-    time_dt: float = 0.1  # CLEX: RK4 step over t
-    d_model: int = 64
-    n_layer: int = 2
-    n_head: int = 2
-    batch_size: int = 32
-    lr: float = 3e-3
-    n_chars: int = 400_000
-    n_val: int = 96
+Config = card_config(__name__)  # the card's [config]: clex.toml
 
 
 def position_bits(model: Transformer, windows: torch.Tensor, batch: int = 16) -> torch.Tensor:
@@ -76,7 +61,6 @@ def position_bits(model: Transformer, windows: torch.Tensor, batch: int = 16) ->
 @register
 class CLEXExperiment(Experiment):
     id = "clex"
-    Config = Config
 
     @staticmethod
     def _model(cfg: Config, tok: CharTokenizer, pe: str) -> Transformer:

@@ -8,7 +8,7 @@ softmax): mean − 2·SE must stay above −1 point (the catalogue's "within 1 p
 
 Cost: thread CPU time of one causal attention forward (1 batch × 4 heads × 16 dims,
 one thread) against length, and the exponent of a log-log fit
-(:mod:`mantissa.experiments._timing`). The gate: the timing sees softmax's quadratic
+(:mod:`mantissa.nn.attention_cost`). The gate: the timing sees softmax's quadratic
 cost (its exponent above 1.5); the claim: Combiner's exponent is below 1.8 (its
 O(L·√L) cost has exponent 1.5).
 """
@@ -16,15 +16,15 @@ O(L·√L) cost has exponent 1.5).
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from mantissa import plot
 from mantissa.catalogue.protocol import Experiment, Result, register, seed_metrics
-from mantissa.experiments._timing import cpu_timed, log_log_slope
+from mantissa.experiments import card_config
 from mantissa.nn import ATTENTION, Transformer, TransformerConfig
+from mantissa.nn.attention_cost import cpu_timed, log_log_slope
 from mantissa.tasks import CharTokenizer
 from mantissa.tasks.charlm import char_corpus, lm_batch, split_windows
 from mantissa.train import TensorBatches, TrainConfig, Trainer, lm_loss
@@ -32,24 +32,12 @@ from mantissa.train import TensorBatches, TrainConfig, Trainer, lm_loss
 KERNELS = ("softmax", "combiner")
 
 
-@dataclass
-class Config:
-    seeds: int = 3  # the accuracy difference is judged seed-paired (mean − 2·SE)
-    steps: int = 600
-    seq_len: int = 64
-    d_model: int = 64
-    n_layer: int = 2
-    n_head: int = 4
-    batch_size: int = 32
-    n_chars: int = 300_000
-    n_val: int = 256
-    time_lengths: tuple[int, ...] = (256, 512, 1024, 2048, 4096)
+Config = card_config(__name__)  # the card's [config]: combiner.toml
 
 
 @register
 class Combiner(Experiment):
     id = "combiner"
-    Config = Config
 
     @staticmethod
     def _val_acc(cfg: Config, tok: CharTokenizer, ids: torch.Tensor, kernel: str, seed: int) -> float:

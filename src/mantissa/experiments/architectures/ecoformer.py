@@ -17,7 +17,7 @@ the claim holds when mean − 2·SE over the seeds is above −2 points (the pap
 
 Cost: time of one causal attention forward (1 batch × 4 heads × 16 dims, one
 thread) against sequence length; the exponent of a log-log fit
-(:mod:`mantissa.experiments._timing`) should be ≈1 for EcoFormer (the claim: below
+(:mod:`mantissa.nn.attention_cost`) should be ≈1 for EcoFormer (the claim: below
 1.2) and ≈2 for softmax (a gate: above 1.5, i.e. the timing sees the quadratic
 cost at all). The time is the thread's CPU time (``time.thread_time``, best of 5),
 not wall time: on a shared machine wall time includes the waits while other
@@ -37,17 +37,17 @@ next-character accuracy (informative metrics ``lm_*``, no check).
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from mantissa import plot, runtime
 from mantissa.catalogue.protocol import Experiment, Result, register, seed_metrics
+from mantissa.experiments import card_config
 from mantissa.experiments._cheap_arith import accuracy, digits_split, train_digits_vit
-from mantissa.experiments._timing import cpu_timed, log_log_slope
 from mantissa.io import write_csv
 from mantissa.nn import ATTENTION
+from mantissa.nn.attention_cost import cpu_timed, log_log_slope
 from mantissa.nn.ecoformer import EcoFormerAttention, attention_macs
 from mantissa.nn.tiny_vit import TinyViT
 from mantissa.nn.transformer import Transformer, TransformerConfig
@@ -59,22 +59,7 @@ from mantissa.train import TensorBatches, TrainConfig, Trainer, lm_loss
 ARMS = ("softmax", "ecoformer", "random_hash", "uniform")
 
 
-@dataclass
-class Config:
-    seeds: int = 3  # the accuracy difference is judged seed-paired (mean − 2·SE)
-    steps: int = 800  # softmax pre-training
-    finetune_steps: int = 400
-    finetune_lr: float = 1e-3
-    bits: int = 16
-    anchors: int = 20
-    topk: int = 0  # 0: T // 8 (2 of the 16 patch tokens)
-    hash_iters: int = 100
-    hash_lr: float = 1.0
-    test_fraction: float = 0.25
-    time_lengths: tuple[int, ...] = (256, 512, 1024, 2048, 4096)
-    lm_steps: int = 0  # > 0: also the causal char-LM comparison (informative)
-    lm_seq_len: int = 64
-    lm_pe: str = "ape"  # the hash does not keep RoPE's relative-position structure
+Config = card_config(__name__)  # the card's [config]: ecoformer.toml
 
 
 def _uniform(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, **_) -> torch.Tensor:
@@ -166,7 +151,6 @@ def _mults(cfg: Config, head_dim: int = 16) -> dict[str, float]:
 @register
 class EcoFormer(Experiment):
     id = "ecoformer"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         rows = []

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -26,7 +25,7 @@ import torch.nn.functional as F
 
 from mantissa import plot
 from mantissa.data import load_sklearn
-from mantissa.experiments import Experiment, Result, register, seed_metrics
+from mantissa.experiments import Experiment, Result, card_config, register, seed_metrics
 from mantissa.io import atomic_write
 from mantissa.nn.evonorm import NormActCNN
 from mantissa.train import TensorBatches, TrainConfig, Trainer
@@ -34,16 +33,7 @@ from mantissa.train import TensorBatches, TrainConfig, Trainer
 LAYERS = ("bn-relu", "evonorm-s0", "evonorm-b0", "gn-relu")
 
 
-@dataclass
-class Config:
-    steps: int = 600
-    batch_size: int = 64
-    lr: float = 3e-3
-    width: int = 32
-    depth: int = 4
-    groups: int = 8
-    seeds: int = 3  # S0 − BN is judged seed-paired (mean − 2·SE)
-    test_fraction: float = 0.25
+Config = card_config(__name__)  # the card's [config]: evonorm.toml
 
 
 def _ce(model, batch):
@@ -81,7 +71,6 @@ def _split(seed: int, test_fraction: float):
 @register
 class EvoNorm(Experiment):
     id = "evonorm"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         rows = []

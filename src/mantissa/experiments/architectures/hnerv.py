@@ -18,38 +18,23 @@ NeRV's epochs over HNeRV's, worst seed, above a margin.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from mantissa import plot, runtime
-from mantissa.experiments import Experiment, Result, register, seed_metrics
+from mantissa.experiments import Experiment, Result, card_config, register, seed_metrics
 from mantissa.io import write_csv
 from mantissa.nn.nerv import HNeRV, NeRV, match_nerv_width, psnr
 from mantissa.tasks.video import moving_digits_video
 from mantissa.train.video import epochs_to_reach, fit_video
 
-
-@dataclass
-class Config:
-    n_frames: int = 128
-    size: int = 32
-    n_digits: int = 3
-    strides: str = "2,2,2,2"
-    width: int = 16  # HNeRV decoder width (NeRV's is matched on size)
-    emb_dim: int = 8
-    epochs: int = 60
-    batch_size: int = 8
-    lr: float = 1e-2
-    eval_every: int = 2
-    seeds: int = 3
+Config = card_config(__name__)  # the card's [config]: hnerv.toml
 
 
 @register
 class HNeRVExperiment(Experiment):
     id = "hnerv"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         strides = tuple(int(s) for s in cfg.strides.split(","))

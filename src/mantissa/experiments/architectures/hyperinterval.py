@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -33,30 +32,13 @@ import torch.nn.functional as F
 from mantissa import plot
 from mantissa.catalogue.protocol import Experiment, Result, register, seed_metrics
 from mantissa.data import load_sklearn
+from mantissa.experiments import card_config
 from mantissa.io import atomic_write
 from mantissa.nn.interval import HyperNet, interval_mlp, mlp_forward, worst_case_logits
 from mantissa.progress import track
 from mantissa.train.ewc import EWC, fisher_diagonal
 
-
-@dataclass
-class Config:
-    n_tasks: int = 5
-    hidden: int = 32          # target MLP hidden width
-    hyper_hidden: int = 64
-    embed_dim: int = 8
-    eps: float = 0.02         # embedding box radius (per dimension)
-    steps: int = 1500         # optimisation steps per task
-    lr: float = 3e-3
-    beta: float = 500.0        # weight of the no-change regulariser for earlier boxes
-    kappa: float = 0.5        # loss = kappa*CE(centre) + (1-kappa)*CE(worst case)
-    test_fraction: float = 0.3
-    # False: one shared 2-way head (even/odd digit of the pair; fine-tuning forgets here).
-    # True: task-incremental heads (task j reads logits 2j, 2j+1; fine-tuning barely forgets).
-    multi_head: bool = False
-    ewc_lambdas: str = "100,1000,10000"  # EWC strengths tried; the best final accuracy is the baseline
-    fisher_examples: int = 200  # training examples per task for the EWC Fisher diagonal
-    seeds: int = 3  # seeds seed, seed+1, ...: gains are judged on their paired mean - 2 SE
+Config = card_config(__name__)  # the card's [config]: hyperinterval.toml
 
 
 def _tasks(cfg: Config, seed: int):
@@ -191,7 +173,6 @@ class _HyperInterval:
 @register
 class HyperIntervalExperiment(Experiment):
     id = "hyperinterval"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         per_seed = [self._one_seed(cfg, s) for s in range(seed, seed + max(1, cfg.seeds))]

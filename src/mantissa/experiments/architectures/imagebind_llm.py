@@ -31,7 +31,6 @@ The paper's instruction data and LLaMA scale are not reproduced.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -40,7 +39,7 @@ from torch import nn
 
 from mantissa import plot, runtime
 from mantissa.data import load_sklearn
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_csv
 from mantissa.nn.bind import BindNetwork, GatedInjection, VisualCache, freeze
 from mantissa.nn.transformer import Transformer, TransformerConfig
@@ -53,23 +52,7 @@ TEMPLATES = ("the digit {w}.", "a handwritten {d}.", "this shows {w}.", "a {w}."
 EVAL_TEMPLATE = 0
 
 
-@dataclass
-class Config:
-    d_model: int = 64
-    n_layer: int = 2
-    n_head: int = 4
-    d_feat: int = 256
-    bind_blocks: int = 2
-    pretrain_steps: int = 300
-    bind_steps: int = 800
-    batch_size: int = 64
-    lr_lm: float = 3e-3
-    lr_bind: float = 3e-3
-    test_fraction: float = 0.25
-    max_test: int = 0  # 0 -> all test images
-    shift_noise: float = 6.0  # pixel noise (0..16 scale) of the shifted "other modality" queries
-    cache_k: int = 10
-    cache_alpha: float = 0.5
+Config = card_config(__name__)  # the card's [config]: imagebind_llm.toml
 
 
 def _caption(template: int, digit: int) -> str:
@@ -158,7 +141,6 @@ def _names_digit(caption: str, digit: int) -> bool:
 @register
 class ImageBindLLM(Experiment):
     id = "imagebind-llm"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         train, test = load_sklearn("digits").split(cfg.test_fraction, seed=seed)

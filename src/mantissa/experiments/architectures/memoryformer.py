@@ -17,7 +17,6 @@ One seed: the gaps of the previous quick run (−1.7 % and +30 %) are far from t
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -26,27 +25,14 @@ from torch import nn
 from mantissa import plot
 from mantissa.catalogue.protocol import Check, Experiment, Result, register
 from mantissa.errors import ConfigError
+from mantissa.experiments import card_config
 from mantissa.nn import Transformer, TransformerConfig
 from mantissa.nn.memory_layer import linear_flops, swap_linears
 from mantissa.tasks import CharTokenizer
 from mantissa.tasks.charlm import char_corpus, lm_batch, lm_windows
 from mantissa.train import TensorBatches, TrainConfig, Trainer, lm_loss
 
-
-@dataclass
-class Config:
-    steps: int = 600
-    seq_len: int = 64
-    d_model: int = 64
-    n_layer: int = 2
-    n_head: int = 4
-    batch_size: int = 32
-    lr: float = 3e-3
-    tau: int = 8
-    temperatures: tuple[float, ...] = (0.25, 0.5, 1.0)  # Eq. 7's t, chosen on the dev split
-    n_chars: int = 300_000
-    n_val: int = 256
-    all_linears: bool = True  # also train the arm with attention projections as Memory Layers
+Config = card_config(__name__)  # the card's [config]: memoryformer.toml
 
 
 def _model(cfg: Config, vocab: int, arm: str, temperature: float = 1.0) -> Transformer:
@@ -73,7 +59,6 @@ def flop_breakdown(model: Transformer, seq_len: int) -> dict[str, float]:
 @register
 class MemoryFormer(Experiment):
     id = "memoryformer"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         if not cfg.temperatures:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,7 @@ import torch
 
 from mantissa import plot, runtime
 from mantissa.data import load_wordnet_glosses, wordnet_available
-from mantissa.experiments import Experiment, Result, register, seed_metrics
+from mantissa.experiments import Experiment, Result, card_config, register, seed_metrics
 from mantissa.io import atomic_write
 from mantissa.nn.snowflake import METRICS, MetricEmbedding
 from mantissa.probe.distortion import (
@@ -42,17 +41,7 @@ from mantissa.probe.distortion import (
 )
 from mantissa.train import TrainConfig, Trainer
 
-
-@dataclass
-class Config:
-    n_nodes: int = 200
-    dims: str = "2,4,8"
-    hidden: int = 128
-    steps: int = 2000
-    pairs_per_step: int = 4096
-    lr: float = 1e-2
-    source: str = "wordnet"  # or "random" (a seeded random recursive tree)
-    seeds: int = 3  # seeds seed, seed+1, ...: reductions are judged on their paired mean - 2 SE
+Config = card_config(__name__)  # the card's [config]: neural_snowflakes.toml
 
 
 def _tree(cfg: Config, seed: int) -> tuple[np.ndarray, float]:
@@ -105,7 +94,6 @@ class NeuralSnowflakes(Experiment):
     id = "neural-snowflakes"
     # margins fixed before the seeded run: a relative reduction of 1 % of the average distortion (the
     # paper: lower distortion than Euclidean) and any reduction (> 0) of the worst-case distortion
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         dims = [int(d) for d in cfg.dims.split(",") if d.strip()]

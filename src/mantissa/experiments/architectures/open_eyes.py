@@ -16,46 +16,29 @@ question types, seed-paired mean - 2 SE above a margin; the router beats last-la
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from mantissa import plot, runtime
-from mantissa.catalogue.protocol import seed_metrics
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_csv
 from mantissa.nn.feature_router import QuestionHead
 from mantissa.nn.tiny_vit import TinyViTConfig
+from mantissa.stats import seed_metrics
 from mantissa.tasks import geometry as geo
 from mantissa.train import geometry_pretrain as gp
 
 ARMS = ("grounding+router", "contrastive+router", "grounding last layer")
 
 
-@dataclass
-class Config:
-    size: int = 32  # diagrams are size x size pixels, cut into patch x patch tokens
-    patch: int = 4
-    d_model: int = 64
-    n_layer: int = 3
-    n_head: int = 4
-    pretrain_diagrams: int = 3000
-    held_out: int = 500
-    pretrain_steps: int = 500
-    head_steps: int = 400
-    qa_train: int = 1800
-    qa_test: int = 600
-    batch_size: int = 64
-    lr: float = 3e-3
-    seeds: int = 3
+Config = card_config(__name__)  # the card's [config]: open_eyes.toml
 
 
 @register
 class OpenEyes(Experiment):
     id = "open-eyes"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         vcfg = TinyViTConfig(image_size=cfg.size, patch=cfg.patch, d_model=cfg.d_model, n_head=cfg.n_head,

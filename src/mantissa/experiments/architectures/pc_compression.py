@@ -24,7 +24,6 @@ import csv
 import io
 import time
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,17 +33,10 @@ from mantissa import plot
 from mantissa.compress import HCLT, HCLTConfig, compress, decompress
 from mantissa.compress.factorized import FactorizedBernoulli
 from mantissa.data import load_sklearn
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import atomic_write
 
-
-@dataclass
-class Config:
-    latent: int = 16
-    em_steps: int = 60
-    threshold: int = 8
-    test_fraction: float = 0.25
-    max_test: int = 0  # 0 = the whole test split
+Config = card_config(__name__)  # the card's [config]: pc_compression.toml
 
 
 def _binarized(cfg: Config, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -68,7 +60,6 @@ class PCCompression(Experiment):
     id = "pc-compression"
     # the PC's coded size must be at most 0.9 of the factorized model's: the paper's point is that
     # modelling the pixels' dependencies pays; 10 % is our margin, fixed before this baseline was run
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         xtr, xte = _binarized(cfg, seed)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -30,21 +29,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from mantissa import plot
-from mantissa.experiments import Experiment, Result, register, seed_metrics
+from mantissa.experiments import Experiment, Result, card_config, register, seed_metrics
 from mantissa.io import atomic_write
 from mantissa.train import TensorBatches, TrainConfig, Trainer
 from mantissa.train.rep4ex import Rep4Ex, Rep4ExConfig, simulate, true_interventional_mean
 
-
-@dataclass
-class Config:
-    n: int = 4000
-    lam: float = 10.0
-    ae_steps: int = 1500
-    cf_steps: int = 1000
-    grid: int = 13
-    hidden: int = 64
-    seeds: int = 3  # independent data sets + model pairs; the claim judges the paired log ratio
+Config = card_config(__name__)  # the card's [config]: rep4ex.toml
 
 
 def _direct_regression(a: torch.Tensor, y: torch.Tensor, steps: int, seed: int) -> nn.Module:
@@ -61,7 +51,6 @@ def _direct_regression(a: torch.Tensor, y: torch.Tensor, steps: int, seed: int) 
 @register
 class Rep4ExExp(Experiment):
     id = "rep4ex"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         per_seed = [self._one(cfg, s, out_dir if s == seed else None) for s in range(seed, seed + cfg.seeds)]

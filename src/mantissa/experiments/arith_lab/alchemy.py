@@ -28,11 +28,10 @@ import collections
 import csv
 import io
 import random
-from dataclasses import dataclass
 from pathlib import Path
 
 from mantissa import plot
-from mantissa.experiments import Experiment, Result, register, seed_metrics
+from mantissa.experiments import Experiment, Result, card_config, register, seed_metrics
 from mantissa.io import atomic_write
 from mantissa.progress import track
 from mantissa.tasks.alchemy import (
@@ -44,22 +43,12 @@ from mantissa.tasks.alchemy import (
     verify_symbolic,
 )
 
-
-@dataclass
-class Config:
-    growth: int = 15  # target corpus size = growth x seeds
-    points: int = 5  # random points per numeric check
-    symbolic_sample: int = 30  # mutants also given to sympy.simplify (first repetition)
-    max_ops: int = 12
-    held_out: int = 40  # held-out identities the prover is scored on, per repetition
-    prover_depth: int = 1  # rewrites per side in the proof search
-    seeds: int = 3  # repetitions (corpus + held-out set); the prover claim judges the paired gain
+Config = card_config(__name__)  # the card's [config]: alchemy.toml
 
 
 @register
 class Alchemy(Experiment):
     id = "alchemy"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         seeds = seed_corpus()

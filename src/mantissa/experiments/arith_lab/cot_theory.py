@@ -30,9 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mantissa.experiments import Experiment, Result, register
-from mantissa.experiments._arith_common import Knobs, lab, pct, train
 from mantissa.io import write_csv
 from mantissa.probe.length_gen import accuracy_by, plot_curves
+from mantissa.train.knobs import Knobs, lab, pct, train
 from mantissa.train.pipeline import DataConfig
 
 

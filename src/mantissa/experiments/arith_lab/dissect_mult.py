@@ -31,10 +31,10 @@ import numpy as np
 
 from mantissa import plot
 from mantissa.experiments import Experiment, Result, register
-from mantissa.experiments._arith_common import Knobs, lab, pct, train
 from mantissa.io import write_csv
 from mantissa.probe.length_gen import per_digit_accuracy
 from mantissa.tasks import CharTokenizer, make_task
+from mantissa.train.knobs import Knobs, lab, pct, train
 from mantissa.train.lm import predict
 from mantissa.train.pipeline import DataConfig
 

@@ -25,33 +25,19 @@ full-batch steps) should take a few minutes on one GPU (not measured; about
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 
 from mantissa import plot
-from mantissa.experiments import Experiment, Result, register
-from mantissa.experiments._arith_common import pct
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_csv
 from mantissa.nn.mlp import ModMLP, ModMLPConfig
 from mantissa.probe.ipr import fourier_ipr
 from mantissa.tasks import ModularData, modular_table
 from mantissa.train import TensorBatches, TrainConfig, Trainer
+from mantissa.train.knobs import pct
 
-
-@dataclass
-class Config:
-    p: int = 97
-    hidden: int = 256
-    train_frac: float = 0.5
-    corrupt: float = 0.2
-    steps: int = 3000
-    lr: float = 3e-3
-    wd_weak: float = 3.0        # AdamW decoupled decay of the memorise-and-generalise run
-    wd_strong: float = 15.0     # the strongly regularised run
-    prune_frac: float = 0.25    # fraction of lowest-IPR neurons pruned
-    device: str = "cpu"         # the full preset says auto (CUDA when present)
+Config = card_config(__name__)  # the card's [config]: grok_corrupted.toml
 
 
 def accuracies(model: ModMLP, d: ModularData) -> dict[str, float]:
@@ -82,7 +68,6 @@ def fit(d: ModularData, cfg: Config, wd: float, seed: int) -> ModMLP:
 @register
 class GrokCorrupted(Experiment):
     id = "grok-corrupted"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
         d = modular_table(cfg.p, "add", cfg.train_frac, cfg.corrupt, seed)

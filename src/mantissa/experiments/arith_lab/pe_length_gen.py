@@ -28,7 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mantissa.experiments import Experiment, Result, register
-from mantissa.experiments._arith_common import (
+from mantissa.io import write_csv
+from mantissa.probe.length_gen import plot_curves
+from mantissa.train.knobs import (
     Knobs,
     eval_by_length,
     id_mean,
@@ -37,8 +39,6 @@ from mantissa.experiments._arith_common import (
     pct,
     train,
 )
-from mantissa.io import write_csv
-from mantissa.probe.length_gen import plot_curves
 from mantissa.train.pipeline import DataConfig
 
 TASKS = {"add": ("add", "reverse_all"), "reverse": ("reverse", "")}

@@ -29,10 +29,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mantissa.experiments import Experiment, Result, register
-from mantissa.experiments._arith_common import Knobs, eval_by_length, lab, pct, train
 from mantissa.io import write_csv
 from mantissa.probe.length_gen import grid, plot_curves, plot_grid
 from mantissa.tasks import buckets
+from mantissa.train.knobs import Knobs, eval_by_length, lab, pct, train
 from mantissa.train.pipeline import DataConfig
 
 

@@ -26,7 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mantissa.experiments import Experiment, Result, register
-from mantissa.experiments._arith_common import (
+from mantissa.io import write_csv
+from mantissa.probe.length_gen import plot_curves
+from mantissa.train.knobs import (
     Knobs,
     eval_by_length,
     id_mean,
@@ -35,8 +37,6 @@ from mantissa.experiments._arith_common import (
     pct,
     train,
 )
-from mantissa.io import write_csv
-from mantissa.probe.length_gen import plot_curves
 from mantissa.train.pipeline import DataConfig
 
 

@@ -26,9 +26,9 @@ import numpy as np
 
 from mantissa import plot
 from mantissa.experiments import Experiment, Result, register, seed_metrics
-from mantissa.experiments._arith_common import Knobs, lab, pct, train
 from mantissa.io import write_csv
 from mantissa.probe.length_gen import accuracy_by
+from mantissa.train.knobs import Knobs, lab, pct, train
 from mantissa.train.pipeline import DataConfig
 
 

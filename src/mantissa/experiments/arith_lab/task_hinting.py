@@ -25,10 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mantissa.experiments import Experiment, Result, register
-from mantissa.experiments._arith_common import Knobs, eval_by_length, lab, pct, train
 from mantissa.io import write_csv
 from mantissa.probe.length_gen import mean_over, plot_curves
 from mantissa.tasks import Split, buckets, length_range, make_task
+from mantissa.train.knobs import Knobs, eval_by_length, lab, pct, train
 from mantissa.train.pipeline import DataConfig
 
 

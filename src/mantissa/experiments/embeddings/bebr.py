@@ -20,27 +20,16 @@ from __future__ import annotations
 import csv
 import io
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from mantissa.embed.compressors import COMPRESSORS
 from mantissa.embed.recall import exact_topk, gloss_benchmark, recall_at_k
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import atomic_write
 
-
-@dataclass
-class Config:
-    n_docs: int = 20_000
-    n_queries: int = 1_000
-    recurrences: int = 3
-    steps: int = 200
-    hidden: int = 256
-    pq_iters: int = 10
-    k: int = 10
-    synthetic: bool = False  # smoke: clustered random vectors instead of MiniLM
+Config = card_config(__name__)  # the card's [config]: bebr.toml
 
 
 def _synthetic(n: int, q: int, d: int = 64, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -60,7 +49,6 @@ def _timed_search(comp, queries: torch.Tensor, codes: torch.Tensor, k: int) -> t
 @register
 class BEBRExperiment(Experiment):
     id = "bebr"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         if cfg.synthetic:

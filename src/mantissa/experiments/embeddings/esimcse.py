@@ -19,7 +19,6 @@ only degrades it the comparison says nothing about the paper (inconclusive).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -27,33 +26,19 @@ import torch
 from mantissa import plot
 from mantissa.data import load_wordnet_glosses
 from mantissa.embed.pairs import Pair, split_pairs, subsample
-from mantissa.experiments import Experiment, Result, register, seed_metrics
-from mantissa.experiments._embed_common import loss_curve, minilm
+from mantissa.embed.wordnet_bench import loss_curve, minilm
+from mantissa.experiments import Experiment, Result, card_config, register, seed_metrics
 from mantissa.io import write_csv
 from mantissa.probe.similarity import Taxonomy, graded_pairs, spearman
 from mantissa.train.embed_trainer import fit_embedding
 from mantissa.train.losses import ESimCSE, SimCSE
 
-
-@dataclass
-class Config:
-    seeds: int = 3  # training seeds; the claim judges seed-paired differences (mean − 2·SE)
-    steps: int = 30
-    batch_size: int = 32
-    lr: float = 5e-5
-    temperature: float = 0.05
-    dup_rate: float = 0.32
-    queue_size: int = 64
-    momentum: float = 0.995
-    max_length: int = 32
-    train_sentences: int = 20000
-    eval_pairs: int = 1000
+Config = card_config(__name__)  # the card's [config]: esimcse.toml
 
 
 @register
 class ESimCSEExperiment(Experiment):
     id = "esimcse"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         synsets = load_wordnet_glosses("n")

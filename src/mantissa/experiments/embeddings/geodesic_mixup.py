@@ -15,7 +15,6 @@ better for both), paired per seed, mean − 2·SE > 0.05 each.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -24,7 +23,7 @@ import torch.nn.functional as F
 from mantissa import plot
 from mantissa.embed.encoder import Encoder, TwoTower
 from mantissa.embed.pairs import DIGIT_WORDS, digit_label, digit_pairs
-from mantissa.experiments import Experiment, Result, register, seed_metrics
+from mantissa.experiments import Experiment, Result, card_config, register, seed_metrics
 from mantissa.io import write_csv
 from mantissa.probe.alignment import alignment, uniformity
 from mantissa.probe.retrieval_metrics import cosine_scores, retrieval_metrics
@@ -32,22 +31,12 @@ from mantissa.train.lm import TensorBatches
 from mantissa.train.losses import GeodesicMixup
 from mantissa.train.trainer import TrainConfig, Trainer
 
-
-@dataclass
-class Config:
-    steps: int = 400
-    batch_size: int = 64
-    lr: float = 1e-3
-    temperature: float = 0.05
-    mix_weight: float = 1.0
-    beta: float = 0.5
-    seeds: int = 3
+Config = card_config(__name__)  # the card's [config]: geodesic_mixup.toml
 
 
 @register
 class GeodesicMixupExperiment(Experiment):
     id = "geodesic-mixup"
-    Config = Config
 
     def _train(self, cfg: Config, weight: float, seed: int, x: torch.Tensor, t: torch.Tensor) -> TwoTower:
         torch.manual_seed(seed)

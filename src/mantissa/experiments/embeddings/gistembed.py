@@ -19,15 +19,14 @@ guide masked some in-batch candidates (the batches hold false negatives).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from mantissa import plot
 from mantissa.embed.pairs import subsample
-from mantissa.experiments import Experiment, Result, register, seed_metrics
-from mantissa.experiments._embed_common import eval_pairs, loss_curve, minilm, wordnet_splits
+from mantissa.embed.wordnet_bench import eval_pairs, loss_curve, minilm, wordnet_splits
+from mantissa.experiments import Experiment, Result, card_config, register, seed_metrics
 from mantissa.io import write_csv
 from mantissa.probe.retrieval_metrics import cosine_scores, retrieval_metrics
 from mantissa.train.embed_trainer import fit_embedding
@@ -36,17 +35,7 @@ from mantissa.train.losses import GIST, InfoNCE
 METRICS = ("ndcg@10", "mrr@10", "recall@1", "recall@10")
 
 
-@dataclass
-class Config:
-    seeds: int = 3  # training seeds; the claims judge seed-paired differences (mean − 2·SE)
-    steps: int = 50
-    batch_size: int = 32
-    group_size: int = 3
-    lr: float = 1e-4
-    temperature: float = 0.05
-    max_length: int = 32
-    train_pairs: int = 20000
-    eval_pairs: int = 1000
+Config = card_config(__name__)  # the card's [config]: gistembed.toml
 
 
 def _multi_lemma(pairs):
@@ -57,7 +46,6 @@ def _multi_lemma(pairs):
 @register
 class GISTEmbedExperiment(Experiment):
     id = "gistembed"
-    Config = Config
 
     def _evaluate(self, model, data) -> dict[str, float]:
         q = model.encode(data[0])

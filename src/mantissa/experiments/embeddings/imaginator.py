@@ -23,7 +23,6 @@ classes) and both baselines retrieve above chance.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,22 +30,11 @@ import numpy as np
 from mantissa import plot
 from mantissa.data import load_sklearn
 from mantissa.embed import imaginator as ima
-from mantissa.experiments import Experiment, Result, mean_se, register, seed_metrics
+from mantissa.experiments import Experiment, Result, card_config, mean_se, register, seed_metrics
 from mantissa.io import write_csv
 from mantissa.tasks.digit_scenes import crops, make_scenes
 
-
-@dataclass
-class Config:
-    n_train: int = 3000
-    n_val: int = 500
-    n_test: int = 500
-    seeds: int = 3
-    n_objects: int = 30
-    dim: int = 16
-    themes: int = 4
-    theme_prob: float = 0.8
-    test_fraction: float = 0.3
+Config = card_config(__name__)  # the card's [config]: imaginator.toml
 
 
 def _purity(ids: np.ndarray, classes: np.ndarray) -> float:
@@ -56,7 +44,6 @@ def _purity(ids: np.ndarray, classes: np.ndarray) -> float:
 @register
 class IMAGINATOR(Experiment):
     id = "imaginator"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         rows = [self._one(cfg, seed + i) for i in range(cfg.seeds)]

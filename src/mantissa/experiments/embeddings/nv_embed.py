@@ -22,7 +22,6 @@ are under a point of MTEB average).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -31,8 +30,8 @@ from mantissa import plot
 from mantissa.embed.cached import CachedTop
 from mantissa.embed.pairs import Pair, docstring_pairs, split_pairs, subsample
 from mantissa.embed.pooling import build_pooling
-from mantissa.experiments import Experiment, Result, register, seed_metrics
-from mantissa.experiments._embed_common import eval_pairs, loss_curve, minilm
+from mantissa.embed.wordnet_bench import eval_pairs, loss_curve, minilm
+from mantissa.experiments import Experiment, Result, card_config, register, seed_metrics
 from mantissa.io import write_csv
 from mantissa.probe.retrieval_metrics import cosine_scores, retrieval_metrics
 from mantissa.train.embed_trainer import fit_embedding
@@ -41,25 +40,12 @@ from mantissa.train.losses import InfoNCE
 METRICS = ("ndcg@10", "mrr@10", "recall@1", "recall@10")
 
 
-@dataclass
-class Config:
-    steps: int = 40
-    batch_size: int = 32
-    lr: float = 2e-4  # the fine-tuned encoder layers
-    pool_lr: float = 2e-3  # the latent-attention pooling's own learning rate
-    train_layers: int = 1  # top transformer layers fine-tuned (the rest frozen and cached)
-    max_length: int = 48
-    latents: int = 512
-    heads: int = 8
-    train_pairs: int = 1280  # steps × batch_size: one pass
-    eval_pairs: int = 600
-    seeds: int = 3
+Config = card_config(__name__)  # the card's [config]: nv_embed.toml
 
 
 @register
 class NVEmbedExperiment(Experiment):
     id = "nv-embed"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         pairs = [Pair(p.positive, p.anchor, p.group) for p in docstring_pairs()]  # docstring -> signature

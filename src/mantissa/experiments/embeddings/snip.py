@@ -16,7 +16,6 @@ objective; every property occurs in the probe data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,32 +23,17 @@ import torch
 
 from mantissa import plot, runtime
 from mantissa.embed.snip import SNIP, SNIPConfig, fit_snip, point_features, retrieval_top1
-from mantissa.experiments import Experiment, Result, mean_se, register, seed_metrics
+from mantissa.experiments import Experiment, Result, card_config, mean_se, register, seed_metrics
 from mantissa.io import write_csv
 from mantissa.probe.linear_probe import probe_binary
 from mantissa.tasks.symbolic import PROPERTIES, make_pairs, value_statistics
 
-
-@dataclass
-class Config:
-    n_train: int = 8000
-    n_probe: int = 3000  # held-out expressions: probe train = n_probe - n_probe_test
-    n_probe_test: int = 1000
-    n_gallery: int = 500
-    points: int = 24
-    d_model: int = 48
-    n_layer: int = 2
-    steps: int = 800
-    batch_size: int = 128
-    lr: float = 2e-3
-    temperature: float = 0.07
-    seeds: int = 3
+Config = card_config(__name__)  # the card's [config]: snip.toml
 
 
 @register
 class SNIPExperiment(Experiment):
     id = "snip"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         train = make_pairs(cfg.n_train, seed, points=cfg.points)

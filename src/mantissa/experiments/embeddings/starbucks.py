@@ -18,14 +18,12 @@ below it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from mantissa.embed.pairs import subsample
-from mantissa.experiments import Experiment, Result, register
-from mantissa.experiments._embed_common import (
+from mantissa.embed.wordnet_bench import (
     eval_pairs,
     grid,
     grid_rows,
@@ -34,6 +32,7 @@ from mantissa.experiments._embed_common import (
     minilm,
     wordnet_splits,
 )
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_csv
 from mantissa.train.embed_trainer import fit_embedding
 from mantissa.train.losses import MINILM_PAIRS, Starbucks, TwoDMSE
@@ -42,20 +41,12 @@ LAYERS = (1, 2, 3, 4, 5, 6)
 DIMS = (32, 64, 96, 128, 256, 384)
 
 
-@dataclass
-class Config:
-    steps: int = 100
-    batch_size: int = 32
-    lr: float = 1e-4
-    max_length: int = 32
-    train_pairs: int = 20000
-    eval_pairs: int = 800
+Config = card_config(__name__)  # the card's [config]: starbucks.toml
 
 
 @register
 class StarbucksExperiment(Experiment):
     id = "starbucks"
-    Config = Config
 
     def _tune(self, loss, cfg: Config, train, seed: int, data):
         model = minilm(max_length=cfg.max_length)

@@ -16,14 +16,12 @@ Matryoshka, each above a margin of 0.01 (one point).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from mantissa.embed.pairs import subsample
-from mantissa.experiments import Experiment, Result, register
-from mantissa.experiments._embed_common import (
+from mantissa.embed.wordnet_bench import (
     eval_pairs,
     grid,
     grid_rows,
@@ -32,6 +30,7 @@ from mantissa.experiments._embed_common import (
     minilm,
     wordnet_splits,
 )
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_csv
 from mantissa.train.embed_trainer import fit_embedding
 from mantissa.train.losses import InfoNCE, Matryoshka, TwoDMSE
@@ -40,22 +39,12 @@ LAYERS = (1, 2, 3, 4, 5, 6)
 ARMS = ("plain", "matryoshka", "2dmse")
 
 
-@dataclass
-class Config:
-    steps: int = 50
-    batch_size: int = 32
-    lr: float = 1e-4
-    max_length: int = 32
-    train_pairs: int = 1600  # steps × batch_size: one pass
-    eval_pairs: int = 800
-    dims: str = "32-64-128-256-384"
-    train_dims: str = "32-64-128-256"
+Config = card_config(__name__)  # the card's [config]: two_d_mse.toml
 
 
 @register
 class TwoDMSEExperiment(Experiment):
     id = "2dmse"
-    Config = Config
 
     def _loss(self, arm: str, cfg: Config, seed: int):
         if arm == "plain":

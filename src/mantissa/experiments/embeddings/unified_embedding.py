@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,23 +32,14 @@ from torch import nn
 from mantissa import plot, runtime
 from mantissa.data import load_wordnet_glosses, wordnet_available
 from mantissa.embed.multiplex import LAYOUTS
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import atomic_write
 from mantissa.train import TensorBatches, TrainConfig, Trainer
 
 METHODS = ("per-feature", "per-feature-prop", "multiplex", "unified:k=2")
 
 
-@dataclass
-class Config:
-    source: str = "wordnet"  # or "synthetic"
-    rows_per_feature: str = "32,128,512"  # budgets: total rows = value x number of features
-    dim: int = 16
-    steps: int = 1500
-    batch_size: int = 256
-    lr: float = 3e-3
-    test_fraction: float = 0.25
-    n_synthetic: int = 40000
+Config = card_config(__name__)  # the card's [config]: unified_embedding.toml
 
 
 def _ids(column: list[str]) -> list[int]:
@@ -126,7 +116,6 @@ class UnifiedEmbeddingExp(Experiment):
     # multiplexing on the Pareto front at every size, so its gain must hold at every budget (min over
     # budgets) by more than 1 point. Unified Embedding's gain over multiplexing was first judged the
     # same way and moved to the mean over budgets after that run (see history)
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         real = cfg.source == "wordnet" and wordnet_available()

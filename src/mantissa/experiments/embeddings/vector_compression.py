@@ -43,7 +43,7 @@ from mantissa import plot, runtime
 from mantissa.data import load_wordnet_glosses, wordnet_available
 from mantissa.embed.tables import TABLES, EmbeddingTable, PostTrainingTable, build_table, spec_for_budget
 from mantissa.errors import ConfigError
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import atomic_write
 from mantissa.train import TensorBatches, TrainConfig, Trainer
 
@@ -52,23 +52,7 @@ QUANTIZATION = ("qat", "quant", "pq")  # the quantization family of the paper's 
 SCALAR_QUANTIZATION = ("qat", "quant")
 
 
-@dataclass
-class Config:
-    source: str = "wordnet"  # or "synthetic"
-    methods: str = "hashing,qr,mixed-dim,tt,robe,dhe,pruning,qat,quant,pq"
-    # fractions of the full float32 table's bytes; 0.04 is below the 2-bit floor of uniform
-    # quantization (1/16 + scales): only 1-bit scalar quantization and the other methods fit there
-    budgets: str = "0.25,0.1,0.04"
-    dim: int = 64
-    min_count: int = 2
-    max_words: int = 24
-    steps: int = 800
-    batch_size: int = 256
-    lr: float = 5e-3
-    test_fraction: float = 0.2
-    n_synthetic: int = 20000
-    vocab_synthetic: int = 5000
-    id_order: str = "frequency"  # word ids by frequency rank, or "random" (arbitrary categorical ids)
+Config = card_config(__name__)  # the card's [config]: vector_compression.toml
 
 
 @dataclass
@@ -183,7 +167,6 @@ def _key(fraction: float) -> str:
 @register
 class VectorCompression(Experiment):
     id = "vector-compression"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         real = cfg.source == "wordnet" and wordnet_available()

@@ -16,37 +16,24 @@ the best single-modality baseline by a margin (seed-paired mean - 2 SE); better 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from mantissa import plot, runtime
-from mantissa.catalogue.protocol import seed_metrics
 from mantissa.data import load_sklearn
 from mantissa.embed import vlm2vec as v2v
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_csv
+from mantissa.stats import seed_metrics
 from mantissa.tasks import mmeb_digits as mm
 from mantissa.train import TensorBatches, TrainConfig, Trainer
 
 ARMS = ("vlm2vec", "late-fusion", "image-only", "text-only")
 
 
-@dataclass
-class Config:
-    d_model: int = 64
-    n_layer: int = 2
-    n_head: int = 4
-    steps: int = 500
-    batch_size: int = 64
-    lr: float = 1e-3
-    temperature: float = 0.05
-    pairs_per_task: int = 3000
-    seeds: int = 3
-    test_fraction: float = 0.25
-    max_test: int = 0  # 0 -> the whole test split
+Config = card_config(__name__)  # the card's [config]: vlm2vec.toml
 
 
 def _train(cls, mcfg: v2v.VLM2VecConfig, cfg: Config, data: dict, seed: int, name: str):
@@ -63,7 +50,6 @@ def _train(cls, mcfg: v2v.VLM2VecConfig, cfg: Config, data: dict, seed: int, nam
 @register
 class VLM2Vec(Experiment):
     id = "vlm2vec"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         vocab = v2v.mmeb_vocab(glosses := mm.digit_glosses())

@@ -10,34 +10,21 @@ vectors and the Wu–Palmer similarity of their synsets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from mantissa import plot
 from mantissa.data import load_wordnet_glosses
 from mantissa.embed.word_vectors import Corpus, WordVectors, analogy_sets, quads, train_glove, train_sgns
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_csv
 from mantissa.probe.similarity import Taxonomy, graded_pairs, spearman
 
-
-@dataclass
-class Config:
-    dim: int = 100
-    window: int = 5
-    negatives: int = 5
-    sgns_epochs: int = 3
-    glove_epochs: int = 10
-    min_count: int = 5
-    synsets: int = 0  # 0 = all of them
-    pos: str = "nvar"  # parts of speech in the corpus
-    similarity_pairs: int = 2000
+Config = card_config(__name__)  # the card's [config]: word_vectors.toml
 
 
 @register
 class WordVectorsExperiment(Experiment):
     id = "word-vectors"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         synsets = load_wordnet_glosses(tuple(cfg.pos))

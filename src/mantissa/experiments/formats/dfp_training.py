@@ -17,7 +17,6 @@ must stay above −1 point (``dfp_minus_fp32_lcb > -1``).
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -26,7 +25,7 @@ from torch import nn
 
 from mantissa import plot
 from mantissa.data import load_sklearn
-from mantissa.experiments import Experiment, Result, register, seed_metrics
+from mantissa.experiments import Experiment, Result, card_config, register, seed_metrics
 from mantissa.io import write_records
 from mantissa.progress import track
 from mantissa.quant.dfp import DFPConfig, OverflowCounter, convert_to_dfp
@@ -34,15 +33,7 @@ from mantissa.quant.dfp import DFPConfig, OverflowCounter, convert_to_dfp
 VARIANTS = ("fp32", "dfp16", "dfp16_wrap")
 
 
-@dataclass
-class Config:
-    steps: int = 600
-    batch_size: int = 64
-    lr: float = 0.05
-    seeds: int = 3  # >= 2: the claim is judged on seed-paired differences
-    bits: int = 16
-    chunk: int = 0           # products per int32 partial sum (0: the whole dot product)
-    width: int = 16
+Config = card_config(__name__)  # the card's [config]: dfp_training.toml
 
 
 def cnn(width: int) -> nn.Module:
@@ -75,7 +66,6 @@ def train(model: nn.Module, data, cfg: Config, seed: int, desc: str) -> tuple[fl
 @register
 class DFPTraining(Experiment):
     id = "dfp-training"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         rows, curves = [], {}

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -35,32 +34,14 @@ import torch.nn.functional as F
 
 from mantissa import plot
 from mantissa.data.wordnet import load_wordnet_glosses, wordnet_available
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.formats import get as get_format
 from mantissa.io import write_records
 from mantissa.nn.transformer import Transformer, TransformerConfig
 from mantissa.progress import track
 from mantissa.quant.simulate import sharpness, simulate_precision
 
-
-@dataclass
-class Config:
-    formats: str = "fp:e8m7,fp:e8m3,fp:e8m2,fp:e8m1,float8_e4m3fn"
-    lrs: str = "0.04,0.15,0.25,0.35"  # the last two at the edge of stability
-    seeds: int = 2
-    steps: int = 80
-    batch_size: int = 16
-    seq_len: int = 32
-    d_model: int = 48
-    n_layer: int = 2
-    n_head: int = 4
-    vocab: int = 64
-    text_chars: int = 400_000
-    spike: float = 0.5
-    fail: float = 0.25
-    margin: float = 0.1
-    radius: float = 0.05
-    directions: int = 3
+Config = card_config(__name__)  # the card's [config]: fp8_stability.toml
 
 
 def char_corpus(n_chars: int, vocab: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -131,7 +112,6 @@ def spearman(x: list[float], y: list[float]) -> float:
 @register
 class FP8Stability(Experiment):
     id = "fp8-stability"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         data = char_corpus(cfg.text_chars, cfg.vocab)

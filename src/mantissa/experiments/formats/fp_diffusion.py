@@ -11,14 +11,13 @@ rounding (INT4 nearest reported only); E4M3 activations throughout. Three DDPMs 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from mantissa import plot, runtime
 from mantissa.data import load_sklearn
-from mantissa.experiments import Experiment, Result, mean_se, register, seed_metrics
+from mantissa.experiments import Experiment, Result, card_config, mean_se, register, seed_metrics
 from mantissa.io import write_csv
 from mantissa.nn.ddpm import MLPDenoiser
 from mantissa.probe.frechet import fit_classifier, frechet_features, sample_quality, shuffled_pixels_fd
@@ -30,25 +29,12 @@ ARMS = {"w8a8-fp8": ("float8_e4m3fn", "learned"), "w4a8-fp4": ("e2m1", "learned"
         "w4a8-int4-nearest": ("int4", "nearest")}
 
 
-@dataclass
-class Config:
-    hidden: int = 256
-    depth: int = 2
-    diffusion_steps: int = 100
-    train_steps: int = 3000
-    lr: float = 2e-3
-    n_samples: int = 1000
-    calib_samples: int = 64
-    calib_every: int = 5  # record the model inputs of every 5th sampling step
-    ptq_iters: int = 300
-    clf_steps: int = 1500
-    seeds: int = 3
+Config = card_config(__name__)  # the card's [config]: fp_diffusion.toml
 
 
 @register
 class FpDiffusion(Experiment):
     id = "fp-diffusion"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         data = load_sklearn("digits")

@@ -26,7 +26,6 @@ is all-integer is not a check: :func:`integer_only` raises otherwise (unit-teste
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -34,7 +33,7 @@ import torch.nn.functional as F
 
 from mantissa import plot
 from mantissa.arith.integer_guard import integer_only
-from mantissa.experiments import Experiment, Result, register, seed_metrics
+from mantissa.experiments import Experiment, Result, card_config, register, seed_metrics
 from mantissa.experiments._cheap_arith import (
     accuracy,
     digits_split,
@@ -47,20 +46,7 @@ from mantissa.io import write_csv
 from mantissa.nn.i_vit import IntViT, IntViTConfig
 from mantissa.runtime import threads
 
-
-@dataclass
-class Config:
-    steps: int = 2000
-    seeds: int = 3  # the accuracy difference is judged seed-paired (mean − 2·SE)
-    d_model: int = 32
-    n_layer: int = 2
-    calib: int = 512
-    res_bits: int = 16
-    test_fraction: float = 0.25
-    test_limit: int = 0  # evaluate on at most this many test images (0 = all)
-    e2e_texts: int = 1000  # MiniLM int-only section: evaluation texts (0 disables it)
-    e2e_pairs: int = 300  # ... WordNet synonym pairs (and as many random pairs)
-    e2e_wide_bits: int = 10  # ... a second run with wider activations
+Config = card_config(__name__)  # the card's [config]: i_vit.toml
 
 
 def _minilm_integer_ops(n_texts: int = 8) -> int:
@@ -100,7 +86,6 @@ def _int_eval(model, data, cfg: Config, res_bits: int) -> dict[str, float]:
 @register
 class IViT(Experiment):
     id = "i-vit"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         rows = []

@@ -25,12 +25,11 @@ from __future__ import annotations
 import copy
 import random
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 
 from mantissa import plot
 from mantissa.data import embed_corpus, load_minilm, load_wordnet_glosses
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_csv
 from mantissa.progress import track
 from mantissa.quant.api import collect_inputs, quantize, quantized_layers, select_layers
@@ -45,18 +44,12 @@ VARIANTS = {
 }
 
 
-@dataclass
-class Config:
-    n_texts: int = 400  # held-out evaluation glosses
-    n_calibration: int = 64  # calibration glosses
-    calibration_rows: int = 256  # input rows kept per layer for the search
-    layers: str = "*"  # glob of the linear layers to quantize
+Config = card_config(__name__)  # the card's [config]: llm_fp4.toml
 
 
 @register
 class LLMFP4(Experiment):
     id = "llm-fp4"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         texts = evaluation_corpus(cfg.n_texts, seed)

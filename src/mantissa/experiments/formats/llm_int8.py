@@ -26,14 +26,13 @@ cosine and recall (strict).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from mantissa import plot
 from mantissa.arith.int8 import int8_matmul_with_outliers, vectorwise_int8_linear
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.experiments._cheap_arith import (
     end_to_end_metrics,
     minilm_end_to_end,
@@ -47,23 +46,12 @@ from mantissa.io import write_csv
 E2E = {"float": None, "int8": "int8", "int8_outlier": "int8-outlier"}
 
 
-@dataclass
-class Config:
-    n_texts: int = 48
-    max_length: int = 64
-    layers: str = "0,1,2,3,4,5"  # MiniLM encoder layers to test
-    threshold: float = 6.0
-    inject_columns: int = 4  # outlier feature columns injected
-    inject_magnitude: float = 40.0  # their magnitude (paper: up to ~20x the rest at 6.7B)
-    e2e_texts: int = 1000  # MiniLM end to end: evaluation texts (0 disables the section)
-    e2e_pairs: int = 300  # ... WordNet synonym pairs (and as many random pairs)
-    e2e_layers: str = "*"  # ... glob of the linear layers quantized
+Config = card_config(__name__)  # the card's [config]: llm_int8.toml
 
 
 @register
 class LLMInt8(Experiment):
     id = "llm-int8"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         layers = [int(v) for v in str(cfg.layers).split(",") if v.strip()]

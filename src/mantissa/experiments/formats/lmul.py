@@ -41,7 +41,6 @@ error); each on random and on MiniLM operands, and end to end (1 - cosine).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import ml_dtypes
@@ -52,7 +51,7 @@ from mantissa import formats, plot
 from mantissa.arith.format_mul import format_mul, pow2_scale
 from mantissa.arith.lmul import lmul, lmul_error_model, lmul_matmul, round_to_mantissa
 from mantissa.errors import ConfigError
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.experiments._cheap_arith import (
     accuracy,
     digits_split,
@@ -70,22 +69,7 @@ FP8 = ("float8_e4m3fn", "float8_e5m2")
 E2E_PAIRS = {3: "e5m2", 4: "e4m3"}  # L-Mul width -> the fp8 format the paper compares it with
 
 
-@dataclass
-class Config:
-    n_pairs: int = 200_000
-    widths: str = "2,3,4,5"
-    n_texts: int = 24
-    layers: str = "0,3,5"
-    vit_steps: int = 2000
-    vit_seeds: int = 1
-    attention_bits: int = 3  # mantissa width of the attention check
-    test_fraction: float = 0.25
-    test_limit: int = 0  # evaluate on at most this many test images (0 = all)
-    dot_tokens: int = 32  # rows of the whole-layer (dot product) comparison
-    e2e_texts: int = 64  # MiniLM end to end: evaluation texts (0 disables the section; L-Mul is slow)
-    e2e_pairs: int = 0  # ... WordNet synonym pairs (and as many random pairs)
-    e2e_widths: str = "3,4"  # ... L-Mul mantissa widths (3 and/or 4)
-    e2e_layers: str = "*"  # ... glob of the linear layers quantized
+Config = card_config(__name__)  # the card's [config]: lmul.toml
 
 
 def _rel(approx: torch.Tensor, exact: torch.Tensor) -> torch.Tensor:
@@ -192,7 +176,6 @@ def end_to_end(cfg: Config, seed: int) -> tuple[list[dict], dict[str, float]]:
 @register
 class LMul(Experiment):
     id = "lmul"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         widths = [int(v) for v in str(cfg.widths).split(",")]

@@ -19,7 +19,6 @@ model's neighbours.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -27,7 +26,7 @@ from torch import nn
 
 from mantissa import plot
 from mantissa.data import load_minilm
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.experiments._cheap_arith import end_to_end_metrics, minilm_end_to_end, write_end_to_end
 from mantissa.experiments.formats.quant_survey import glosses
 from mantissa.io import write_records
@@ -39,17 +38,7 @@ METHODS = ("uniform", "uniform_mse", "nupes_search", "nupes_learned")
 E2E = {"nupes4": "nupes4", "int4_rtn": "w4-int:group=0"}
 
 
-@dataclass
-class Config:
-    layers: int = 6
-    texts: int = 128         # calibration glosses (as many again held out)
-    max_length: int = 48
-    bits: int = 4
-    learn_steps: int = 30
-    learn_rows: int = 256
-    e2e_texts: int = 1000  # MiniLM end to end: evaluation texts (0 disables the section)
-    e2e_pairs: int = 300  # ... WordNet synonym pairs (and as many random pairs)
-    e2e_layers: str = "*"  # ... glob of the linear layers quantized
+Config = card_config(__name__)  # the card's [config]: nupes.toml
 
 
 @torch.no_grad()
@@ -91,7 +80,6 @@ def quantize_layer(w: torch.Tensor, h_cal: torch.Tensor, cfg: Config, seed: int)
 @register
 class NUPES(Experiment):
     id = "nupes"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         mini = load_minilm()

@@ -24,14 +24,13 @@ range holds by construction (``arith.newton_steps``; unit-tested in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from mantissa import plot
 from mantissa.arith.poly import fit, newton_steps
-from mantissa.experiments import Experiment, Result, register, seed_metrics
+from mantissa.experiments import Experiment, Result, card_config, register, seed_metrics
 from mantissa.io import write_csv
 from mantissa.nn import power_softmax as _power  # noqa: F401  (registers attention "power")
 from mantissa.nn.power_softmax import power_attention_kernel
@@ -40,26 +39,7 @@ from mantissa.runtime import threads
 from mantissa.train.pipeline import DataConfig, LabConfig, fit_task
 from mantissa.train.trainer import TrainConfig
 
-
-@dataclass
-class Config:
-    seeds: int = 3  # differences are judged seed-paired (mean − 2·SE)
-    task: str = "sort"
-    lengths: str = "1-6"
-    n_train: int = 20000
-    n_test: int = 100  # per length
-    steps: int = 1200
-    batch_size: int = 64
-    lr: float = 3e-3
-    d_model: int = 64
-    n_layer: int = 2
-    n_head: int = 4
-    p: int = 2
-    eps: float = 1e-6
-    degree: int = 0  # Chebyshev start (0: the constant 2/(lo+hi), safe on any range)
-    newton: int = -1  # Newton steps; -1: as many as reach `tol` on the range (arith.newton_steps)
-    tol: float = 1e-4
-    margin: float = 2.0  # fit the reciprocal on [min/margin, max*margin] of the observed sums
+Config = card_config(__name__)  # the card's [config]: power_softmax.toml
 
 
 class _Recorder:
@@ -88,7 +68,6 @@ def _accuracy(run) -> float:
 @register
 class PowerSoftmax(Experiment):
     id = "power-softmax"
-    Config = Config
 
     def _lab(self, cfg: Config, attention: str) -> LabConfig:
         return LabConfig(

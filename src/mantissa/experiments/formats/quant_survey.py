@@ -24,7 +24,6 @@ on held-out activations; QAT (STE) and LSQ each end within 2 points of FP32
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -34,7 +33,7 @@ from torch import nn
 from mantissa import plot
 from mantissa.data import load_minilm, load_sklearn
 from mantissa.data.wordnet import load_wordnet_glosses, wordnet_available
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_records
 from mantissa.progress import track
 from mantissa.quant import parse_quantizer, prepare_qat
@@ -43,19 +42,7 @@ WEIGHT_SPECS = ("int4", "int4:channel", "int4:group=64", "int8", "int8:channel")
 OBSERVERS = ("minmax", "percentile", "mse", "kl")
 
 
-@dataclass
-class Config:
-    layers: int = 6            # MiniLM encoder layers whose linear weights are measured
-    texts: int = 256           # calibration texts (as many again held out)
-    max_length: int = 48
-    act_bits: int = 8
-    pct: float = 99.99
-    mlp_hidden: int = 128
-    fp32_steps: int = 800
-    qat_steps: int = 400
-    qat_bits: int = 2         # width of PTQ / QAT / LSQ on digits (PTQ loses > 2 pts here)
-    batch_size: int = 64
-    lr: float = 2e-3
+Config = card_config(__name__)  # the card's [config]: quant_survey.toml
 
 
 def rel_mse(spec: str, w: torch.Tensor) -> float:
@@ -166,7 +153,6 @@ def qat_study(cfg: Config, seed: int) -> dict[str, float]:
 @register
 class QuantSurvey(Experiment):
     id = "quant-survey"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         mini = load_minilm()

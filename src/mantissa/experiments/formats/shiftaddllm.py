@@ -37,7 +37,6 @@ BCQ minus best RTN cosine and recall > 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -46,7 +45,7 @@ from mantissa import plot
 from mantissa.arith.bcq import bcq_quantize, lut_matmul
 from mantissa.arith.bit_allocation import allocate_bits
 from mantissa.arith.rtn import rtn_quantize
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.experiments._cheap_arith import (
     end_to_end_metrics,
     minilm_end_to_end,
@@ -62,19 +61,7 @@ from mantissa.runtime import threads
 METHODS = ("rtn", "rtn_mse", "bcq", "bcq_pow2", "bcq_act")
 
 
-@dataclass
-class Config:
-    bits: str = "2,3"
-    group: int = 128
-    iters: int = 10
-    n_texts: int = 24
-    max_length: int = 64
-    layers: str = "0,5"
-    lut_tokens: int = 64  # activations per layer pushed through the LUT matmul
-    mixed_budget: float = 2.5  # average bits of the mixed-width allocation
-    e2e_texts: int = 500  # MiniLM end to end: evaluation texts (0 disables the section)
-    e2e_pairs: int = 200  # ... WordNet synonym pairs (and as many random pairs)
-    e2e_layers: str = "*"  # ... glob of the linear layers quantized
+Config = card_config(__name__)  # the card's [config]: shiftaddllm.toml
 
 
 def _quantize(method: str, w: torch.Tensor, bits: int, cfg: Config, x: torch.Tensor):
@@ -130,7 +117,6 @@ def e2e_recipes(bits_list: list[int], group: int) -> dict:
 @register
 class ShiftAddLLM(Experiment):
     id = "shiftaddllm"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         bits_list = [int(v) for v in str(cfg.bits).split(",")]

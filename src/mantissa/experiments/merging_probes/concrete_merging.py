@@ -2,7 +2,7 @@
 reduces interference and beats task arithmetic on merged multi-task accuracy.
 
 Wires :mod:`mantissa.embed.merge` (``concrete``, ``task-arithmetic``) into the
-shared WordNet-gloss merging benchmark (:mod:`mantissa.experiments._merge_suite`).
+shared WordNet-gloss merging benchmark (:mod:`mantissa.embed.merge.suite`).
 
 Gates: the fine-tuned task models learned their tasks. Claims: Concrete TA minus
 task arithmetic, both at the paper's λ = 0.3 and both with λ picked on the
@@ -14,17 +14,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mantissa.embed.merge.suite import MergeConfig, benchmark
 from mantissa.experiments import Experiment, Result, register
-from mantissa.experiments._merge_suite import (
-    MergeConfig,
-    gain_metrics,
-    gate_metrics,
-    mean_table,
-    method_specs,
-    metrics_from,
-    run_suite,
-    write_table,
-)
+
+GAINS = (("gain_concrete_ta_over_ta_03", "Concrete TA", "task arithmetic (λ=0.3)"),
+         ("gain_concrete_ta_tuned_over_ta", "Concrete TA (λ on val)", "task arithmetic"),
+         ("gain_concrete_ta_over_ta", "Concrete TA", "task arithmetic"),
+         ("gain_concrete_am_over_ta", "Concrete AM", "task arithmetic"),
+         ("gain_concrete_tta_over_ta_03", "Concrete TA (TTA entropy)", "task arithmetic (λ=0.3)"))
 
 
 @register
@@ -33,14 +30,5 @@ class ConcreteMerging(Experiment):
     Config = MergeConfig
 
     def run(self, cfg: MergeConfig, seed: int, out_dir: Path) -> Result:
-        tables = run_suite(cfg, seed, method_specs(cfg.merge_steps))
-        m = metrics_from(mean_table(tables))
-        m.update(gate_metrics(tables))
-        for name, a, b in (("gain_concrete_ta_over_ta_03", "Concrete TA", "task arithmetic (λ=0.3)"),
-                           ("gain_concrete_ta_tuned_over_ta", "Concrete TA (λ on val)", "task arithmetic"),
-                           ("gain_concrete_ta_over_ta", "Concrete TA", "task arithmetic"),
-                           ("gain_concrete_am_over_ta", "Concrete AM", "task arithmetic"),
-                           ("gain_concrete_tta_over_ta_03", "Concrete TA (TTA entropy)",
-                            "task arithmetic (λ=0.3)")):
-            m.update(gain_metrics(name, tables, a, b))
-        return Result(m, write_table(tables, out_dir))
+        metrics, files, _ = benchmark(cfg, seed, out_dir, GAINS)
+        return Result(metrics, files)

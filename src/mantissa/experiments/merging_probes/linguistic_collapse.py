@@ -16,14 +16,13 @@ shortest-trained one's.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from mantissa.data import load_wordnet_glosses
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import atomic_write
 from mantissa.nn.transformer import Transformer, TransformerConfig
 from mantissa.plot import figure, save
@@ -35,17 +34,7 @@ from mantissa.train import TrainConfig, Trainer
 COLUMNS = ("cdnv", "nc1", "nc2_equinorm", "gnc2", "nc3_duality", "nc4_agreement")
 
 
-@dataclass
-class Config:
-    widths: str = "32,64,128"
-    steps: int = 800  # models are also measured after a quarter of it
-    n_layer: int = 2
-    context: int = 64
-    batch_size: int = 32
-    lr: float = 3e-3
-    n_glosses: int = 20000
-    probe_windows: int = 48
-    min_count: int = 10
+Config = card_config(__name__)  # the card's [config]: linguistic_collapse.toml
 
 
 def corpus(tok: CharTokenizer, n: int) -> torch.Tensor:
@@ -69,7 +58,6 @@ def measure(model: Transformer, probe: torch.Tensor, val: torch.Tensor, min_coun
 @register
 class LinguisticCollapse(Experiment):
     id = "linguistic-collapse"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         rows = self._train_all(cfg, seed)

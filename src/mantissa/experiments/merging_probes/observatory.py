@@ -17,13 +17,12 @@ test, not a check.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from mantissa.data import load_minilm, load_sklearn
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import atomic_write
 from mantissa.plot import figure, save
 from mantissa.probe import observatory as obs
@@ -35,16 +34,7 @@ PRIMARY = ("row_mcv", "col_mcv", "join_spearman", "fd_ratio", "sample_fidelity_c
            "perturbation_cos", "context_cos")
 
 
-@dataclass
-class Config:
-    datasets: str = "iris,wine,breast_cancer,diabetes"
-    n_rows: int = 12
-    n_cols: int = 5  # feature columns (+ the class column for classification sets)
-    n_tables: int = 2  # row samples per dataset
-    n_perm: int = 4
-    sample_fraction: float = 0.5
-    n_samples: int = 3
-    noise: float = 0.01  # relative noise of the perturbation
+Config = card_config(__name__)  # the card's [config]: observatory.toml
 
 
 def _fmt(x: float) -> str:
@@ -91,7 +81,6 @@ class Observatory(Experiment):
     id = "observatory"
     # margins fixed before the run: MCV ratio strictly above 1; join Spearman strictly above 0; an FD
     # counts as "not reflected" when its translations are at most 20 % less dispersed than the control
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         enc = TableEncoder(load_minilm())

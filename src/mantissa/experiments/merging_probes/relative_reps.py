@@ -11,7 +11,6 @@ stay within 30 points of chance (strict comparisons; a tie fails).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -19,22 +18,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from mantissa.data import load_sklearn
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import atomic_write
 from mantissa.plot import figure, save
 from mantissa.probe.relative import RelativeClassifier, latent_similarity, pick_anchors
 from mantissa.progress import track
 
-
-@dataclass
-class Config:
-    dataset: str = "digits"
-    seeds: int = 3  # encoders per mode; every ordered pair is stitched
-    latent: int = 32
-    hidden: int = 128
-    n_anchors: int = 300  # the paper uses 300 anchors for image classification
-    steps: int = 600
-    lr: float = 3e-3
+Config = card_config(__name__)  # the card's [config]: relative_reps.toml
 
 
 def _encoder(dim: int, hidden: int, latent: int) -> nn.Module:
@@ -59,7 +49,6 @@ def _acc(logits, y) -> float:
 @register
 class RelativeReps(Experiment):
     id = "relative-reps"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         ds = load_sklearn(cfg.dataset)

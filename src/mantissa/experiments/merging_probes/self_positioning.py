@@ -3,7 +3,7 @@ probe set beat uniform averaging of the fine-tuned models and the usual
 multi-task alternative, joint training with resampling.
 
 Wires :mod:`mantissa.embed.merge` (``self-positioning``, ``average``) into the
-shared WordNet-gloss merging benchmark (:mod:`mantissa.experiments._merge_suite`).
+shared WordNet-gloss merging benchmark (:mod:`mantissa.embed.merge.suite`).
 
 Gates: the fine-tuned task models learned their tasks. Claims, each on the gains
 paired over the repetitions (mean − 2·SE): Self Positioning above uniform
@@ -15,17 +15,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mantissa.embed.merge.suite import MergeConfig, benchmark
 from mantissa.experiments import Experiment, Result, register
-from mantissa.experiments._merge_suite import (
-    MergeConfig,
-    gain_metrics,
-    gate_metrics,
-    mean_table,
-    method_specs,
-    metrics_from,
-    run_suite,
-    write_table,
-)
+
+#: the joint-training comparison only where the suite ran it ("joint (resampled)")
+GAINS = (("gain_sp_over_average", "Self Positioning", "average"),
+         ("gain_sp_over_joint", "Self Positioning", "joint (resampled)"))
 
 
 @register
@@ -34,10 +29,5 @@ class SelfPositioning(Experiment):
     Config = MergeConfig
 
     def run(self, cfg: MergeConfig, seed: int, out_dir: Path) -> Result:
-        tables = run_suite(cfg, seed, method_specs(cfg.merge_steps))
-        m = metrics_from(mean_table(tables))
-        m.update(gate_metrics(tables))
-        m.update(gain_metrics("gain_sp_over_average", tables, "Self Positioning", "average"))
-        if "joint (resampled)" in tables[0]:
-            m.update(gain_metrics("gain_sp_over_joint", tables, "Self Positioning", "joint (resampled)"))
-        return Result(m, write_table(tables, out_dir))
+        metrics, files, _ = benchmark(cfg, seed, out_dir, GAINS)
+        return Result(metrics, files)

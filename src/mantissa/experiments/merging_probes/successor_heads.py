@@ -25,14 +25,13 @@ the scorer, not evidence for the claim (it was trained on succession).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from mantissa.data import load_minilm
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import atomic_write
 from mantissa.nn.transformer import Transformer, TransformerConfig
 from mantissa.plot import figure, save
@@ -45,19 +44,7 @@ from mantissa.probe.successor import (
 )
 from mantissa.train import TrainConfig, Trainer
 
-
-@dataclass
-class Config:
-    max_number: int = 1000
-    contextual: bool = True  # also probe MiniLM's hidden states of "there are N items" per layer
-    head_numbers: int = 100  # ordinal sequence 0..K-1 for MiniLM head scoring
-    null_orders: int = 20  # random orders of the same tokens for the shuffled-order baseline
-    vocab: int = 40  # numbers of the small LM
-    seq_len: int = 16
-    d_model: int = 64
-    n_head: int = 4
-    steps: int = 800
-    lr: float = 3e-3
+Config = card_config(__name__)  # the card's [config]: successor_heads.toml
 
 
 def _lm(cfg: Config, task: str, seed: int) -> Transformer:
@@ -104,7 +91,6 @@ def _contextual(minilm, numbers: list[int]) -> list[torch.Tensor]:
 @register
 class SuccessorHeads(Experiment):
     id = "successor-heads"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         minilm = load_minilm()

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from mantissa.experiments._timing import cpu_timed, log_log_slope
+from mantissa.nn.attention_cost import cpu_timed, log_log_slope
 
 
 @pytest.mark.parametrize("power", [1.0, 1.5, 2.0])

@@ -23,19 +23,24 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from mantissa.catalogue.protocol import seed_metrics
 from mantissa.data import embed_corpus, load_minilm, load_wordnet_glosses
 from mantissa.embed.merge import merge
 from mantissa.errors import ConfigError
 from mantissa.progress import track
 from mantissa.runtime import threads
+from mantissa.stats import seed_metrics
+
+#: one repetition's accuracy table: method -> task (and 'normalized', ...) -> accuracy
+Table = dict[str, dict[str, float]]
 
 TASK_NAMES = ("pos", "noun-supersense", "verb-supersense", "adj-kind")
 
@@ -361,3 +366,19 @@ def metrics_from(table: dict[str, dict[str, float]]) -> dict[str, float]:
     for method, row in table.items():
         out[f"acc_{key.get(method, method)}"] = 100 * row["mean"]
     return out
+
+
+def benchmark(cfg: MergeConfig, seed: int, out_dir: Path,
+              gains_of: Sequence[tuple[str, str, str]]) -> tuple[dict[str, float], list[str], list[Table]]:
+    """The whole benchmark as a merging experiment reports it: the suite's tables over the
+    repetitions, the mean accuracy of every method (:func:`metrics_from`), the gates
+    (:func:`gate_metrics`) and, for each ``(name, a, b)`` in ``gains_of`` whose two methods ran,
+    the seed-paired gain of ``a`` over ``b`` (:func:`gain_metrics`); plus the files written
+    (:func:`write_table`) and the tables."""
+    tables = run_suite(cfg, seed, method_specs(cfg.merge_steps))
+    metrics = metrics_from(mean_table(tables))
+    metrics.update(gate_metrics(tables))
+    for name, a, b in gains_of:
+        if a in tables[0] and b in tables[0]:
+            metrics.update(gain_metrics(name, tables, a, b))
+    return metrics, write_table(tables, out_dir), tables
