@@ -89,3 +89,26 @@ def test_report_survives_broken_runs(tmp_path):
 def test_runs_root_env(monkeypatch, tmp_path):
     monkeypatch.setenv("MANTISSA_RUNS", str(tmp_path / "r"))
     assert runs_root() == tmp_path / "r"
+
+
+def test_the_runner_writes_a_results_tables_and_figures(tmp_path):
+    from mantissa import plot
+    from mantissa.catalogue.protocol import Result
+    from mantissa.catalogue.runner import write_outputs
+
+    fig, ax = plot.figure()
+    ax.plot([0, 1], [1, 0])
+    result = Result({"x": 1.0}, tables={"acc": [{"arm": "a", "acc": 0.5}, {"arm": "b", "acc": 0.25}],
+                                        "grid.csv": (["i", "v"], [[0, 1.5]])}, figures={"curve": fig})
+    assert write_outputs(result, tmp_path) == ["acc.csv", "grid.csv", "curve.png"]
+    assert (tmp_path / "acc.csv").read_text() == "arm,acc\na,0.5\nb,0.25\n"
+    assert (tmp_path / "grid.csv").read_text() == "i,v\n0,1.5\n"
+    assert (tmp_path / "curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("name", ["", "../x.csv", "sub/x.csv"])
+def test_an_output_name_is_a_plain_file_name(name):
+    from mantissa.catalogue.protocol import Result
+
+    with pytest.raises(ValueError, match="plain file name"):
+        Result({}, tables={name: []})

@@ -98,13 +98,21 @@ def seed_spread(metric: str, metrics: Mapping[str, float]) -> str:
 
 @dataclass
 class Result:
-    """What ``run`` returns: flat numeric metrics and artifact file names in out_dir."""
+    """What ``run`` returns: flat numeric metrics, and the run's outputs: ``tables`` (file
+    name -> a list of records, dicts sharing their keys, or ``(header, rows)``) and
+    ``figures`` (file name -> a matplotlib figure), which the runner writes into the run's
+    folder as CSV and PNG and lists; ``artifacts`` names files ``run`` wrote there itself."""
 
     metrics: dict[str, float]
     artifacts: list[str] = field(default_factory=list)
+    tables: dict[str, Any] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.artifacts = [Path(a).name for a in self.artifacts]  # a path written in out_dir: its name
+        for name in (*self.tables, *self.figures):
+            if not name or Path(name).name != name:
+                raise ValueError(f"an output is named by a plain file name, got {name!r}")
         flat: dict[str, float] = {}
         for key, value in self.metrics.items():
             if isinstance(value, bool):

@@ -17,10 +17,10 @@ from typing import Any
 
 from mantissa import runtime
 from mantissa.catalogue.discovery import get_experiment
-from mantissa.catalogue.protocol import inconclusive_reason, judge
+from mantissa.catalogue.protocol import Result, inconclusive_reason, judge
 from mantissa.catalogue.store import RunRecord, list_runs, new_run_dir, read_run, runs_root, seal_run
 from mantissa.config import to_dict
-from mantissa.io import write_json
+from mantissa.io import write_csv, write_json, write_records
 
 _PACKAGES = ("mantissa", "torch", "numpy", "ml_dtypes", "transformers", "scikit-learn", "safetensors")
 
@@ -101,6 +101,24 @@ def start_run(exp_id: str, scale: str = "quick", seed: int = 0, out: str | Path 
     return exp, cfg, run_dir
 
 
+def write_outputs(result: Result, out_dir: Path) -> list[str]:
+    """Write ``result``'s tables (CSV, :func:`mantissa.io.write_csv`) and figures (PNG,
+    :func:`mantissa.plot.save`) into ``out_dir``; return their file names, tables first."""
+    names = []
+    for name, table in result.tables.items():
+        target = out_dir / (name if name.endswith(".csv") else f"{name}.csv")
+        if isinstance(table, tuple):
+            write_csv(target, *table)
+        else:
+            write_records(target, table)
+        names.append(target.name)
+    if result.figures:
+        from mantissa import plot  # matplotlib only for a run that made figures
+    for name, fig in result.figures.items():
+        names.append(plot.save(fig, out_dir / (name if name.endswith(".png") else f"{name}.png")).name)
+    return names
+
+
 def finish_run(exp: Any, cfg: Any, scale: str, seed: int, run_dir: Path) -> RunRecord:
     """Run ``exp`` into the folder :func:`start_run` made and seal it; an exception inside the
     run is recorded in ``error.json`` (the folder sealed) and re-raised."""
@@ -127,7 +145,7 @@ def finish_run(exp: Any, cfg: Any, scale: str, seed: int, run_dir: Path) -> RunR
         "verdict": verdict.value,
         "verdict_reason": inconclusive_reason(checks, scale),
         "checks": [c.as_dict() for c in checks],
-        "artifacts": result.artifacts,
+        "artifacts": result.artifacts + write_outputs(result, run_dir),
         "wall_s": wall,
         "scale": scale,
     })

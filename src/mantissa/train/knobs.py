@@ -1,12 +1,13 @@
-"""Shared wiring of the arithmetic-lab experiments (not an experiment itself)."""
+"""The arithmetic lab's knobs: the model and optimisation settings every lab experiment
+exposes in its config (:class:`Knobs`), turned into a :class:`LabConfig` by :func:`lab`,
+plus the small helpers the lab experiments share (train, accuracy by length, means)."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from mantissa.nn.transformer import TransformerConfig
 from mantissa.probe.length_gen import accuracy_by, mean_over
@@ -14,24 +15,24 @@ from mantissa.train.pipeline import DataConfig, LabConfig, LabRun, fit_task
 from mantissa.train.trainer import TrainConfig
 
 
-@dataclass
-class Knobs:
-    """Model and optimisation settings every lab experiment exposes.
+class Knobs(Protocol):
+    """The model and optimisation settings every lab experiment's config holds (its card's
+    ``[config]`` gives their values).
 
     ``curriculum`` > 0 phases longer training examples in over that fraction of
     the steps, shortest first (:mod:`mantissa.train.curriculum`); 0 mixes all
     lengths from the start. ``device`` is ``cpu`` at smoke and quick scale (tiny
     models on one thread); the ``full`` presets say ``auto`` (CUDA when present)."""
 
-    steps: int = 2000
-    batch_size: int = 32
-    lr: float = 1e-3
-    curriculum: float = 0.0
-    d_model: int = 64
-    n_layer: int = 2
-    n_head: int = 4
-    n_test: int = 100
-    device: str = "cpu"
+    steps: int
+    batch_size: int
+    lr: float
+    curriculum: float
+    d_model: int
+    n_layer: int
+    n_head: int
+    n_test: int
+    device: str
 
 
 def lab(k: Knobs, data: DataConfig, pe: str = "ape", **model: Any) -> LabConfig:

@@ -27,16 +27,15 @@ import io
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from mantissa import plot
 from mantissa.catalogue.protocol import Experiment, Result, register, seed_metrics
 from mantissa.data import load_sklearn
 from mantissa.experiments import card_config
 from mantissa.io import atomic_write
-from mantissa.nn.interval import HyperNet, interval_mlp, mlp_forward, worst_case_logits
 from mantissa.progress import track
-from mantissa.train.ewc import EWC, fisher_diagonal
+from mantissa.train.continual import finetune_tasks
+from mantissa.train.hyperinterval import HyperInterval
 
 Config = card_config(__name__)  # the card's [config]: hyperinterval.toml
 
@@ -52,122 +51,6 @@ def _tasks(cfg: Config, seed: int):
             pair.append((part.X[m] / 16.0, part.y[m] - 2 * t))
         out.append(pair)
     return out
-
-
-def _head(logits: torch.Tensor, j: int, multi: bool) -> torch.Tensor:
-    return logits[..., 2 * j:2 * j + 2] if multi else logits
-
-
-def _acc(logits: torch.Tensor, y: torch.Tensor) -> float:
-    return 100.0 * (logits.argmax(-1) == y).float().mean().item()
-
-
-def _finetune(cfg: Config, tasks, shapes, ewc_lambda: float = 0.0, seed: int = 0) -> torch.Tensor:
-    """acc[i, j]: accuracy on task j after training tasks 0..i (one MLP, fine-tuned; with
-    ``ewc_lambda > 0`` an EWC penalty anchors the weights of every earlier task)."""
-    params = []
-    for s in shapes:
-        p = torch.empty(s)
-        if len(s) == 2:
-            torch.nn.init.kaiming_uniform_(p, a=5 ** 0.5)
-        else:
-            p.zero_()
-        params.append(p.requires_grad_())
-    opt = torch.optim.Adam(params, lr=cfg.lr)
-    ewc = EWC(ewc_lambda)
-    acc = torch.zeros(cfg.n_tasks, cfg.n_tasks)
-    for i, ((x, y), _) in enumerate(tasks):
-        for _ in range(cfg.steps):
-            opt.zero_grad()
-            loss = F.cross_entropy(_head(mlp_forward(x, params), i, cfg.multi_head), y)
-            if ewc_lambda > 0 and ewc.anchors:
-                loss = loss + ewc.penalty(params)
-            loss.backward()
-            opt.step()
-        if ewc_lambda > 0:
-            perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed + i))
-            logits = lambda xb, i=i: _head(mlp_forward(xb, params), i, cfg.multi_head)  # noqa: E731
-            fisher = fisher_diagonal(params, logits, x[perm], max_examples=cfg.fisher_examples, seed=seed + i)
-            ewc.consolidate(params, fisher)
-        with torch.no_grad():
-            for j, (_, (xt, yt)) in enumerate(tasks):
-                acc[i, j] = _acc(_head(mlp_forward(xt, params), j, cfg.multi_head), yt)
-    return acc
-
-
-class _HyperInterval:
-    def __init__(self, cfg: Config, shapes) -> None:
-        self.cfg = cfg
-        self.hnet = HyperNet(cfg.embed_dim, shapes, hidden=(cfg.hyper_hidden,))
-        self.eps = torch.full((cfg.embed_dim,), cfg.eps)
-        self.centers: list[torch.Tensor] = []
-        self.saved: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
-        self.lo = self.hi = None  # running intersection of the boxes
-
-    def _center(self, raw: torch.Tensor) -> torch.Tensor:
-        if self.lo is None:
-            return raw
-        margin = 0.05 * self.eps  # keep a non-degenerate overlap
-        return torch.maximum(torch.minimum(raw, self.hi + self.eps - margin), self.lo - self.eps + margin)
-
-    def _reg(self) -> torch.Tensor:
-        total = torch.zeros(())
-        for e, (p0, c0, r0) in zip(self.centers, self.saved, strict=True):
-            c, r = self.hnet.flat_bounds(e, self.eps)
-            p = self.hnet.flat(e)
-            total = total + ((p - p0) ** 2).mean() + ((c - c0) ** 2).mean() + ((r - r0) ** 2).mean()
-        return total / max(len(self.centers), 1)
-
-    def train_task(self, x: torch.Tensor, y: torch.Tensor, t: int) -> None:
-        cfg = self.cfg
-        start = torch.randn(cfg.embed_dim) * 0.1 if self.lo is None else (self.lo + self.hi) / 2
-        raw = start.clone().requires_grad_()
-        opt = torch.optim.Adam([*self.hnet.parameters(), raw], lr=cfg.lr)
-        for step in range(cfg.steps):
-            ramp = min(1.0, 2.0 * (step + 1) / cfg.steps)  # radius ramps up over the first half
-            opt.zero_grad()
-            c = self._center(raw)
-            bounds = interval_mlp(x, self.hnet.bounds(c, self.eps * ramp))
-            lc, lr = (_head(v, t, cfg.multi_head) for v in bounds)
-            loss = cfg.kappa * F.cross_entropy(lc, y) + (1 - cfg.kappa) * F.cross_entropy(
-                worst_case_logits(lc, lr, y), y)
-            if self.centers:
-                loss = loss + cfg.beta * self._reg()
-            loss.backward()
-            opt.step()
-        with torch.no_grad():
-            e = self._center(raw).detach()
-            self.centers.append(e)
-            self.saved.append((self.hnet.flat(e), *self.hnet.flat_bounds(e, self.eps)))
-            lo, hi = e - self.eps, e + self.eps
-            self.lo = lo if self.lo is None else torch.maximum(self.lo, lo)
-            self.hi = hi if self.hi is None else torch.minimum(self.hi, hi)
-
-    @torch.no_grad()
-    def evaluate(self, x, y, j: int) -> tuple[float, float]:
-        """(accuracy at the task's centre, certified accuracy over its whole box)."""
-        e = self.centers[j]
-        lc, lr = (_head(v, j, self.cfg.multi_head) for v in interval_mlp(x, self.hnet.bounds(e, self.eps)))
-        point = _head(mlp_forward(x, self.hnet(e)), j, self.cfg.multi_head)
-        return _acc(point, y), _acc(worst_case_logits(lc, lr, y), y)
-
-    @torch.no_grad()
-    def universal(self) -> torch.Tensor:
-        return (self.lo + self.hi) / 2
-
-    @torch.no_grad()
-    def universal_accuracy(self, tasks) -> torch.Tensor:
-        """Test accuracy of every task with the weights of the universal embedding."""
-        w_u = self.hnet(self.universal())
-        return torch.tensor([_acc(_head(mlp_forward(xt, w_u), j, self.cfg.multi_head), yt)
-                             for j, (_, (xt, yt)) in enumerate(tasks)])
-
-    @torch.no_grad()
-    def in_box(self, u: torch.Tensor, j: int) -> bool:
-        """Are the universal embedding's weights inside task j's certified weight box?"""
-        w = self.hnet.flat(u)
-        c, r = self.hnet.flat_bounds(self.centers[j], self.eps)
-        return bool(((w - c).abs() <= r + 1e-6).all())
 
 
 @register
@@ -206,15 +89,18 @@ class HyperIntervalExperiment(Experiment):
         n_out = 2 * cfg.n_tasks if cfg.multi_head else 2
         shapes = [(cfg.hidden, 64), (cfg.hidden,), (n_out, cfg.hidden), (n_out,)]
         torch.manual_seed(seed)
-        ft = _finetune(cfg, tasks, shapes)
+        kw = {"steps": cfg.steps, "lr": cfg.lr, "multi_head": cfg.multi_head}
+        ft = finetune_tasks(tasks, shapes, **kw)
         ewc_runs = {}
         for lam in (float(v) for v in cfg.ewc_lambdas.split(",") if v.strip()):
             torch.manual_seed(seed)
-            ewc_runs[lam] = _finetune(cfg, tasks, shapes, ewc_lambda=lam, seed=seed)
+            ewc_runs[lam] = finetune_tasks(tasks, shapes, **kw, ewc_lambda=lam,
+                                           fisher_examples=cfg.fisher_examples, seed=seed)
         best_lam = max(ewc_runs, key=lambda lam: float(ewc_runs[lam][-1].mean()))
         ewc = ewc_runs[best_lam]
         torch.manual_seed(seed)
-        hi = _HyperInterval(cfg, shapes)
+        hi = HyperInterval(shapes, **kw, embed_dim=cfg.embed_dim, hyper_hidden=cfg.hyper_hidden, eps=cfg.eps,
+                           kappa=cfg.kappa, beta=cfg.beta)
         after = torch.zeros(cfg.n_tasks)
         desc = f"hyperinterval tasks (seed {seed})"
         for i, ((x, y), (xt, yt)) in enumerate(track(tasks, description=desc)):

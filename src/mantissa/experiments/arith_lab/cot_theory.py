@@ -27,22 +27,13 @@ it: about 11 ms a step on one H200, about 10 minutes in all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_csv
 from mantissa.probe.length_gen import accuracy_by, plot_curves
-from mantissa.train.knobs import Knobs, lab, pct, train
+from mantissa.train.knobs import lab, pct, train
 from mantissa.train.pipeline import DataConfig
 
-
-@dataclass
-class Config(Knobs):
-    p: int = 11
-    max_ops: int = 4
-    n_train: int = 10000
-    steps: int = 8000
-    curriculum: float = 0.5
+Config = card_config(__name__)  # the card's [config]: cot_theory.toml
 
 
 def final_value(text: str) -> str:
@@ -52,7 +43,6 @@ def final_value(text: str) -> str:
 @register
 class CoTTheory(Experiment):
     id = "cot-theory"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
         metrics: dict[str, float] = {}

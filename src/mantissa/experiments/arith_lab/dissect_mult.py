@@ -25,16 +25,14 @@ with a wider or a deeper model, so the quick verdict is ``inconclusive``. Full
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from mantissa import plot
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_csv
 from mantissa.probe.length_gen import per_digit_accuracy
 from mantissa.tasks import CharTokenizer, make_task
-from mantissa.train.knobs import Knobs, lab, pct, train
+from mantissa.train.knobs import lab, pct, train
 from mantissa.train.lm import predict
 from mantissa.train.pipeline import DataConfig
 
@@ -54,21 +52,12 @@ class DigitProbe:
         return {}
 
 
-@dataclass
-class Config(Knobs):
-    digits: int = 2
-    n_train: int = 6000
-    eval_points: int = 10
-    probe_n: int = 200
-    steps: int = 9000
-    n_layer: int = 3
-    lr: float = 3e-3
+Config = card_config(__name__)  # the card's [config]: dissect_mult.toml
 
 
 @register
 class DissectMult(Experiment):
     id = "dissect-mult"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
         n = cfg.digits

@@ -25,13 +25,10 @@ on one H200, about 35 minutes in all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_csv
 from mantissa.probe.length_gen import plot_curves
 from mantissa.train.knobs import (
-    Knobs,
     eval_by_length,
     id_mean,
     lab,
@@ -44,21 +41,12 @@ from mantissa.train.pipeline import DataConfig
 TASKS = {"add": ("add", "reverse_all"), "reverse": ("reverse", "")}
 
 
-@dataclass
-class Config(Knobs):
-    tasks: tuple[str, ...] = ("add", "reverse")
-    pes: tuple[str, ...] = ("nope", "ape")
-    train_max: int = 6
-    test_max: int = 10
-    n_train: int = 5000
-    steps: int = 5000
-    curriculum: float = 0.5
+Config = card_config(__name__)  # the card's [config]: pe_length_gen.toml
 
 
 @register
 class PELengthGen(Experiment):
     id = "pe-length-gen"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
         metrics: dict[str, float] = {}

@@ -26,32 +26,19 @@ without it, at N = 3, the usual one reached 100 % and the random-space one
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_csv
 from mantissa.probe.length_gen import grid, plot_curves, plot_grid
 from mantissa.tasks import buckets
-from mantissa.train.knobs import Knobs, eval_by_length, lab, pct, train
+from mantissa.train.knobs import eval_by_length, lab, pct, train
 from mantissa.train.pipeline import DataConfig
 
-
-@dataclass
-class Config(Knobs):
-    train_max: int = 5
-    n_train: int = 8000
-    formats: tuple[str, ...] = ("reverse", "random_space:p=0.3")
-    pe: str = "ape"
-    steps: int = 8000
-    curriculum: float = 0.5
-    grid_n: int = 20   # examples per (len a, len b) cell of the accuracy grid
-    n_layer: int = 3
+Config = card_config(__name__)  # the card's [config]: positional_description.toml
 
 
 @register
 class PositionalDescription(Experiment):
     id = "positional-description"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
         metrics: dict[str, float] = {}

@@ -23,13 +23,10 @@ about 14 ms a step on one H200, about 6 minutes in all.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_csv
 from mantissa.probe.length_gen import plot_curves
 from mantissa.train.knobs import (
-    Knobs,
     eval_by_length,
     id_mean,
     lab,
@@ -39,21 +36,12 @@ from mantissa.train.knobs import (
 )
 from mantissa.train.pipeline import DataConfig
 
-
-@dataclass
-class Config(Knobs):
-    train_max: int = 5
-    test_max: int = 7
-    n_train: int = 8000
-    pe: str = "ape"
-    steps: int = 8000
-    curriculum: float = 0.5
+Config = card_config(__name__)  # the card's [config]: rasp_l.toml
 
 
 @register
 class RaspL(Experiment):
     id = "rasp-l"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
         metrics: dict[str, float] = {}

@@ -20,32 +20,21 @@ hence the seeds. Full (``device=auto``: 8-24 bits, 100k samples, 10000 steps of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from mantissa import plot
-from mantissa.experiments import Experiment, Result, register, seed_metrics
+from mantissa.experiments import Experiment, Result, card_config, register, seed_metrics
 from mantissa.io import write_csv
 from mantissa.probe.length_gen import accuracy_by
-from mantissa.train.knobs import Knobs, lab, pct, train
+from mantissa.train.knobs import lab, pct, train
 from mantissa.train.pipeline import DataConfig
 
-
-@dataclass
-class Config(Knobs):
-    lengths: str = "6-12"
-    edge_ones: int = 5
-    n_train: int = 8000
-    steps: int = 4000
-    lr: float = 3e-3
-    seeds: int = 3  # models seed, seed+1, ...: typical - edge judged on mean - 2 SE
+Config = card_config(__name__)  # the card's [config]: structural_recursion.toml
 
 
 @register
 class StructuralRecursion(Experiment):
     id = "structural-recursion"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
         runs = [self._one_model(cfg, s) for s in range(seed, seed + max(2, cfg.seeds))]

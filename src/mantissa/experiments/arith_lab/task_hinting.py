@@ -22,32 +22,19 @@ all (decoding 100-element sorts without a KV cache included).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_csv
 from mantissa.probe.length_gen import mean_over, plot_curves
 from mantissa.tasks import Split, buckets, length_range, make_task
-from mantissa.train.knobs import Knobs, eval_by_length, lab, pct, train
+from mantissa.train.knobs import eval_by_length, lab, pct, train
 from mantissa.train.pipeline import DataConfig
 
-
-@dataclass
-class Config(Knobs):
-    train_max: int = 12
-    test_lengths: str = "4,8,12,16,24,36"
-    n_train: int = 8000
-    alphabet: int = 26
-    hint_frac: float = 0.5
-    pe: str = "nope"
-    steps: int = 9000
-    lr: float = 3e-3
+Config = card_config(__name__)  # the card's [config]: task_hinting.toml
 
 
 @register
 class TaskHinting(Experiment):
     id = "task-hinting"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
         metrics: dict[str, float] = {}

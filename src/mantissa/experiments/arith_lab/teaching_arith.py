@@ -21,24 +21,13 @@ a 4-layer d = 128 model): about 9 ms a step on one H200, about 10 minutes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from mantissa.experiments import Experiment, Result, register
+from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_csv
 from mantissa.probe.length_gen import plot_curves
-from mantissa.train.knobs import Knobs, lab, pct, train
+from mantissa.train.knobs import lab, pct, train
 from mantissa.train.pipeline import DataConfig
 
-
-@dataclass
-class Config(Knobs):
-    counts: tuple[int, ...] = (100, 500, 4000)
-    steps: int = 3000
-    n_layer: int = 3
-    lr: float = 3e-3
-    formats: tuple[str, ...] = ("plain", "reverse")
-    scratch_count: int = 0   # > 0: also train scratch_simple with this many samples
-    digits: int = 3
+Config = card_config(__name__)  # the card's [config]: teaching_arith.toml
 
 
 def summary(metrics: dict[str, float], cfg: Config) -> dict[str, float]:
@@ -58,7 +47,6 @@ def summary(metrics: dict[str, float], cfg: Config) -> dict[str, float]:
 @register
 class TeachingArith(Experiment):
     id = "teaching-arith"
-    Config = Config
 
     def run(self, cfg: Config, seed: int, out_dir) -> Result:
         metrics: dict[str, float] = {}

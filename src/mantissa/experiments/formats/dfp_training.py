@@ -20,15 +20,14 @@ import copy
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from mantissa import plot
 from mantissa.data import load_sklearn
 from mantissa.experiments import Experiment, Result, card_config, register, seed_metrics
 from mantissa.io import write_records
-from mantissa.progress import track
 from mantissa.quant.dfp import DFPConfig, OverflowCounter, convert_to_dfp
+from mantissa.train.steps import minibatches, run_steps
 
 VARIANTS = ("fp32", "dfp16", "dfp16_wrap")
 
@@ -46,17 +45,9 @@ def train(model: nn.Module, data, cfg: Config, seed: int, desc: str) -> tuple[fl
     (xtr, ytr), (xte, yte) = data
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps)
-    g = torch.Generator().manual_seed(seed)
-    losses = []
     model.train()
-    for _ in track(range(cfg.steps), desc):
-        idx = torch.randint(0, len(xtr), (cfg.batch_size,), generator=g)
-        loss = F.cross_entropy(model(xtr[idx]), ytr[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        losses.append(float(loss.detach()) if torch.isfinite(loss) else float("nan"))
+    batches = minibatches(model, xtr, ytr, cfg.batch_size, seed)
+    losses = run_steps(opt, cfg.steps, batches, sched=sched, desc=desc)
     model.eval()
     with torch.no_grad():
         acc = float((model(xte).argmax(-1) == yte).float().mean()) * 100

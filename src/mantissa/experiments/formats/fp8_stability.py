@@ -40,6 +40,7 @@ from mantissa.io import write_records
 from mantissa.nn.transformer import Transformer, TransformerConfig
 from mantissa.progress import track
 from mantissa.quant.simulate import sharpness, simulate_precision
+from mantissa.train.steps import run_steps
 
 Config = card_config(__name__)  # the card's [config]: fp8_stability.toml
 
@@ -78,16 +79,7 @@ def train_run(fmt: str, lr: float, seed: int, cfg: Config, data) -> dict[str, fl
     simulate_precision(model, f, scaled=f.exp_bits < 8)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     g = torch.Generator().manual_seed(seed)
-    losses: list[float] = []
-    for _ in range(cfg.steps):
-        loss = _loss(model, _batch(train, cfg, g))
-        if not torch.isfinite(loss):
-            losses.append(math.inf)
-            break
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
+    losses = run_steps(opt, cfg.steps, lambda: _loss(model, _batch(train, cfg, g)), stop_on_nonfinite=True)
     return {"losses": losses, "model": model, "held": held}
 
 

@@ -27,7 +27,6 @@ import copy
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from mantissa import plot
@@ -37,6 +36,7 @@ from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_records
 from mantissa.progress import track
 from mantissa.quant import parse_quantizer, prepare_qat
+from mantissa.train.steps import minibatches, run_steps
 
 WEIGHT_SPECS = ("int4", "int4:channel", "int4:group=64", "int8", "int8:channel")
 OBSERVERS = ("minmax", "percentile", "mse", "kl")
@@ -103,15 +103,8 @@ def _mlp(hidden: int) -> nn.Module:
 def _train(model: nn.Module, x, y, steps: int, batch: int, lr: float, seed: int, desc: str) -> None:
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    g = torch.Generator().manual_seed(seed)
     model.train()
-    for _ in track(range(steps), desc):
-        idx = torch.randint(0, len(x), (batch,), generator=g)
-        loss = F.cross_entropy(model(x[idx]), y[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
+    run_steps(opt, steps, minibatches(model, x, y, batch, seed), sched=sched, desc=desc)
 
 
 @torch.no_grad()

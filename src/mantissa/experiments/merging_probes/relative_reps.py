@@ -14,7 +14,6 @@ import itertools
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from mantissa.data import load_sklearn
@@ -22,7 +21,7 @@ from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import atomic_write
 from mantissa.plot import figure, save
 from mantissa.probe.relative import RelativeClassifier, latent_similarity, pick_anchors
-from mantissa.progress import track
+from mantissa.train.steps import minibatches, run_steps
 
 Config = card_config(__name__)  # the card's [config]: relative_reps.toml
 
@@ -34,12 +33,8 @@ def _encoder(dim: int, hidden: int, latent: int) -> nn.Module:
 
 def _train(model: RelativeClassifier, x, y, anchors, steps: int, lr: float, seed: int) -> None:
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    g = torch.Generator().manual_seed(seed)
-    for _ in track(range(steps), f"training {model.mode} model (seed {seed})"):
-        idx = torch.randint(len(x), (128,), generator=g)
-        opt.zero_grad()
-        F.cross_entropy(model(x[idx], anchors), y[idx]).backward()
-        opt.step()
+    run_steps(opt, steps, minibatches(model, x, y, 128, seed, lambda m, xb: m(xb, anchors)),
+              desc=f"training {model.mode} model (seed {seed})")
 
 
 def _acc(logits, y) -> float:

@@ -4,7 +4,9 @@ the EWC arm trains."""
 
 import torch
 
-from mantissa.experiments.architectures.hyperinterval import Config, _finetune, _HyperInterval, _tasks
+from mantissa.experiments.architectures.hyperinterval import Config, _tasks
+from mantissa.train.continual import finetune_tasks
+from mantissa.train.hyperinterval import HyperInterval
 
 
 def _small():
@@ -16,7 +18,8 @@ def _small():
 def test_guarantee_holds_by_construction():
     cfg, tasks, shapes = _small()
     torch.manual_seed(0)
-    hi = _HyperInterval(cfg, shapes)
+    hi = HyperInterval(shapes, embed_dim=cfg.embed_dim, hyper_hidden=cfg.hyper_hidden, eps=cfg.eps,
+                       steps=cfg.steps, lr=cfg.lr, kappa=cfg.kappa, beta=cfg.beta, multi_head=cfg.multi_head)
     for i, ((x, y), _) in enumerate(tasks):
         hi.train_task(x, y, i)
     assert (hi.hi - hi.lo).min().item() > 0  # the boxes share a non-empty intersection
@@ -29,8 +32,9 @@ def test_guarantee_holds_by_construction():
 def test_ewc_arm_differs_from_plain_fine_tuning():
     cfg, tasks, shapes = _small()
     torch.manual_seed(0)
-    ft = _finetune(cfg, tasks, shapes)
+    kw = {"steps": cfg.steps, "lr": cfg.lr, "multi_head": cfg.multi_head, "fisher_examples": 10}
+    ft = finetune_tasks(tasks, shapes, **kw)
     torch.manual_seed(0)
-    ewc = _finetune(cfg, tasks, shapes, ewc_lambda=1e4, seed=0)
+    ewc = finetune_tasks(tasks, shapes, **kw, ewc_lambda=1e4, seed=0)
     assert torch.equal(ft[0], ewc[0])  # the first task has no anchor yet
     assert not torch.equal(ft[-1], ewc[-1])
