@@ -63,3 +63,22 @@ def test_config_fields_give_type_and_value():
     assert rows["lr"] == ("float", 1e-3) and rows["model.pe"] == ("str", "nope")
     assert rows["lengths"] == ("tuple[int, ...]", (1, 2)) and rows["limit"] == ("int | None", None)
     assert rows["mode"][0] == "Literal['plain', 'reverse']"
+
+
+def test_guess_value_types_spec_text_by_its_look():
+    from mantissa.config import guess_value
+
+    assert [guess_value(t) for t in ("true", "False", "8", "-2", "1e-3", "0.5", "int8", "")] == \
+        [True, False, 8, -2, 1e-3, 0.5, "int8", ""]
+    assert type(guess_value("8")) is int and type(guess_value("8.0")) is float
+
+
+def test_coerce_types_a_value_as_declared():
+    from mantissa.config import coerce
+
+    assert coerce(3, float) == 3.0 and type(coerce(3, float)) is float
+    assert coerce("4", int) == 4 and coerce("off", bool) is False and coerce("1,2", tuple[int, ...]) == (1, 2)
+    assert coerce("x", str) == "x" and coerce((1, 2), tuple[int, ...]) == (1, 2)
+    for value, tp in ((True, int), (1.5, int), ("a", int), (1, str), (1, bool)):
+        with pytest.raises((TypeError, ValueError)):
+            coerce(value, tp)

@@ -92,6 +92,35 @@ def parse_value(text: str, tp: Any) -> Any:
     raise TypeError(f"cannot set a field of type {tp!r} from the command line")
 
 
+def guess_value(text: str) -> bool | int | float | str:
+    """A value typed by its look, where no type is declared (the arguments of a spec string):
+    ``true``/``false`` a bool, then an int, then a float, else the text itself."""
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def coerce(value: Any, tp: Any) -> Any:
+    """``value`` as the declared type ``tp``: text is parsed (:func:`parse_value`), an int
+    given for a float becomes a float, and a value of another type (a bool for an int
+    included) is a ``TypeError``. Types other than ``bool``/``int``/``float``/``str`` pass
+    values through."""
+    if isinstance(value, str) and tp is not str:
+        return parse_value(value, tp)
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    scalar = tp in (bool, int, float, str)
+    if scalar and (not isinstance(value, tp) or (tp is int and isinstance(value, bool))):
+        raise TypeError(f"expected {tp.__name__}, got {value!r}")
+    return value
+
+
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from mantissa.config import guess_value
 from mantissa.errors import DuplicateNameError, SpecError, UnknownNameError
 
 T = TypeVar("T")
@@ -26,18 +27,6 @@ T = TypeVar("T")
 REGISTRIES: dict[str, Registry[Any]] = {}
 
 SPEC_GRAMMAR = "name[:arg[,arg...]] where arg is value or key=value (e.g. 'int4:group=64')"
-
-
-def _coerce(text: str) -> Any:
-    low = text.lower()
-    if low in ("true", "false"):
-        return low == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 @dataclass(frozen=True)
@@ -62,11 +51,11 @@ class Spec:
             if eq:
                 if not key or not value:
                     raise SpecError(f"bad argument {part!r} in spec {text!r}; expected {SPEC_GRAMMAR}")
-                kwargs[key.strip()] = _coerce(value.strip())
+                kwargs[key.strip()] = guess_value(value.strip())
             elif kwargs:
                 raise SpecError(f"positional argument {part!r} after keywords in spec {text!r}")
             else:
-                args.append(_coerce(part))
+                args.append(guess_value(part))
         return cls(name, tuple(args), kwargs)
 
     def __str__(self) -> str:

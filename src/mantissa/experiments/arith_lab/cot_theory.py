@@ -28,7 +28,6 @@ it: about 11 ms a step on one H200, about 10 minutes in all.
 from __future__ import annotations
 
 from mantissa.experiments import Experiment, Result, card_config, register
-from mantissa.io import write_csv
 from mantissa.probe.length_gen import accuracy_by, plot_curves
 from mantissa.train.knobs import lab, pct, train
 from mantissa.train.pipeline import DataConfig
@@ -67,5 +66,5 @@ class CoTTheory(Experiment):
         metrics["min_table"] = min(metrics["cot_table"], metrics["direct_table"])
         plot_curves(curves, out_dir / "depth.png", xlabel="operators in the expression",
                     title=f"expressions mod {cfg.p}: final-answer accuracy")
-        write_csv(out_dir / "accuracy.csv", ["mode", "operators", "exact_match_pct"], rows)
-        return Result(metrics, ["depth.png", "accuracy.csv"])
+        return Result(metrics, ["depth.png"],
+                      tables={"accuracy.csv": (["mode", "operators", "exact_match_pct"], rows)})

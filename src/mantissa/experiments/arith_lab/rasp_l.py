@@ -24,7 +24,6 @@ about 14 ms a step on one H200, about 6 minutes in all.
 from __future__ import annotations
 
 from mantissa.experiments import Experiment, Result, card_config, register
-from mantissa.io import write_csv
 from mantissa.probe.length_gen import plot_curves
 from mantissa.train.knobs import (
     eval_by_length,
@@ -59,5 +58,5 @@ class RaspL(Experiment):
         metrics["min_id"] = min(metrics["hints_id"], metrics["no_hints_id"])
         plot_curves(curves, out_dir / "curves.png", train_max=cfg.train_max, xlabel="digits",
                     title=f"addition, trained on 1-{cfg.train_max} digits")
-        write_csv(out_dir / "accuracy.csv", ["format", "digits", "exact_match_pct"], rows)
-        return Result(metrics, ["curves.png", "accuracy.csv"])
+        return Result(metrics, ["curves.png"],
+                      tables={"accuracy.csv": (["format", "digits", "exact_match_pct"], rows)})

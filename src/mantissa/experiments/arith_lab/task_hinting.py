@@ -23,7 +23,6 @@ all (decoding 100-element sorts without a KV cache included).
 from __future__ import annotations
 
 from mantissa.experiments import Experiment, Result, card_config, register
-from mantissa.io import write_csv
 from mantissa.probe.length_gen import mean_over, plot_curves
 from mantissa.tasks import Split, buckets, length_range, make_task
 from mantissa.train.knobs import eval_by_length, lab, pct, train
@@ -61,5 +60,5 @@ class TaskHinting(Experiment):
         metrics["min_id"] = min(metrics["hinted_id"], metrics["plain_id"])
         plot_curves(curves, out_dir / "sorting.png", train_max=cfg.train_max, xlabel="sequence length",
                     title=f"sorting, trained on lengths ≤ {cfg.train_max}")
-        write_csv(out_dir / "accuracy.csv", ["training", "length", "exact_match_pct"], rows)
-        return Result(metrics, ["sorting.png", "accuracy.csv"])
+        return Result(metrics, ["sorting.png"],
+                      tables={"accuracy.csv": (["training", "length", "exact_match_pct"], rows)})

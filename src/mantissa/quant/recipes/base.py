@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import typing
 import warnings
 from dataclasses import dataclass
 from typing import ClassVar
@@ -11,6 +12,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from mantissa.config import coerce
 from mantissa.errors import SpecError
 from mantissa.registry import Registry, Spec
 
@@ -28,16 +30,16 @@ class Recipe:
     embeddings: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            kind = {"int": int, "float": float, "bool": bool, "str": str}.get(str(f.type))
-            if kind is float and isinstance(value, int) and not isinstance(value, bool):
-                object.__setattr__(self, f.name, float(value))
-            elif (kind is not None and not isinstance(value, kind)) or (
-                    kind is int and isinstance(value, bool)):
-                raise SpecError(f"recipe {self.name!r}: {f.name} must be {f.type}, got {value!r}")
-            if kind is float and not math.isfinite(getattr(self, f.name)):
+            try:
+                typed = coerce(value, hints[f.name])
+            except (TypeError, ValueError):
+                raise SpecError(f"recipe {self.name!r}: {f.name} must be {f.type}, got {value!r}") from None
+            if isinstance(typed, float) and not math.isfinite(typed):
                 raise SpecError(f"recipe {self.name!r}: {f.name} must be a finite number, got {value!r}")
+            object.__setattr__(self, f.name, typed)
         self.validate()
 
     def validate(self) -> None:
