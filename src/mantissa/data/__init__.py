@@ -11,6 +11,7 @@ from mantissa.data.cache import cache_dir, embed_corpus
 from mantissa.data.docstrings import Docstring, load_stdlib_docstrings
 from mantissa.data.minilm import MiniLM, load_minilm, minilm_available
 from mantissa.data.sklearn import SKLEARN_DATASETS, Dataset, load_sklearn
+from mantissa.data.texts import gloss_sample
 from mantissa.data.wordnet import Synset, load_wordnet_glosses, wordnet_available
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "Synset",
     "cache_dir",
     "embed_corpus",
+    "gloss_sample",
     "load_minilm",
     "load_sklearn",
     "load_stdlib_docstrings",

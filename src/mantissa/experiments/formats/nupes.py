@@ -26,9 +26,9 @@ from torch import nn
 
 from mantissa import plot
 from mantissa.data import load_minilm
+from mantissa.data.texts import gloss_sample
 from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.experiments._cheap_arith import end_to_end_metrics, minilm_end_to_end, write_end_to_end
-from mantissa.experiments.formats.quant_survey import glosses
 from mantissa.io import write_records
 from mantissa.progress import track
 from mantissa.quant import parse_quantizer
@@ -83,7 +83,7 @@ class NUPES(Experiment):
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         mini = load_minilm()
-        texts = glosses(cfg.texts, seed + 1)
+        texts = gloss_sample(2 * cfg.texts, seed + 1)
         cal = linear_inputs(mini, texts[:cfg.texts], cfg.max_length, cfg.layers)
         held = linear_inputs(mini, texts[cfg.texts:], cfg.max_length, cfg.layers)
         modules = dict(mini.model.named_modules())

@@ -31,7 +31,7 @@ from torch import nn
 
 from mantissa import plot
 from mantissa.data import load_minilm, load_sklearn
-from mantissa.data.wordnet import load_wordnet_glosses, wordnet_available
+from mantissa.data.texts import gloss_sample
 from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_records
 from mantissa.progress import track
@@ -57,17 +57,6 @@ def weight_granularity(model: nn.Module, layers: int) -> list[dict]:
             w = mod.weight.detach().float()
             rows.append({"layer": name, **{s: rel_mse(s, w) for s in WEIGHT_SPECS}})
     return rows
-
-
-def glosses(n: int, seed: int) -> list[str]:
-    if wordnet_available():
-        texts = [s.definition for s in load_wordnet_glosses("n")]
-    else:  # pragma: no cover - depends on the machine
-        from mantissa.data import load_stdlib_docstrings
-        texts = [d.doc.split("\n")[0] for d in load_stdlib_docstrings()]
-    g = torch.Generator().manual_seed(seed)
-    idx = torch.randperm(len(texts), generator=g)[: 2 * n].tolist()
-    return [texts[i] for i in idx]
 
 
 @torch.no_grad()
@@ -150,7 +139,7 @@ class QuantSurvey(Experiment):
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         mini = load_minilm()
         wrows = weight_granularity(mini.model, cfg.layers)
-        texts = glosses(cfg.texts, seed)
+        texts = gloss_sample(2 * cfg.texts, seed)
         acts = hidden_states(mini, texts, cfg.max_length)
         split = [a.shape[0] // 2 for a in acts]
         calib = calibration([a[:s] for a, s in zip(acts, split)], [a[s:] for a, s in zip(acts, split)],
