@@ -33,9 +33,8 @@ from mantissa import plot
 from mantissa.data import load_minilm, load_sklearn
 from mantissa.data.texts import gloss_sample
 from mantissa.experiments import Experiment, Result, card_config, register
-from mantissa.io import write_records
-from mantissa.progress import track
-from mantissa.quant import parse_quantizer, prepare_qat
+from mantissa.quant import prepare_qat
+from mantissa.quant.error_study import calibration_errors, token_states, weight_errors
 from mantissa.train.steps import minibatches, run_steps
 
 WEIGHT_SPECS = ("int4", "int4:channel", "int4:group=64", "int8", "int8:channel")
@@ -43,45 +42,6 @@ OBSERVERS = ("minmax", "percentile", "mse", "kl")
 
 
 Config = card_config(__name__)  # the card's [config]: quant_survey.toml
-
-
-def rel_mse(spec: str, w: torch.Tensor) -> float:
-    return float((parse_quantizer(spec).fake(w) - w).pow(2).sum() / w.pow(2).sum())
-
-
-def weight_granularity(model: nn.Module, layers: int) -> list[dict]:
-    rows = []
-    for name, mod in model.named_modules():
-        in_range = name.startswith("encoder.layer.") and int(name.split(".")[2]) < layers
-        if isinstance(mod, nn.Linear) and in_range:
-            w = mod.weight.detach().float()
-            rows.append({"layer": name, **{s: rel_mse(s, w) for s in WEIGHT_SPECS}})
-    return rows
-
-
-@torch.no_grad()
-def hidden_states(mini, texts: list[str], max_length: int) -> list[torch.Tensor]:
-    """Per layer: every real token's hidden state, ``(tokens, 384)``."""
-    mini.max_length = max_length
-    chunks: list[list[torch.Tensor]] = []
-    for start in track(range(0, len(texts), 64), "MiniLM activations"):
-        hs, mask = mini.forward_hidden(texts[start:start + 64], all_layers=True)
-        keep = mask.bool()
-        chunks.append([h[keep].float() for h in hs])
-    return [torch.cat([c[i] for c in chunks]) for i in range(len(chunks[0]))]
-
-
-def calibration(calib: list[torch.Tensor], held: list[torch.Tensor], bits: int, pct: float) -> list[dict]:
-    rows = []
-    for i, (xc, xh) in enumerate(zip(calib, held)):
-        row = {"hidden_state": i, "outlier_ratio": float(xc.abs().amax() / xc.abs().mean())}
-        for obs in OBSERVERS:
-            spec = f"int{bits}:observer={obs}" + (f",pct={pct}" if obs == "percentile" else "")
-            q = parse_quantizer(spec)
-            qp = q.calibrate(xc)
-            row[obs] = float((q.fake(xh, qp) - xh).pow(2).mean())
-        rows.append(row)
-    return rows
 
 
 def _mlp(hidden: int) -> nn.Module:
@@ -138,17 +98,12 @@ class QuantSurvey(Experiment):
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
         mini = load_minilm()
-        wrows = weight_granularity(mini.model, cfg.layers)
-        texts = gloss_sample(2 * cfg.texts, seed)
-        acts = hidden_states(mini, texts, cfg.max_length)
+        wrows = weight_errors(mini.model, WEIGHT_SPECS, cfg.layers)
+        acts = token_states(mini, gloss_sample(2 * cfg.texts, seed), cfg.max_length)
         split = [a.shape[0] // 2 for a in acts]
-        calib = calibration([a[:s] for a, s in zip(acts, split)], [a[s:] for a, s in zip(acts, split)],
-                            cfg.act_bits, cfg.pct)
+        calib = calibration_errors([a[:s] for a, s in zip(acts, split)], [a[s:] for a, s in zip(acts, split)],
+                                   cfg.act_bits, cfg.pct, OBSERVERS)
         qat = qat_study(cfg, seed)
-        write_records(out_dir / "weights.csv", wrows)
-        write_records(out_dir / "calibration.csv", calib)
-        write_records(out_dir / "qat.csv", [qat])
-        self._plot(wrows, calib, out_dir)
         m = {"layers": len(wrows)}
         for bits in (4, 8):
             ratios = torch.tensor([r[f"int{bits}:channel"] / r[f"int{bits}"] for r in wrows])
@@ -164,19 +119,19 @@ class QuantSurvey(Experiment):
         m["qat_drop"] = qat["fp32_acc"] - qat["qat_acc"]
         m["lsq_drop"] = qat["fp32_acc"] - qat["lsq_acc"]
         m["ptq_drop"] = qat["fp32_acc"] - qat["ptq_acc"]
-        return Result(m, ["weights.png", "calibration.png", "weights.csv", "calibration.csv", "qat.csv"])
+        return Result(m, tables={"weights.csv": wrows, "calibration.csv": calib, "qat.csv": [qat]},
+                      figures=self._plot(wrows, calib))
 
-    def _plot(self, wrows: list[dict], calib: list[dict], out_dir: Path) -> None:
+    def _plot(self, wrows: list[dict], calib: list[dict]) -> dict:
         fig, ax = plot.figure()
         for spec in WEIGHT_SPECS:
             ax.semilogy([r[spec] for r in wrows], marker="o", ms=3, label=spec)
         ax.set(xlabel="MiniLM linear layer", ylabel="relative weight MSE", title="Weight quantization error")
         ax.legend(fontsize=7)
-        plot.save(fig, out_dir / "weights.png")
-        fig, ax = plot.figure()
+        fig2, ax = plot.figure()
         for obs in OBSERVERS:
             ax.semilogy([r[obs] for r in calib], marker="o", label=obs)
         ax.set(xlabel="hidden state (0 = embeddings)", ylabel="held-out MSE",
                title="Per-tensor activation calibration on MiniLM")
         ax.legend()
-        plot.save(fig, out_dir / "calibration.png")
+        return {"weights.png": fig, "calibration.png": fig2}
