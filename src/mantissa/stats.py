@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from mantissa.errors import ConfigError
 
-__all__ = ["mean_se", "seed_metrics"]
+__all__ = ["mean_se", "rank_correlation", "seed_metrics"]
 
 
 def mean_se(values: Sequence[float]) -> tuple[float, float]:
@@ -28,3 +28,13 @@ def seed_metrics(name: str, diffs: Sequence[float]) -> dict[str, float]:
     mean, se = mean_se([float(d) for d in diffs])
     return {f"{name}_mean": mean, f"{name}_se": se, f"{name}_lcb": mean - 2 * se,
             f"{name}_seeds": float(len(diffs))}
+
+
+def rank_correlation(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman's rank correlation of ``x`` and ``y``; NaN when either is constant (no
+    ranking to correlate), so a check judged on it fails."""
+    from scipy.stats import spearmanr
+
+    if len(set(y)) < 2 or len(set(x)) < 2:
+        return math.nan
+    return float(spearmanr(x, y).statistic)

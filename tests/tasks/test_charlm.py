@@ -38,3 +38,24 @@ def test_split_windows_and_lm_batch():
     assert int(train.max()) < 900 and int(val.min()) >= 900
     batch = lm_batch(train)
     assert batch["idx"] is train and batch["mask"].dtype == torch.bool and bool(batch["mask"].all())
+
+
+def test_frequency_streams_keep_the_commonest_characters():
+    from mantissa.data import wordnet_available
+    from mantissa.tasks.charlm import frequency_streams
+
+    if not wordnet_available():
+        pytest.skip("WordNet is not installed")
+    train, held = frequency_streams(5000, vocab=8)
+    assert len(train) == 4500 and len(held) == 500
+    assert int(train.max()) <= 7 and int(train.min()) >= 0 and (train == 1).sum() >= (train == 7).sum()
+
+
+def test_window_batch_draws_with_the_running_generator():
+    from mantissa.tasks.charlm import window_batch
+
+    stream = torch.arange(100)
+    g = torch.Generator().manual_seed(0)
+    a, b = window_batch(stream, 4, 9, g), window_batch(stream, 4, 9, g)
+    assert a.shape == (4, 10) and not torch.equal(a, b)
+    assert all(torch.equal(row, torch.arange(int(row[0]), int(row[0]) + 10)) for row in a)

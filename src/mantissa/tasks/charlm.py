@@ -64,3 +64,30 @@ def split_windows(ids: torch.Tensor, n_train: int, n_val: int, length: int, seed
 def lm_batch(windows: torch.Tensor) -> dict[str, torch.Tensor]:
     """A language-model batch of full windows: ``{"idx": windows, "mask": all True}``."""
     return {"idx": windows, "mask": torch.ones_like(windows, dtype=torch.bool)}
+
+
+def frequency_streams(n_chars: int, vocab: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Train / held-out (90 / 10 %) id streams of the first ``n_chars`` characters of the
+    WordNet noun glosses joined by newlines (the standard library's docstrings where WordNet
+    is missing): the ``vocab - 1`` most frequent characters get ids 1.., the rest 0."""
+    from collections import Counter
+
+    from mantissa.data import load_stdlib_docstrings, load_wordnet_glosses, wordnet_available
+
+    if wordnet_available():
+        text = "\n".join(s.definition for s in load_wordnet_glosses("n"))
+    else:  # pragma: no cover - depends on the machine
+        text = "\n".join(d.doc for d in load_stdlib_docstrings())
+    text = text[:n_chars]
+    keep = [c for c, _ in Counter(text).most_common(vocab - 1)]
+    ids = {c: i + 1 for i, c in enumerate(keep)}
+    tokens = torch.tensor([ids.get(c, 0) for c in text], dtype=torch.long)
+    cut = int(0.9 * len(tokens))
+    return tokens[:cut], tokens[cut:]
+
+
+def window_batch(stream: torch.Tensor, batch_size: int, length: int, g: torch.Generator) -> torch.Tensor:
+    """``batch_size`` random windows of ``length + 1`` ids drawn with the running generator
+    ``g`` (one batch of a training stream; :func:`lm_windows` seeds its own)."""
+    start = torch.randint(0, len(stream) - length - 1, (batch_size,), generator=g)
+    return torch.stack([stream[s:s + length + 1] for s in start.tolist()])

@@ -65,6 +65,13 @@ class TensorBatches:
         return batch
 
 
+def next_token_loss(model: nn.Module, batch: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of ``model(batch[:, :-1])`` against ``batch[:, 1:]``, every position
+    (windows of a plain text stream; :func:`lm_loss` masks to answer tokens)."""
+    logits = model(batch[:, :-1])
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
+
+
 def lm_loss(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
     """Next-token cross-entropy on the masked (answer) tokens; logs token accuracy."""
     idx, mask = batch["idx"], batch["mask"]

@@ -26,48 +26,23 @@ divergence rate) < 0 and divergence rate at the fewest bits minus at the most > 
 from __future__ import annotations
 
 import math
-from collections import Counter
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from mantissa import plot
-from mantissa.data.wordnet import load_wordnet_glosses, wordnet_available
 from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.formats import get as get_format
-from mantissa.io import write_records
 from mantissa.nn.transformer import Transformer, TransformerConfig
 from mantissa.progress import track
 from mantissa.quant.simulate import sharpness, simulate_precision
+from mantissa.stats import rank_correlation
+from mantissa.tasks.charlm import frequency_streams, window_batch
+from mantissa.train.divergence import curve_divergence
+from mantissa.train.lm import next_token_loss
 from mantissa.train.steps import run_steps
 
 Config = card_config(__name__)  # the card's [config]: fp8_stability.toml
-
-
-def char_corpus(n_chars: int, vocab: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Train / held-out token streams of WordNet glosses (the rarest characters map to one id)."""
-    if wordnet_available():
-        text = "\n".join(s.definition for s in load_wordnet_glosses("n"))
-    else:  # pragma: no cover - depends on the machine
-        from mantissa.data import load_stdlib_docstrings
-        text = "\n".join(d.doc for d in load_stdlib_docstrings())
-    text = text[:n_chars]
-    keep = [c for c, _ in Counter(text).most_common(vocab - 1)]
-    ids = {c: i + 1 for i, c in enumerate(keep)}
-    tokens = torch.tensor([ids.get(c, 0) for c in text], dtype=torch.long)
-    cut = int(0.9 * len(tokens))
-    return tokens[:cut], tokens[cut:]
-
-
-def _batch(stream: torch.Tensor, cfg: Config, g: torch.Generator) -> torch.Tensor:
-    start = torch.randint(0, len(stream) - cfg.seq_len - 1, (cfg.batch_size,), generator=g)
-    return torch.stack([stream[s:s + cfg.seq_len + 1] for s in start.tolist()])
-
-
-def _loss(model, batch: torch.Tensor) -> torch.Tensor:
-    logits = model(batch[:, :-1])
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
 
 
 def train_run(fmt: str, lr: float, seed: int, cfg: Config, data) -> dict[str, float]:
@@ -79,26 +54,9 @@ def train_run(fmt: str, lr: float, seed: int, cfg: Config, data) -> dict[str, fl
     simulate_precision(model, f, scaled=f.exp_bits < 8)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     g = torch.Generator().manual_seed(seed)
-    losses = run_steps(opt, cfg.steps, lambda: _loss(model, _batch(train, cfg, g)), stop_on_nonfinite=True)
+    loss = lambda: next_token_loss(model, window_batch(train, cfg.batch_size, cfg.seq_len, g))  # noqa: E731
+    losses = run_steps(opt, cfg.steps, loss, stop_on_nonfinite=True)
     return {"losses": losses, "model": model, "held": held}
-
-
-def judge_run(losses: list[float], cfg: Config) -> tuple[bool, float]:
-    if not losses or not math.isfinite(losses[-1]):
-        return True, math.inf
-    k = max(1, len(losses) // 10)
-    smooth = [sum(losses[i:i + k]) / k for i in range(len(losses) - k + 1)]
-    final = smooth[-1]
-    diverged = final > min(smooth) + cfg.spike or final > losses[0] - cfg.fail
-    return diverged, final
-
-
-def spearman(x: list[float], y: list[float]) -> float:
-    from scipy.stats import spearmanr
-
-    if len(set(y)) < 2 or len(set(x)) < 2:
-        return math.nan
-    return float(spearmanr(x, y).statistic)
 
 
 @register
@@ -106,18 +64,20 @@ class FP8Stability(Experiment):
     id = "fp8-stability"
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
-        data = char_corpus(cfg.text_chars, cfg.vocab)
+        data = frequency_streams(cfg.text_chars, cfg.vocab)
         fmts = [f.strip() for f in cfg.formats.split(",") if f.strip()]
         lrs = [float(v) for v in cfg.lrs.split(",")]
         rows, curves = [], {}
         grid = [(f, lr, s) for f in fmts for lr in lrs for s in range(seed, seed + cfg.seeds)]
         for fmt, lr, s in track(grid, "precision sweep"):
             run = train_run(fmt, lr, s, cfg, data)
-            diverged, final = judge_run(run["losses"], cfg)
+            diverged, final = curve_divergence(run["losses"], cfg.spike, cfg.fail)
             sharp = math.nan
             if not diverged:
-                hb = _batch(run["held"], cfg, torch.Generator().manual_seed(1234))
-                sharp = sharpness(run["model"], lambda m, b=hb: _loss(m, b), cfg.radius, cfg.directions, s)
+                g = torch.Generator().manual_seed(1234)
+                held = window_batch(run["held"], cfg.batch_size, cfg.seq_len, g)
+                sharp = sharpness(run["model"], lambda m, b=held: next_token_loss(m, b), cfg.radius,
+                                  cfg.directions, s)
             rows.append({"format": fmt, "mantissa_bits": get_format(fmt).man_bits, "lr": lr, "seed": s,
                          "diverged": int(diverged), "final_loss": final, "sharpness": sharp})
             curves.setdefault((fmt, lr), run["losses"])
@@ -126,7 +86,6 @@ class FP8Stability(Experiment):
         for r in rows:
             worse = r["final_loss"] > base[(r["lr"], r["seed"])] + cfg.margin
             r["unstable"] = int(bool(r["diverged"]) or worse)
-        write_records(out_dir / "runs.csv", rows)
         per = {}
         for fmt in fmts:
             rs = [r for r in rows if r["format"] == fmt]
@@ -135,17 +94,15 @@ class FP8Stability(Experiment):
                         "unstable": sum(r["unstable"] for r in rs) / len(rs),
                         "final_loss": sum(r["final_loss"] for r in rs) / len(rs),
                         "sharp": sum(sh) / len(sh) if sh else math.nan}
-        write_records(out_dir / "formats.csv", [{"format": f, **v} for f, v in per.items()])
-        self._plot(per, curves, out_dir)
         m: dict[str, float] = {f"divergence_{_key(f)}": v["div"] for f, v in per.items()}
         m.update({f"sharpness_{_key(f)}": v["sharp"] for f, v in per.items()})
         m.update({f"unstable_{_key(f)}": v["unstable"] for f, v in per.items()})
         m.update({f"final_loss_{_key(f)}": v["final_loss"] for f, v in per.items()})
         bits = [v["bits"] for v in per.values()]
-        m["bits_divergence_corr"] = spearman(bits, [v["div"] for v in per.values()])
-        m["bits_instability_corr"] = spearman(bits, [v["unstable"] for v in per.values()])
+        m["bits_divergence_corr"] = rank_correlation(bits, [v["div"] for v in per.values()])
+        m["bits_instability_corr"] = rank_correlation(bits, [v["unstable"] for v in per.values()])
         finite = [(v["bits"], v["sharp"]) for v in per.values() if math.isfinite(v["sharp"])]
-        m["bits_sharpness_corr"] = spearman([b for b, _ in finite], [s for _, s in finite])
+        m["bits_sharpness_corr"] = rank_correlation([b for b, _ in finite], [s for _, s in finite])
         lo = min(per.values(), key=lambda v: v["bits"])
         hi = max(per.values(), key=lambda v: v["bits"])
         m["divergence_rise"] = lo["div"] - hi["div"]
@@ -153,9 +110,10 @@ class FP8Stability(Experiment):
         m["any_divergence"] = sum(r["diverged"] for r in rows) / len(rows)
         m["divergence_most_bits"] = hi["div"]
         m["runs"] = len(rows)
-        return Result(m, ["divergence.png", "curves.png", "runs.csv", "formats.csv"])
+        formats = [{"format": f, **v} for f, v in per.items()]
+        return Result(m, tables={"runs.csv": rows, "formats.csv": formats}, figures=self._plot(per, curves))
 
-    def _plot(self, per: dict, curves: dict, out_dir: Path) -> None:
+    def _plot(self, per: dict, curves: dict) -> dict:
         fig, ax = plot.figure()
         names = list(per)
         pos = torch.arange(len(names)).float()
@@ -168,13 +126,12 @@ class FP8Stability(Experiment):
         ax2 = ax.twinx()
         ax2.plot(range(len(names)), [per[n]["sharp"] for n in names], "ko-", label="sharpness")
         ax2.set(ylabel="sharpness (held-out loss rise)")
-        plot.save(fig, out_dir / "divergence.png")
-        fig, ax = plot.figure()
+        fig2, ax = plot.figure()
         for (fmt, lr), losses in curves.items():
             ax.plot([v if math.isfinite(v) else float("nan") for v in losses], lw=0.8, label=f"{fmt} lr={lr}")
         ax.set(xlabel="step", ylabel="training loss (nats/char)")
         ax.legend(fontsize=6, ncol=2)
-        plot.save(fig, out_dir / "curves.png")
+        return {"divergence.png": fig, "curves.png": fig2}
 
 
 def _key(fmt: str) -> str:

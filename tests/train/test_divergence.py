@@ -1,8 +1,13 @@
-"""fp8-stability: what counts as a diverged run."""
+"""What counts as a diverged run (the fp8-stability experiment's rule, at its card's spike and fail)."""
 
 import math
 
-from mantissa.experiments.formats.fp8_stability import Config, judge_run
+from mantissa.experiments.formats.fp8_stability import Config
+from mantissa.train.divergence import curve_divergence
+
+
+def judge_run(losses, cfg):
+    return curve_divergence(losses, cfg.spike, cfg.fail)
 
 
 def test_a_run_that_trains_does_not_diverge():
