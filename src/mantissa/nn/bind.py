@@ -30,7 +30,7 @@ from torch import nn
 from mantissa.errors import ConfigError
 from mantissa.nn.transformer import Transformer, TransformerConfig  # noqa: F401  (doctest names)
 
-__all__ = ["BindNetwork", "GatedInjection", "VisualCache", "freeze"]
+__all__ = ["BindNetwork", "GatedInjection", "InjectedLM", "VisualCache", "freeze"]
 
 
 class _ResidualFFN(nn.Module):
@@ -132,6 +132,18 @@ class GatedInjection(nn.Module):
             raise ConfigError(f"{feats.shape[0]} feature rows for a batch of {idx.shape[0]} sequences")
         with self.conditioned(feats):
             return lm(idx)
+
+
+class InjectedLM(nn.Module):
+    """An LM and its attached :class:`GatedInjection` as one module: ``model(idx, feats)`` is
+    ``inj(lm, idx, feats)``, so a trainer sees the bind network and gates as parameters."""
+
+    def __init__(self, lm: Transformer, inj: GatedInjection) -> None:
+        super().__init__()
+        self.lm, self.inj = lm, inj
+
+    def forward(self, idx: torch.Tensor, feats: torch.Tensor) -> torch.Tensor:
+        return self.inj(self.lm, idx, feats)
 
 
 def freeze(module: nn.Module) -> nn.Module:
