@@ -93,8 +93,7 @@ def test_experiments_hold_no_training_loop():
 MAX_LINES = 150
 KNOWN_LONG = {
     "bit_scaling": 205, "clex": 173, "ecoformer": 223, "lmul": 270, "memoryformer": 176,
-    "observatory": 192, "shiftaddllm": 210, "shiftaddvit": 168, "successor_heads": 152,
-    "unified_embedding": 168,
+    "observatory": 192, "shiftaddllm": 210, "shiftaddvit": 168, "unified_embedding": 168,
 }
 
 

@@ -54,3 +54,18 @@ def test_shuffled_order_null_scores_a_shift_circuit_low_and_random_heads_near_ch
     assert scores(list(range(n))).max() == 1.0
     null = shuffled_order_null(scores, list(range(n)), n_perm=10)
     assert null.shape == (10,) and float(null.max()) < 0.2  # a random order is not the head's order
+
+
+def test_number_states_take_the_number_token_of_every_layer():
+    from mantissa.probe.successor import number_states
+
+    class _Encoder:
+        def forward_hidden(self, texts, all_layers):
+            n = torch.tensor([float(t.split()[2]) for t in texts])
+            pos = torch.arange(6).float()
+            return [(n[:, None, None] * 10 + pos[None, :, None] + layer).expand(-1, -1, 2)
+                    for layer in range(3)], None
+
+    states = number_states(_Encoder(), [1, 2, 3, 4, 5], batch=2)
+    assert len(states) == 3 and states[0].shape == (5, 2)
+    assert states[2][:, 0].tolist() == [10 * n + 3 + 2 for n in (1, 2, 3, 4, 5)]

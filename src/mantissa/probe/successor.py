@@ -162,3 +162,16 @@ def shuffled_order_null(score_fn, token_ids: Sequence[int], n_perm: int = 20, se
         perm = torch.randperm(len(ids), generator=g).tolist()
         out[r] = score_fn([ids[p] for p in perm]).max()
     return out
+
+
+def number_states(encoder, numbers: list[int], batch: int = 128) -> list[torch.Tensor]:
+    """Per layer of a MiniLM-style encoder (``forward_hidden(texts, all_layers=True)``), the
+    hidden state of the number token in "there are N items" for each N: position 3 after
+    ``[CLS] there are``; one ``(len(numbers), width)`` tensor per layer, embeddings first."""
+    texts = [f"there are {n} items" for n in numbers]
+    feats: list[list[torch.Tensor]] = []
+    with torch.no_grad():
+        for start in range(0, len(texts), batch):
+            hidden, _ = encoder.forward_hidden(texts[start : start + batch], all_layers=True)
+            feats.append([h[:, 3] for h in hidden])
+    return [torch.cat([f[layer] for f in feats]) for layer in range(len(feats[0]))]

@@ -38,6 +38,7 @@ from mantissa.plot import figure, save
 from mantissa.probe.successor import (
     bert_head_scores,
     mod10_probe,
+    number_states,
     number_tokens,
     shuffled_order_null,
     transformer_head_scores,
@@ -77,17 +78,6 @@ def _lm(cfg: Config, task: str, seed: int) -> Transformer:
     return model.eval()
 
 
-def _contextual(minilm, numbers: list[int]) -> list[torch.Tensor]:
-    """Hidden state of the number token in "there are N items", per layer."""
-    texts = [f"there are {n} items" for n in numbers]
-    feats: list[list[torch.Tensor]] = []
-    with torch.no_grad():
-        for start in range(0, len(texts), 128):
-            hidden, _ = minilm.forward_hidden(texts[start : start + 128], all_layers=True)
-            feats.append([h[:, 3] for h in hidden])  # [CLS] there are N -> position 3
-    return [torch.cat([f[layer] for f in feats]) for layer in range(len(feats[0]))]
-
-
 @register
 class SuccessorHeads(Experiment):
     id = "successor-heads"
@@ -101,7 +91,7 @@ class SuccessorHeads(Experiment):
         m["mod10_static_shuffled_acc"] = mod10_probe(static, nums, seed=seed, shuffle_labels=True)["test_acc"]
         layers: list[float] = []
         if cfg.contextual:
-            layers = [mod10_probe(f, nums, seed=seed)["test_acc"] for f in _contextual(minilm, nums)]
+            layers = [mod10_probe(f, nums, seed=seed)["test_acc"] for f in number_states(minilm, nums)]
             for i, acc in enumerate(layers):
                 m[f"mod10_layer{i}_acc"] = acc
         k_ids = [ids[nums.index(n)] for n in range(cfg.head_numbers) if n in nums]
