@@ -1,4 +1,5 @@
-"""bit-scaling: verdict logic on hand-made metrics, config validation."""
+"""bit-scaling: verdict logic on hand-made metrics, config validation (the distillation parts:
+tests/train/test_distill.py)."""
 
 from __future__ import annotations
 
@@ -9,24 +10,8 @@ from mantissa.experiments import seed_metrics
 from mantissa.experiments.formats.bit_scaling import BitScaling, Config
 
 
-def _metrics(kd: list[float], top: list[float], bits: tuple[int, ...] = (2, 3, 4)) -> dict[str, float]:
-    m: dict[str, float] = {}
-    for b, k, t in zip(bits, kd, top, strict=True):
-        m.update({f"kd_val_loss_{b}": k, f"topkld_val_loss_{b}": t, f"kd_val_acc_{b}": 40.0,
-                  f"topkld_val_acc_{b}": 41.0})
-    m.update(BitScaling._summary(Config(bits=bits), m))
-    return m
-
-
 def _judged(gains: list[float], teacher: float = 1.8, kd_over_ptq: float = 0.5) -> dict[str, float]:
     return {**seed_metrics("gain", gains), "worst_teacher_val_loss": teacher, "min_kd_over_ptq": kd_over_ptq}
-
-
-def test_summary_counts_wins_and_level_lifts() -> None:
-    m = _metrics([2.0, 1.9, 1.8], [1.95, 1.79, 1.81])
-    assert m["win_fraction"] == pytest.approx(2 / 3)
-    assert m["level_lift_fraction"] == pytest.approx(0.5)  # int3 TopKLD (1.79) <= int4 KD (1.8) only
-    assert m["mean_loss_gain"] == pytest.approx((0.05 + 0.11 - 0.01) / 3)
 
 
 def test_gain_beyond_seed_noise_is_reproduced() -> None:

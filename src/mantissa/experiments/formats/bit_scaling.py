@@ -26,26 +26,28 @@ gains (``gain_lcb > 0``; a tie fails). Gates: every float teacher learned the te
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from mantissa import plot
 from mantissa.catalogue.protocol import Experiment, Result, register, seed_metrics
 from mantissa.errors import ConfigError
-from mantissa.io import write_csv
 from mantissa.nn import Transformer, TransformerConfig
 from mantissa.quant.qat import prepare_qat
 from mantissa.tasks import CharTokenizer
 from mantissa.tasks.charlm import char_corpus, lm_batch, split_windows
-from mantissa.train import TensorBatches, TrainConfig, Trainer, lm_loss
-from mantissa.train.topkld import kd_loss, topk_kld
+from mantissa.train import TensorBatches, TrainConfig, Trainer
+from mantissa.train.distill import (
+    DISTILL_LOSSES,
+    distill_student,
+    distill_summary,
+    evaluate_student,
+    plot_loss_vs_bits,
+)
 
-# name -> (head, tail) divergences of TopKLD; "kd" is plain forward KL over the whole vocabulary.
-# "topkld" is the checked variant; "topkld_swap" (reverse KL on the head) is an ablation, reported only.
-LOSSES = {"kd": None, "topkld": ("forward", "reverse"), "topkld_swap": ("reverse", "forward")}
+# the losses of mantissa.train.distill.DISTILL_LOSSES: "topkld" (forward KL on the head, reverse on
+# the tail) is the checked variant; "topkld_swap" (reverse KL on the head) is an ablation, reported only
 
 
 @dataclass
@@ -69,10 +71,10 @@ class Config:
 
     def __post_init__(self) -> None:
         self.bits, self.losses = tuple(self.bits), tuple(self.losses)
-        unknown = [name for name in self.losses if name not in LOSSES]
+        unknown = [name for name in self.losses if name not in DISTILL_LOSSES]
         if unknown or not {"kd", "topkld"} <= set(self.losses):
             raise ConfigError(f"losses {self.losses} must include 'kd' and 'topkld' and be among "
-                              f"{', '.join(LOSSES)}")
+                              f"{', '.join(DISTILL_LOSSES)}")
         if not self.bits or any(not 2 <= b <= 8 for b in self.bits) or list(self.bits) != sorted(self.bits):
             raise ConfigError(f"bits must be increasing widths in [2, 8], got {self.bits}")
         if self.k < 1:
@@ -80,27 +82,6 @@ class Config:
         if self.seeds < 2:
             raise ConfigError(f"seeds must be >= 2 (the claim is judged on seed-paired gains), "
                               f"got {self.seeds}")
-
-
-def _distill_fn(teacher: torch.nn.Module, loss: str, cfg: Config) -> Callable:
-    def fn(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-        x = batch["idx"][:, :-1]
-        with torch.no_grad():
-            t = teacher(x)
-        s = model(x)
-        split = LOSSES[loss]
-        if split is None:
-            return kd_loss(s, t, cfg.temperature), {}
-        return topk_kld(s, t, cfg.k, temperature=cfg.temperature, head=split[0], tail=split[1]), {}
-    return fn
-
-
-@torch.no_grad()
-def _evaluate(model: torch.nn.Module, teacher: torch.nn.Module, val: torch.Tensor) -> dict[str, float]:
-    model.eval()
-    loss, logs = lm_loss(model, lm_batch(val))
-    kl = kd_loss(model(val[:, :-1]), teacher(val[:, :-1]))
-    return {"val_loss": float(loss), "val_acc": 100 * logs["tok_acc"], "kl_teacher": float(kl)}
 
 
 @register
@@ -122,12 +103,10 @@ class BitScaling(Experiment):
         m["worst_teacher_val_loss"] = max(ms["teacher_val_loss"] for ms, _ in per_seed)
         m["min_kd_over_ptq"] = min(ms[f"ptq_val_loss_{lo}"] - ms[f"kd_val_loss_{lo}"] for ms, _ in per_seed)
         m["pooled_win_fraction"] = sum(ms["win_fraction"] for ms, _ in per_seed) / len(per_seed)
-        arts = [write_csv(out_dir / "bit_scaling.csv",
-                          ["seed", "bits", "ptq_val_loss", "kd_val_loss", "topkld_val_loss", "kd_val_acc",
-                           "topkld_val_acc", "kd_kl_teacher", "topkld_kl_teacher",
-                           "topkld_swap_val_loss"], rows)]
-        arts.append(self._plot(cfg, m, out_dir))
-        return Result(m, arts)
+        header = ["seed", "bits", "ptq_val_loss", "kd_val_loss", "topkld_val_loss", "kd_val_acc",
+                  "topkld_val_acc", "kd_kl_teacher", "topkld_kl_teacher", "topkld_swap_val_loss"]
+        return Result(m, tables={"bit_scaling.csv": (header, rows)},
+                      figures={"loss_vs_bits.png": plot_loss_vs_bits(cfg.bits, m, cfg.k)})
 
     def _one_seed(self, cfg: Config, seed: int) -> tuple[dict[str, float], list[list[float]]]:
         tok = CharTokenizer()
@@ -147,59 +126,22 @@ class BitScaling(Experiment):
                                      warmup=max(1, cfg.teacher_steps // 20), seed=seed, log_every=0),
                 batches(), progress_desc=f"bit-scaling s{seed}: teacher").fit()
         teacher.eval()
-        m: dict[str, float] = {f"teacher_{k}": v for k, v in _evaluate(teacher, teacher, val).items()}
+        m: dict[str, float] = {f"teacher_{k}": v for k, v in evaluate_student(teacher, teacher, val).items()}
         rows = []
         for b in cfg.bits:
             base = prepare_qat(copy.deepcopy(teacher), weight=f"int{b}:channel")
-            for k, v in _evaluate(base, teacher, val).items():
+            for k, v in evaluate_student(base, teacher, val).items():
                 m[f"ptq_{k}_{b}"] = v
             for loss in cfg.losses:
                 torch.manual_seed(seed)
-                student = copy.deepcopy(base).train()
-                Trainer(student, TrainConfig(steps=cfg.student_steps, batch_size=cfg.batch_size,
-                                             lr=cfg.student_lr, warmup=max(1, cfg.student_steps // 20),
-                                             weight_decay=0.0, seed=seed, log_every=0),
-                        batches(), loss_fn=_distill_fn(teacher, loss, cfg),
-                        progress_desc=f"bit-scaling s{seed}: int{b} {loss}").fit()
-                for k, v in _evaluate(student, teacher, val).items():
+                student = distill_student(copy.deepcopy(base).train(), teacher, loss, batches(),
+                                          steps=cfg.student_steps, batch_size=cfg.batch_size,
+                                          lr=cfg.student_lr, k=cfg.k, temperature=cfg.temperature,
+                                          seed=seed, desc=f"bit-scaling s{seed}: int{b} {loss}")
+                for k, v in evaluate_student(student, teacher, val).items():
                     m[f"{loss}_{k}_{b}"] = v
             rows.append([b, m[f"ptq_val_loss_{b}"], m[f"kd_val_loss_{b}"], m[f"topkld_val_loss_{b}"],
                          m[f"kd_val_acc_{b}"], m[f"topkld_val_acc_{b}"], m[f"kd_kl_teacher_{b}"],
                          m[f"topkld_kl_teacher_{b}"], m.get(f"topkld_swap_val_loss_{b}", float("nan"))])
-        m.update(self._summary(cfg, m))
+        m.update(distill_summary(cfg.bits, m))
         return m, rows
-
-    @staticmethod
-    def _summary(cfg: Config, m: dict[str, float]) -> dict[str, float]:
-        wins = [m[f"topkld_val_loss_{b}"] < m[f"kd_val_loss_{b}"] for b in cfg.bits]
-        gaps = [m[f"kd_val_loss_{b}"] - m[f"topkld_val_loss_{b}"] for b in cfg.bits]
-        # "one level": TopKLD at b bits at least as good as KD at the next width measured
-        pairs = zip(cfg.bits, cfg.bits[1:], strict=False)
-        lifts = [m[f"topkld_val_loss_{lo}"] <= m[f"kd_val_loss_{hi}"] for lo, hi in pairs]
-        out = {"win_fraction": sum(wins) / len(wins), "mean_loss_gain": sum(gaps) / len(gaps),
-               "level_lift_fraction": sum(lifts) / len(lifts) if lifts else float("nan"),
-               "acc_win_fraction": sum(m[f"topkld_val_acc_{b}"] > m[f"kd_val_acc_{b}"]
-                                       for b in cfg.bits) / len(cfg.bits)}
-        if all(f"topkld_swap_val_loss_{b}" in m for b in cfg.bits):
-            out["swap_win_fraction"] = sum(m[f"topkld_swap_val_loss_{b}"] < m[f"kd_val_loss_{b}"]
-                                           for b in cfg.bits) / len(cfg.bits)
-        return out
-
-    @staticmethod
-    def _plot(cfg: Config, m: dict[str, float], out_dir: Path) -> str:
-        fig, ax = plot.figure()
-        for key, label in (("ptq", "int-N weights, no training"), ("kd", "QAT + plain KD"),
-                           ("topkld", f"QAT + TopKLD (k={cfg.k})"),
-                           ("topkld_swap", f"QAT + TopKLD, head/tail swapped (k={cfg.k})")):
-            if f"{key}_val_loss_{cfg.bits[0]}" not in m:
-                continue
-            ax.plot(cfg.bits, [m[f"{key}_val_loss_{b}"] - m["teacher_val_loss"] for b in cfg.bits], "o-",
-                    label=label)
-        ax.set_yscale("symlog", linthresh=1e-3)
-        ax.set_xlabel("weight bits (per-channel int)")
-        ax.set_ylabel("val next-char cross-entropy − float teacher's (nats)")
-        ax.set_title("char-LM students distilled from a float teacher")
-        ax.set_xticks(list(cfg.bits))
-        ax.legend()
-        plot.save(fig, out_dir / "loss_vs_bits.png")
-        return "loss_vs_bits.png"
