@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,3 +47,15 @@ def arm_bars(rows: list, arms: tuple[str, ...] | list[str], columns: list[str],
     ax.set(ylabel=ylabel, title=title)
     ax.legend()
     return save(fig, path)
+
+
+def curves(series: dict[str, Sequence[tuple[float, float]]], *, xlabel: str, ylabel: str, title: str) -> Any:
+    """One line per named series of ``(x, y)`` points, with a legend; returns the figure."""
+    fig, ax = figure()
+    for name, pts in series.items():
+        ax.plot([x for x, _ in pts], [y for _, y in pts], label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    return fig

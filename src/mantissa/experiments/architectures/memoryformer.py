@@ -16,44 +16,21 @@ One seed: the gaps of the previous quick run (−1.7 % and +30 %) are far from t
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from mantissa import plot
 from mantissa.catalogue.protocol import Check, Experiment, Result, register
 from mantissa.errors import ConfigError
 from mantissa.experiments import card_config
-from mantissa.nn import Transformer, TransformerConfig
-from mantissa.nn.memory_layer import linear_flops, swap_linears
+from mantissa.nn.memoryformer import flop_breakdown, flops_table, memoryformer_lm, plot_flops
+from mantissa.nn.transformer import Transformer
 from mantissa.tasks import CharTokenizer
-from mantissa.tasks.charlm import char_corpus, lm_batch, lm_windows
-from mantissa.train import TensorBatches, TrainConfig, Trainer, lm_loss
+from mantissa.tasks.charlm import char_corpus, lm_windows
+from mantissa.train.char_lm import evaluate_char_lm, fit_char_lm, loss_curve
 
 Config = card_config(__name__)  # the card's [config]: memoryformer.toml
-
-
-def _model(cfg: Config, vocab: int, arm: str, temperature: float = 1.0) -> Transformer:
-    ffn = "gelu" if arm == "dense" else f"memory:tau={cfg.tau},temperature={temperature}"
-    model = Transformer(TransformerConfig(vocab_size=vocab, n_layer=cfg.n_layer, n_head=cfg.n_head,
-                                          d_model=cfg.d_model, max_len=cfg.seq_len + 1, pe="rope", ffn=ffn))
-    if arm == "memory-all":
-        swap_linears(model, "*.attn.*", tau=cfg.tau, temperature=temperature)
-    return model
-
-
-def flop_breakdown(model: Transformer, seq_len: int) -> dict[str, float]:
-    """Per-token forward FLOPs by part: FFNs, attention projections, attention
-    scores/mixing (causal, averaged over positions) and the LM head."""
-    cfg = model.cfg
-    ffn = sum(linear_flops(b.ffn) for b in model.blocks)
-    proj = sum(linear_flops(b.attn) for b in model.blocks)
-    mean_keys = (seq_len + 1) / 2
-    scores = cfg.n_layer * 2 * 2 * cfg.d_model * mean_keys  # q·k and p·v, multiply-adds
-    head = linear_flops(nn.Linear(cfg.d_model, cfg.vocab_size, bias=False))
-    return {"ffn": ffn, "attn_proj": proj, "attn_scores": scores, "head": head}
 
 
 @register
@@ -74,11 +51,11 @@ class MemoryFormer(Experiment):
         curves: dict[str, list[tuple[int, float]]] = {}
         flops: dict[str, dict[str, float]] = {}
         dense = self._train(cfg, seed, tok.vocab_size, "dense", 1.0, train)
-        curves["dense"], flops["dense"] = dense[2], flop_breakdown(dense[0], cfg.seq_len)
+        curves["dense"], flops["dense"] = dense[1], flop_breakdown(dense[0], cfg.seq_len)
         self._record(metrics, "dense", dense[0], dev, test)
         best: tuple[float, float, Transformer, list[tuple[int, float]]] | None = None
         for t in cfg.temperatures:  # Eq. 7's temperature, chosen on dev loss; the verdict uses test
-            model, _, curve = self._train(cfg, seed, tok.vocab_size, "memory-ffn", t, train)
+            model, curve = self._train(cfg, seed, tok.vocab_size, "memory-ffn", t, train)
             dev_loss = self._record(metrics, f"memory_ffn_t{t:g}", model, dev, test)
             curves[f"memory-ffn t={t:g}"] = curve
             if best is None or dev_loss < best[0]:
@@ -89,7 +66,7 @@ class MemoryFormer(Experiment):
         self._record(metrics, "memory_ffn", model, dev, test)
         flops["memory-ffn"] = flop_breakdown(model, cfg.seq_len)
         if cfg.all_linears:
-            model, _, curve = self._train(cfg, seed, tok.vocab_size, "memory-all", t_best, train)
+            model, curve = self._train(cfg, seed, tok.vocab_size, "memory-all", t_best, train)
             curves[f"memory-all t={t_best:g}"] = curve
             self._record(metrics, "memory_all", model, dev, test)
             flops["memory-all"] = flop_breakdown(model, cfg.seq_len)
@@ -101,67 +78,33 @@ class MemoryFormer(Experiment):
                 metrics[f"{key}_total_flop_ratio"] = (metrics[f"{key}_flops_per_token"]
                                                       / metrics["dense_flops_per_token"])
         metrics["ffn_flop_ratio"] = flops["memory-ffn"]["ffn"] / flops["dense"]["ffn"]
-        self._artifacts(curves, flops, out_dir)
-        return Result(metrics, ["loss_curves.png", "flops.png", "flops.csv", "loss_curves.csv"])
+        loss_rows = [[arm, s, f"{v:.5f}"] for arm, pts in curves.items() for s, v in pts]
+        fig = plot.curves(curves, xlabel="step", ylabel="train loss (nats/char)",
+                          title="char-LM training loss: dense vs Memory-Layer FFN")
+        return Result(metrics, tables={"flops.csv": flops_table(flops),
+                                       "loss_curves.csv": (["arm", "step", "train_loss"], loss_rows)},
+                      figures={"loss_curves.png": fig, "flops.png": plot_flops(flops)})
 
     @staticmethod
     def _train(cfg: Config, seed: int, vocab: int, arm: str, temperature: float,
-               train: torch.Tensor) -> tuple[Transformer, Trainer, list[tuple[int, float]]]:
+               train: torch.Tensor) -> tuple[Transformer, list[tuple[int, float]]]:
         torch.manual_seed(seed)
-        model = _model(cfg, vocab, arm, temperature)
-        batches = TensorBatches(lm_batch(train),
-                                cfg.batch_size, seed=seed)
-        trainer = Trainer(model, TrainConfig(steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, warmup=20,
-                                             seed=seed, log_every=max(1, cfg.steps // 30)),
-                          batches, progress_desc=f"memoryformer: {arm} t={temperature:g}")
-        trainer.fit()
-        curve = [(int(r["step"]), float(r["loss"])) for r in trainer.history if "loss" in r]
-        return model.eval(), trainer, curve
+        model = memoryformer_lm(arm, vocab_size=vocab, n_layer=cfg.n_layer, n_head=cfg.n_head,
+                                d_model=cfg.d_model, max_len=cfg.seq_len + 1, tau=cfg.tau,
+                                temperature=temperature)
+        trainer = fit_char_lm(model, train, steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr, seed=seed,
+                              log_every=max(1, cfg.steps // 30),
+                              desc=f"memoryformer: {arm} t={temperature:g}")
+        return model.eval(), loss_curve(trainer)
 
     @staticmethod
     def _record(metrics: dict[str, float], key: str, model: Transformer, dev: torch.Tensor,
                 test: torch.Tensor) -> float:
         """Dev and test loss/accuracy and parameter count under ``key``; returns the dev loss."""
-        with torch.no_grad():
-            for name, data in (("dev", dev), ("test", test)):
-                loss, logs = lm_loss(model, lm_batch(data))
-                metrics[f"{key}_{name}_loss"] = float(loss)
-                metrics[f"{key}_{name}_acc"] = 100 * logs["tok_acc"]
+        for name, data in (("dev", dev), ("test", test)):
+            metrics[f"{key}_{name}_loss"], metrics[f"{key}_{name}_acc"] = evaluate_char_lm(model, data)
         metrics[f"{key}_params"] = float(model.num_params())
         return metrics[f"{key}_dev_loss"]
-
-    @staticmethod
-    def _artifacts(curves: dict[str, list[tuple[int, float]]], flops: dict[str, dict[str, float]],
-                   out_dir: Path) -> None:
-        with open(out_dir / "loss_curves.csv", "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["arm", "step", "train_loss"])
-            for arm, pts in curves.items():
-                w.writerows([arm, s, f"{v:.5f}"] for s, v in pts)
-        parts = list(next(iter(flops.values())))
-        with open(out_dir / "flops.csv", "w", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["arm", *parts, "total"])
-            for arm, f in flops.items():
-                w.writerow([arm, *[int(f[p]) for p in parts], int(sum(f.values()))])
-        fig, ax = plot.figure()
-        for arm, pts in curves.items():
-            ax.plot([s for s, _ in pts], [v for _, v in pts], label=arm)
-        ax.set_xlabel("step")
-        ax.set_ylabel("train loss (nats/char)")
-        ax.set_title("char-LM training loss: dense vs Memory-Layer FFN")
-        ax.legend()
-        plot.save(fig, out_dir / "loss_curves.png")
-        fig, ax = plot.figure()
-        bottom = [0.0] * len(flops)
-        for p in parts:
-            vals = [f[p] for f in flops.values()]
-            ax.bar(list(flops), vals, bottom=bottom, label=p)
-            bottom = [b + v for b, v in zip(bottom, vals)]
-        ax.set_ylabel("forward FLOPs per token")
-        ax.set_title("FLOPs by part (attention scores at the mean causal length)")
-        ax.legend()
-        plot.save(fig, out_dir / "flops.png")
 
     def checks(self, m) -> list[Check]:
         paper = "comparable or better zero-shot accuracy than Pythia (70M–410M) at a fraction of the FLOPs"
