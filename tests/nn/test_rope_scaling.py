@@ -175,3 +175,19 @@ def test_subclasses_share_the_rope_rotation():
     for cls in (RoPEPI, RoPENTK, CLEX):
         assert issubclass(cls, RoPE) and cls.rotate is RoPE.rotate
     assert math.isclose(_build("rope-pi:factor=2").factor, 2.0)
+
+
+def test_rope_weights_load_into_clex_and_only_the_ode_is_new():
+    from mantissa.nn.rope_scaling import rope_to_clex
+
+    def lm(pe, n_layer=1):
+        return Transformer(TransformerConfig(vocab_size=11, n_layer=n_layer, n_head=2, d_model=16, max_len=8,
+                                             pe=pe))
+
+    torch.manual_seed(0)
+    rope, clex = lm("rope"), lm("clex:max_factor=4")
+    assert rope_to_clex(clex, rope) is clex
+    got = clex.state_dict()
+    assert all(torch.equal(got[k], v) for k, v in rope.state_dict().items())
+    with pytest.raises(RuntimeError, match="RoPE -> CLEX"):
+        rope_to_clex(lm("clex:max_factor=4"), lm("rope", n_layer=2))

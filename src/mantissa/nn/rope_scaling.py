@@ -223,3 +223,13 @@ class CLEX(RoPE):
 
     def extra_repr(self) -> str:
         return f"max_factor={self.max_factor}, train_len={self.train_len}, t={self.t}"
+
+
+def rope_to_clex(clex_model: nn.Module, rope_model: nn.Module) -> nn.Module:
+    """Load a plain-RoPE model's weights into the same model with a CLEX encoding (returned), the
+    start of CLEX fine-tuning (Chen et al. 2024, Sec. 4: CLEX continues a pretrained RoPE LLM).
+    Only the ODE field (``pe.field.*``) may be new; any other mismatch raises ``RuntimeError``."""
+    missing, unexpected = clex_model.load_state_dict(rope_model.state_dict(), strict=False)
+    if unexpected or not all(k.startswith("pe.field.") for k in missing):  # only the ODE is new
+        raise RuntimeError(f"RoPE -> CLEX weights: missing {missing}, unexpected {unexpected}")
+    return clex_model

@@ -1,11 +1,8 @@
-import math
-
-import torch
+"""clex: the verdict follows the measured gaps (the loss by position is tested in
+tests/probe/test_length_extrapolation.py, the RoPE -> CLEX weights in tests/nn/test_rope_scaling.py)."""
 
 from mantissa.catalogue.protocol import Verdict
-from mantissa.experiments.architectures.clex import CLEXExperiment, position_bits
-from mantissa.nn import Transformer, TransformerConfig
-from mantissa.train import lm_loss
+from mantissa.experiments.architectures.clex import CLEXExperiment
 
 
 def _metrics(clex_4l, gap, rope_1l=2.3, rope_4l=2.9):
@@ -23,14 +20,3 @@ def test_verdict_follows_the_measured_gaps():
     assert exp.verdict(_metrics(2.4, 0.01, rope_4l=2.35)) == Verdict.INCONCLUSIVE  # RoPE does not degrade
     assert exp.verdict(_metrics(2.4, 0.01, rope_1l=3.5, rope_4l=4.0)) == Verdict.INCONCLUSIVE
     assert exp.verdict({}) == Verdict.INCONCLUSIVE  # missing metrics fail
-
-
-def test_position_bits_matches_lm_loss():
-    torch.manual_seed(0)
-    model = Transformer(TransformerConfig(vocab_size=11, n_layer=1, n_head=2, d_model=16, pe="rope")).eval()
-    windows = torch.randint(0, 11, (5, 13))
-    bits = position_bits(model, windows, batch=2)
-    with torch.no_grad():
-        loss, _ = lm_loss(model, {"idx": windows, "mask": torch.ones_like(windows, dtype=torch.bool)})
-    assert bits.shape == (12,)
-    assert math.isclose(float(bits.mean()), float(loss) / math.log(2), rel_tol=1e-5)

@@ -21,22 +21,18 @@ RoPE ("without loss"). One seed: the differences of the previous quick runs
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-from mantissa import plot
 from mantissa.catalogue.protocol import Check, Experiment, Result, register
 from mantissa.experiments import card_config
-from mantissa.io import atomic_write
 from mantissa.nn import POSITIONAL, Transformer, TransformerConfig
+from mantissa.nn.rope_scaling import rope_to_clex
+from mantissa.probe.length_extrapolation import plot_bits_by_position, plot_bits_vs_length, position_bits
 from mantissa.tasks import CharTokenizer
-from mantissa.tasks.charlm import char_corpus, lm_batch, split_windows
-from mantissa.train import TensorBatches, TrainConfig, Trainer
+from mantissa.tasks.charlm import char_corpus, split_windows
+from mantissa.train.char_lm import fit_char_lm
 
 #: evaluated methods: the RoPE model with three inference-time encodings, the CLEX model at t = ratio
 #: and (diagnostic) at t = 1
@@ -45,17 +41,6 @@ ROPE_AT_INFERENCE = {"rope": "rope", "pi": "rope-pi:factor={r}", "ntk": "rope-nt
 
 
 Config = card_config(__name__)  # the card's [config]: clex.toml
-
-
-def position_bits(model: Transformer, windows: torch.Tensor, batch: int = 16) -> torch.Tensor:
-    """Mean next-char loss (bits) at every position of ``windows (n, T+1)``: shape ``(T,)``."""
-    total = torch.zeros(windows.shape[1] - 1)
-    with torch.no_grad():
-        for s in range(0, len(windows), batch):
-            w = windows[s:s + batch]
-            nll = F.cross_entropy(model(w[:, :-1]).transpose(1, 2), w[:, 1:], reduction="none")
-            total += nll.sum(0)
-    return total / len(windows) / math.log(2)
 
 
 @register
@@ -70,10 +55,8 @@ class CLEXExperiment(Experiment):
     @staticmethod
     def _fit(model: Transformer, cfg: Config, train: torch.Tensor, steps: int, lr: float, seed: int,
              desc: str) -> Transformer:
-        batches = TensorBatches(lm_batch(train),
-                                cfg.batch_size, seed=seed)
-        Trainer(model, TrainConfig(steps=steps, batch_size=cfg.batch_size, lr=lr, warmup=20, seed=seed),
-                batches, progress_desc=f"clex: {desc}").fit()
+        fit_char_lm(model, train, steps=steps, batch_size=cfg.batch_size, lr=lr, seed=seed,
+                    desc=f"clex: {desc}")
         return model.eval()
 
     def _models(self, cfg: Config, tok: CharTokenizer, train: torch.Tensor,
@@ -87,9 +70,7 @@ class CLEXExperiment(Experiment):
         clex = self._model(cfg, tok, clex_pe)
         if not cfg.finetune_steps:
             return rope, self._fit(clex, cfg, train, cfg.steps, cfg.lr, seed, "clex")
-        missing, unexpected = clex.load_state_dict(rope.state_dict(), strict=False)
-        if unexpected or not all(k.startswith("pe.field.") for k in missing):  # only the ODE is new
-            raise RuntimeError(f"RoPE -> CLEX weights: missing {missing}, unexpected {unexpected}")
+        rope_to_clex(clex, rope)
         rope = self._fit(rope.train(), cfg, train, cfg.finetune_steps, cfg.finetune_lr, seed + 1, "rope (ft)")
         clex = self._fit(clex, cfg, train, cfg.finetune_steps, cfg.finetune_lr, seed + 1, "clex (ft)")
         return rope, clex
@@ -117,44 +98,17 @@ class CLEXExperiment(Experiment):
         metrics["clex_minus_ntk_at_max_bits"] = metrics[f"clex_bits_{top}L"] - metrics[f"ntk_bits_{top}L"]
         metrics["rope_degradation_at_max_bits"] = metrics[f"rope_bits_{top}L"] - metrics["rope_bits_1L"]
         metrics["max_ratio"] = float(top)
-        self._artifacts(cfg, metrics, curves, out_dir)
-        return Result(metrics, ["bits_vs_length.png", "bits_by_position.png", "bits_vs_length.csv"])
-
-    @staticmethod
-    def _artifacts(cfg: Config, metrics: dict[str, float], curves: dict[str, dict[int, torch.Tensor]],
-                   out_dir: Path) -> None:
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(["eval_length", "ratio", *[f"{m}_bits_per_char" for m in METHODS]])
-        for r in cfg.ratios:
-            w.writerow([r * cfg.seq_len, r, *[f"{metrics[f'{m}_bits_{r}L']:.4f}" for m in METHODS]])
-        atomic_write(out_dir / "bits_vs_length.csv", buf.getvalue())
-        lengths = [r * cfg.seq_len for r in cfg.ratios]
-        fig, ax = plot.figure()
-        for m in METHODS:
-            style = "o--" if m == "clex_t1" else "o-"
-            ax.plot(lengths, [metrics[f"{m}_bits_{r}L"] for r in cfg.ratios], style, label=m)
-        ax.axvline(cfg.seq_len, color="grey", ls=":", lw=1)
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel(f"evaluation length (training length L = {cfg.seq_len})")
-        ax.set_ylabel("bits per char (whole window)")
-        ax.set_title("char LM beyond the training length: RoPE, PI, NTK, CLEX")
-        ax.legend()
-        plot.save(fig, out_dir / "bits_vs_length.png")
-        top = max(cfg.ratios)
-        fig, ax = plot.figure()
-        for m in METHODS:
-            c = curves[m][top]
-            k = max(1, len(c) // 64)  # smooth: mean over blocks of k positions
-            n = len(c) // k * k
-            ax.plot(torch.arange(n).view(-1, k).float().mean(1), c[:n].view(-1, k).mean(1), label=m,
-                    ls="--" if m == "clex_t1" else "-")
-        ax.axvline(cfg.seq_len, color="grey", ls=":", lw=1)
-        ax.set_xlabel(f"position in a {top * cfg.seq_len}-char window")
-        ax.set_ylabel("bits per char")
-        ax.set_title(f"loss by position at {top}L")
-        ax.legend()
-        plot.save(fig, out_dir / "bits_by_position.png")
+        table = (["eval_length", "ratio", *[f"{m}_bits_per_char" for m in METHODS]],
+                 [[r * cfg.seq_len, r, *[f"{metrics[f'{m}_bits_{r}L']:.4f}" for m in METHODS]]
+                  for r in cfg.ratios])
+        by_length = plot_bits_vs_length([r * cfg.seq_len for r in cfg.ratios],
+                                        {m: [metrics[f"{m}_bits_{r}L"] for r in cfg.ratios] for m in METHODS},
+                                        cfg.seq_len, dashed=("clex_t1",),
+                                        title="char LM beyond the training length: RoPE, PI, NTK, CLEX")
+        by_position = plot_bits_by_position({m: curves[m][top] for m in METHODS}, cfg.seq_len,
+                                            dashed=("clex_t1",), title=f"loss by position at {top}L")
+        return Result(metrics, tables={"bits_vs_length.csv": table},
+                      figures={"bits_vs_length.png": by_length, "bits_by_position.png": by_position})
 
     def checks(self, m) -> list[Check]:
         paper = "lower PPL than PI / NTK at 4×–8× the training length (LLaMA-2-7B trained at 4k)"
