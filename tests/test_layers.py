@@ -93,7 +93,7 @@ def test_experiments_hold_no_training_loop():
 MAX_LINES = 150
 KNOWN_LONG = {
     "ecoformer": 223, "lmul": 270,
-    "shiftaddllm": 210, "shiftaddvit": 168, "unified_embedding": 168,
+    "shiftaddllm": 210, "shiftaddvit": 168,
 }
 
 
