@@ -5,7 +5,7 @@ Battle-Tested Feature Representations for Web-Scale ML Systems", Sec. 5): every 
 :mod:`mantissa.embed.multiplex` (per-feature tables, feature multiplexing, Unified Embedding)
 feeds the same MLP (the feature vectors concatenated, one ReLU hidden layer of 128), so at an
 equal number of embedding rows only the layout differs. :func:`train_layout` trains one with
-the generic :class:`~mantissa.train.Trainer` and returns its test accuracy.
+:func:`~mantissa.train.classifier.fit_classifier` and returns its test accuracy.
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from mantissa.embed.multiplex import LAYOUTS
-from mantissa.train import TensorBatches, TrainConfig, Trainer
+from mantissa.train.classifier import classifier_accuracy, fit_classifier
 
 #: ``((train values, train labels), (test values, test labels))``
 Split = tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -38,10 +37,6 @@ class LayoutClassifier(nn.Module):
         return self.mlp(self.emb(values).flatten(1))
 
 
-def _loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
-    return F.cross_entropy(model(batch["x"]), batch["y"]), {}
-
-
 def train_layout(layout: str, rows: int, data: Split, *, dim: int, steps: int, batch_size: int, lr: float,
                  seed: int) -> tuple[float, int]:
     """Train a :class:`LayoutClassifier` with ``rows`` embedding rows on ``data``'s training split
@@ -52,14 +47,9 @@ def train_layout(layout: str, rows: int, data: Split, *, dim: int, steps: int, b
     torch.manual_seed(seed)
     cards = [int(c) for c in xtr.max(0).values + 1]  # values are ids 0..card-1
     model = LayoutClassifier(layout, xtr.shape[1], rows, dim, int(max(ytr.max(), yte.max())) + 1, seed, cards)
-    tcfg = TrainConfig(steps=steps, batch_size=batch_size, lr=lr, warmup=steps // 20,
-                       weight_decay=0.0, log_every=0, seed=seed)
-    Trainer(model, tcfg, TensorBatches({"x": xtr, "y": ytr}, batch_size, seed=seed, trim_key=None),
-            loss_fn=_loss, progress_desc=f"{layout} rows={rows}").fit()
-    model.eval()
-    with torch.no_grad():
-        acc = float((model(xte).argmax(-1) == yte).float().mean()) * 100
-    return acc, model.emb.n_parameters
+    fit_classifier(model, xtr, ytr, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+                   desc=f"{layout} rows={rows}")
+    return classifier_accuracy(model, xte, yte), model.emb.n_parameters
 
 
 def plot_layout_accuracy(accuracy: Mapping[tuple[int, str], tuple[float, int]], layouts: Sequence[str],

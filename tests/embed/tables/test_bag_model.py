@@ -4,13 +4,9 @@ training moves the model off its initialisation."""
 import torch
 
 from mantissa.embed.tables import build_table
-from mantissa.embed.tables.bag_model import (
-    BagClassifier,
-    bag_accuracy,
-    post_training_classifier,
-    train_bag_classifier,
-)
+from mantissa.embed.tables.bag_model import BagClassifier, post_training_classifier, train_bag_classifier
 from mantissa.tasks.bags import PAD, synthetic_bags
+from mantissa.train.classifier import classifier_accuracy
 
 
 def test_bag_classifier_is_mean_then_linear():
@@ -34,5 +30,5 @@ def test_training_learns_the_synthetic_task():
     d = synthetic_bags(1000, 200, seed=0)
     train = torch.arange(800)
     model = train_bag_classifier("full", d, train, dim=16, steps=60, batch_size=64, lr=0.01, seed=0)
-    acc = bag_accuracy(model, d.x[800:], d.y[800:])
+    acc = classifier_accuracy(model, d.x[800:], d.y[800:])
     assert 0.0 <= acc <= 100.0 and acc > 100 / d.n_classes + 10

@@ -11,12 +11,11 @@ full table after training (``quant``, ``pq``) and keeps the full model's classif
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from mantissa.embed.tables import EmbeddingTable, PostTrainingTable, build_table
 from mantissa.tasks.bags import PAD, BagData
-from mantissa.train import TensorBatches, TrainConfig, Trainer
+from mantissa.train.classifier import fit_classifier
 
 
 class BagClassifier(nn.Module):
@@ -35,31 +34,16 @@ class BagClassifier(nn.Module):
         return self.head(summed / present.sum(1, keepdim=True).clamp_min(1))
 
 
-def _loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
-    return F.cross_entropy(model(batch["x"]), batch["y"]), {}
-
-
-def bag_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Test accuracy (%) of ``model`` on bags ``x`` with labels ``y`` (eval mode, no grad)."""
-    model.eval()
-    with torch.no_grad():
-        return float((model(x).argmax(-1) == y).float().mean()) * 100
-
-
 def train_bag_classifier(spec: str, data: BagData, train: torch.Tensor, *, dim: int, steps: int,
                          batch_size: int, lr: float, seed: int) -> BagClassifier:
     """A :class:`BagClassifier` over the table ``spec`` trained on the rows ``train`` of
-    ``data``: AdamW via :class:`~mantissa.train.Trainer`, 5 % warm-up, no weight decay; the
+    ``data``: AdamW via :func:`~mantissa.train.classifier.fit_classifier`, 5 % warm-up, no weight decay; the
     table's ``on_step`` hook runs after every step and ``finalize`` at the end."""
     torch.manual_seed(seed)
     table = build_table(spec, len(data.counts), dim, counts=data.counts, seed=seed)
     model = BagClassifier(table, data.n_classes)
-    tcfg = TrainConfig(steps=steps, batch_size=batch_size, lr=lr, warmup=steps // 20,
-                       weight_decay=0.0, log_every=0, seed=seed)
-    batches = TensorBatches({"x": data.x[train], "y": data.y[train]}, batch_size, seed=seed,
-                            trim_key=None)
-    Trainer(model, tcfg, batches, loss_fn=_loss, progress_desc=spec,
-            callbacks=[lambda step, _logs: table.on_step(step, steps)]).fit()
+    fit_classifier(model, data.x[train], data.y[train], steps=steps, batch_size=batch_size, lr=lr, seed=seed,
+                   desc=spec, callbacks=[lambda step, _logs: table.on_step(step, steps)])
     table.finalize()
     return model
 
@@ -74,4 +58,4 @@ def post_training_classifier(spec: str, full: BagClassifier, data: BagData) -> B
     return model
 
 
-__all__ = ["BagClassifier", "bag_accuracy", "post_training_classifier", "train_bag_classifier"]
+__all__ = ["BagClassifier", "post_training_classifier", "train_bag_classifier"]

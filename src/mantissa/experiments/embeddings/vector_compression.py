@@ -34,11 +34,12 @@ import torch
 from mantissa import runtime
 from mantissa.data import wordnet_available
 from mantissa.embed.tables import TABLES
-from mantissa.embed.tables.bag_model import bag_accuracy, post_training_classifier, train_bag_classifier
+from mantissa.embed.tables.bag_model import post_training_classifier, train_bag_classifier
 from mantissa.embed.tables.budgets import budget_summary, plot_quality_vs_memory, quality_table, sweep_budgets
 from mantissa.errors import ConfigError
 from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.tasks.bags import shuffle_ids, synthetic_bags, wordnet_bags
+from mantissa.train.classifier import classifier_accuracy
 
 Config = card_config(__name__)  # the card's [config]: vector_compression.toml
 
@@ -67,13 +68,13 @@ class VectorCompression(Experiment):
             """Train (or compress after training) one table; its test accuracy and memory share."""
             model = post_training_classifier(spec, full, data) if TABLES.get(method).post_training \
                 else train_bag_classifier(spec, data, train, **fit)
-            acc = bag_accuracy(model, data.x[test], data.y[test])
+            acc = classifier_accuracy(model, data.x[test], data.y[test])
             memory = model.table.memory_bytes() / model.table.full_bytes()
             return {"method": method, "spec": spec, "memory": memory, "accuracy": acc}
 
         with runtime.threads(1):
             full = train_bag_classifier("full", data, train, **fit)
-            acc_full = bag_accuracy(full, data.x[test], data.y[test])
+            acc_full = classifier_accuracy(full, data.x[test], data.y[test])
             rows = [{"method": "full", "budget": 1.0, "spec": "full", "memory": 1.0, "accuracy": acc_full}]
             rows += sweep_budgets(methods, budgets, n, cfg.dim, data.counts, measure)
         n_params = sum(p.numel() for p in full.parameters())
