@@ -20,6 +20,16 @@ the code is stored as ``U+1`` packed sign planes; its value
 ``v = Σ_i 2^(U-i) s_i`` is an odd integer per dimension, so cosines come from one
 exact int8 product (or, equivalently, ``(U+1)^2`` popcounts; see
 :func:`mantissa.embed.search.multibit_popcount`).
+
+``quant=grid`` keeps that code space and storage but replaces the trained recurrence by
+its closed-form target (see :func:`grid_code`): the values of Eq. 3 scaled by ``2^U``
+are exactly the odd integers ``v ∈ {−(2^(U+1)−1), …, 2^(U+1)−1}`` per dimension, and the
+untrained recurrence picks them greedily, one plane after another against a
+renormalized reconstruction. ``grid_code`` instead takes, per vector, the nearest odd
+integers to ``x/c`` for the scale ``c`` (from a fixed grid of candidates) that maximises
+``cos(x, v)`` -- what SDC compares -- and splits ``v`` into its ``U+1`` sign planes.
+``query=float`` scores the (basis-transformed) float query against the normalized
+document codes (asymmetric, ADC) instead of the query's own code.
 """
 
 from __future__ import annotations
@@ -124,6 +134,38 @@ def distill_loss(x: torch.Tensor, codes: list[torch.Tensor], tau: float) -> torc
     return loss
 
 
+def grid_code(z: torch.Tensor, recurrences: int, candidates: int = 19) -> torch.Tensor:
+    """The code values ``v`` (odd integers, ``|v| <= 2^(U+1) − 1``, float) of ``z``: per row, the
+    nearest odd integers to ``z/c`` for the scale ``c`` among ``candidates`` that maximises
+    ``cos(z, v)``. The scales are ``rms(z) / t`` for ``t`` evenly spaced over
+    ``[1/15, 8/15]·(2^(U+1) − 1)`` (for 4 bits: rms mapped to 1..8 grid units)."""
+    top = 2 ** (recurrences + 1) - 1
+    if recurrences == 0:
+        return torch.where(z >= 0, 1.0, -1.0)
+    rms = z.norm(dim=1, keepdim=True).clamp_min(1e-30) / z.shape[1] ** 0.5
+    unit = z / rms
+    zn = nn.functional.normalize(z, dim=1)
+    best = torch.empty_like(z)
+    best_cos = torch.full((z.shape[0],), -2.0)
+    for t in torch.linspace(1 / 15, 8 / 15, candidates).tolist():
+        v = (2 * torch.floor(unit * (t * top) / 2) + 1).clamp(-top, top)
+        cos = (zn * v).sum(1) / v.norm(dim=1)
+        better = cos > best_cos
+        best_cos = torch.where(better, cos, best_cos)
+        best[better] = v[better]
+    return best
+
+
+def value_planes(v: torch.Tensor, recurrences: int) -> list[torch.Tensor]:
+    """The sign planes ``s_0..s_U`` with ``v = Σ_i 2^(U−i) s_i`` (``v`` odd, ``|v| <= 2^(U+1) − 1``)."""
+    out, rest = [], v.clone()
+    for i in range(recurrences + 1):
+        s = torch.where(rest >= 0, 1.0, -1.0)
+        out.append(s)
+        rest = rest - 2.0 ** (recurrences - i) * s
+    return out
+
+
 def fit_schedule(steps: int, done: int, elapsed: float, budget: float) -> int:
     """The step count that fits ``budget`` seconds at the pace of the first ``done`` steps
     (at least ``done``, at most ``steps``)."""
@@ -176,7 +218,7 @@ def train_binarizer(model: RecurrentBinarizer, x: torch.Tensor, *, steps: int, l
 @COMPRESSORS.register("bebr")
 class BEBR(Compressor):
     """``bebr:U[,hidden=256,steps=300,seconds=50,lr=2e-4,anchors=128,neighbours=7,tau=0.2,seed=0,
-    planes=P,init=itq]``.
+    planes=P,init=itq,centre=no,quant=grid,query=float]``.
 
     ``seconds=S`` bounds the fit (``init=itq`` included) to about ``S`` seconds by
     training fewer steps when the machine is slow; ``seconds=0`` trains every step
@@ -186,7 +228,12 @@ class BEBR(Compressor):
     planes of the trained ``U``-recurrence network (``P`` bits per dimension).
     ``init=itq`` binarizes ``normalize((x − μ) P)`` with the ITQ basis fitted on the
     sample (:mod:`mantissa.embed.compressors.itq`) instead of ``x``: the untrained
-    network's first plane is then the ITQ code, and training starts from it.
+    network's first plane is then the ITQ code, and training starts from it;
+    ``centre=no`` fits that basis without the mean (``μ = 0``, ITQ's ``centre=no``).
+
+    ``quant=grid`` trains nothing: the codes are :func:`grid_code` of the (basis-
+    transformed) vectors, in the same planes. ``query=float`` scores float queries
+    against the codes (ADC) instead of their codes (SDC).
     """
 
     name = "bebr"
@@ -196,8 +243,16 @@ class BEBR(Compressor):
     def __init__(self, recurrences: int = 1, hidden: int = 256, steps: int = 300, lr: float = 2e-4,
                  anchors: int = 128, neighbours: int = 7, tau: float = 0.2, seed: int = 0,
                  max_fit: int = 50_000, planes: int | None = None, init: str = "none",
-                 seconds: float = 50.0) -> None:
+                 seconds: float = 50.0, centre: str = "yes", quant: str = "recurrent",
+                 query: str = "binary") -> None:
         super().__init__()
+        choices = (("centre", centre, ("yes", "no")), ("quant", quant, ("recurrent", "grid")),
+                   ("query", query, ("binary", "float")))
+        for key, value, accepted in choices:
+            if value not in accepted:
+                raise SpecError(f"bebr: {key}={value!r}; accepted: "
+                                + " | ".join(f"{key}={a}" for a in accepted))
+        self.centre, self.quant, self.query = centre, quant, query
         self.seconds = float(seconds)
         if not (math.isfinite(self.seconds) and self.seconds >= 0):
             raise SpecError(f"bebr: seconds={seconds} must be a finite number >= 0 (0: no time bound)")
@@ -231,6 +286,9 @@ class BEBR(Compressor):
     def spec(self) -> str:
         extra = f",planes={self.use_planes}" if self.use_planes != self.recurrences + 1 else ""
         extra += ",init=itq" if self.init == "itq" else ""
+        extra += ",centre=no" if self.centre == "no" else ""
+        extra += ",quant=grid" if self.quant == "grid" else ""
+        extra += ",query=float" if self.query == "float" else ""
         return f"bebr:{self.recurrences}{extra}"
 
     def transform(self, x: torch.Tensor) -> torch.Tensor:
@@ -261,8 +319,11 @@ class BEBR(Compressor):
         if self.init == "itq":
             from mantissa.embed.compressors.itq import ITQ
 
-            itq = ITQ(seed=self.seed).fit(x)
+            itq = ITQ(seed=self.seed, centre=self.centre).fit(x)
             self.basis = (itq.mean, itq.projection)
+        if self.quant == "grid":
+            self.model, self.loss_curve = None, []
+            return self
         self.model = self._new_model(self.dim)
         budget = max(1e-3, self.seconds - (time.monotonic() - start)) if self.seconds else 0.0
         self.loss_curve = train_binarizer(self.model, x, steps=self.steps, lr=self.lr, anchors=self.anchors,
@@ -271,25 +332,32 @@ class BEBR(Compressor):
         return self
 
     def state(self) -> dict[str, torch.Tensor]:
-        assert self.model is not None, "fit first"
-        out = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        out: dict[str, torch.Tensor] = {}
+        if self.quant == "recurrent":
+            assert self.model is not None, "fit first"
+            out = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         if self.basis is not None:
             out.update({"itq.mean": self.basis[0], "itq.projection": self.basis[1]})
         return out
 
     def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
         assert self.dim is not None
-        self.model = self._new_model(self.dim)
-        self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
-        self.model.eval()
+        if self.quant == "recurrent":
+            self.model = self._new_model(self.dim)
+            self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+            self.model.eval()
         if self.init == "itq":
             self.basis = (tensors["itq.mean"].float(), tensors["itq.projection"].float())
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         x = self._check_input(x, "vectors")
-        assert self.model is not None, "fit first"
-        planes = self.model.planes(self.transform(x))[: self.use_planes]
+        if self.quant == "grid":
+            planes = value_planes(grid_code(self.transform(x), self.recurrences), self.recurrences)
+        else:
+            assert self.model is not None, "fit first"
+            planes = self.model.planes(self.transform(x))
+        planes = planes[: self.use_planes]
         return torch.cat([pack_signs(s, self.plane_bytes) for s in planes], 1)
 
     def prefix(self, planes: int) -> BEBR:
@@ -319,7 +387,10 @@ class BEBR(Compressor):
         return nn.functional.normalize(self.levels(codes).float(), dim=1)
 
     def score(self, queries: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
-        """SDC: cosine between the query's code and each document code (exact integers)."""
+        """SDC: cosine between the query's code and each document code (exact integers);
+        ``query=float``: the transformed float query against the unit-length codes (ADC)."""
+        if self.query == "float":
+            return self.transform(self.prepare_queries(queries)) @ self.decode(codes).T
         vq = self.levels(self.encode(self.prepare_queries(queries)))
         vd = self.levels(codes)
         dots = int_matmul(vq, vd).float()
