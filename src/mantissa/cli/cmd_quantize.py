@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import re
-import time
 from pathlib import Path
 from typing import Any
 
@@ -81,27 +80,21 @@ def _slug(name: str) -> str:
 def _compare(specs: tuple[str, ...], model_dir: str | None, out: Path, n_texts: int, n_calib: int,
              n_pairs: int = 300) -> None:
     from mantissa.io import write_csv
-    from mantissa.quant import evaluate, parse_recipe, quantize
-    from mantissa.quant.api import collect_inputs, select_layers
-    from mantissa.quant.evaluate import calibration_corpus, evaluation_corpus
+    from mantissa.quant import parse_recipe
+    from mantissa.quant.compare import compare_recipes
 
     recipes = [parse_recipe(s) for s in (specs or DEFAULT_COMPARE)]  # fail fast on bad names
     con = Console(stderr=True)
     base = load_model(model_dir)
-    inputs = None
-    if any(r.needs_calibration for r in recipes):
-        calib = calibration_corpus(n_calib, set(evaluation_corpus(n_texts)))
-        inputs = collect_inputs(base, select_layers(base.model)[0], calib)
     rows = []
     stem = f"compare-{_slug(base.name)}"
     table, figure = out / f"{stem}.csv", out / f"{stem}.png"
-    for rec in recipes:
-        t0 = time.perf_counter()
-        model = quantize(copy.deepcopy(base), rec, calibration=inputs)
-        report = evaluate(model, base, n_texts=n_texts, n_pairs=n_pairs)
+    for res in compare_recipes(base, [(rec.spec(), rec) for rec in recipes], n_texts=n_texts,
+                               n_pairs=n_pairs, calibration=n_calib):
+        report = res.report
         rows.append(report.as_dict())
-        con.print(f"  {rec.spec():<24} cosine {report.mean_cosine:.4f}  recall@10 {report.recall_at_10:.3f}"
-                  f"  ({time.perf_counter() - t0:.0f}s)")
+        con.print(f"  {res.recipe:<24} cosine {report.mean_cosine:.4f}  recall@10 {report.recall_at_10:.3f}"
+                  f"  ({res.seconds:.0f}s)")
         out.mkdir(parents=True, exist_ok=True)  # after every recipe: an interrupted compare keeps its rows
         keys = list(rows[0])
         write_csv(table, keys, [[r[k] for k in keys] for r in rows])

@@ -44,7 +44,6 @@ import torch
 from mantissa import plot, runtime
 from mantissa.catalogue.protocol import Experiment, Result, register, seed_metrics
 from mantissa.experiments import card_config
-from mantissa.experiments._cheap_arith import accuracy, digits_split, train_digits_vit
 from mantissa.io import write_csv
 from mantissa.nn import ATTENTION
 from mantissa.nn.attention_cost import cpu_timed, log_log_slope
@@ -55,6 +54,7 @@ from mantissa.progress import track
 from mantissa.tasks import CharTokenizer
 from mantissa.tasks.charlm import char_corpus, lm_batch, split_windows
 from mantissa.train import TensorBatches, TrainConfig, Trainer, lm_loss
+from mantissa.train.digits import accuracy, digits_split, train_digits_vit
 
 ARMS = ("softmax", "ecoformer", "random_hash", "uniform")
 

@@ -50,10 +50,10 @@ import torch
 
 from mantissa import plot
 from mantissa.catalogue.protocol import Experiment, Result, register, seed_metrics
-from mantissa.experiments._cheap_arith import accuracy, digits_split, train_digits_vit
 from mantissa.io import write_csv
 from mantissa.nn.shiftadd import MoEMultPrimitives, ShiftLinear
 from mantissa.nn.tiny_vit import TinyViT
+from mantissa.train.digits import accuracy, digits_split, train_digits_vit
 
 ARMS = ("fp", "shiftaddvit", "moe_no_balance", "all_shift")
 

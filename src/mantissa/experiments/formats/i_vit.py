@@ -34,17 +34,11 @@ import torch.nn.functional as F
 from mantissa import plot
 from mantissa.arith.integer_guard import integer_only
 from mantissa.experiments import Experiment, Result, card_config, register, seed_metrics
-from mantissa.experiments._cheap_arith import (
-    accuracy,
-    digits_split,
-    end_to_end_metrics,
-    minilm_end_to_end,
-    train_digits_vit,
-    write_end_to_end,
-)
 from mantissa.io import write_csv
 from mantissa.nn.i_vit import IntViT, IntViTConfig
+from mantissa.quant.compare import end_to_end_metrics, minilm_end_to_end, write_end_to_end
 from mantissa.runtime import threads
+from mantissa.train.digits import accuracy, digits_split, train_digits_vit
 
 Config = card_config(__name__)  # the card's [config]: i_vit.toml
 

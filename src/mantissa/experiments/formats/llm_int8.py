@@ -33,7 +33,8 @@ import torch
 from mantissa import plot
 from mantissa.arith.int8 import int8_matmul_with_outliers, vectorwise_int8_linear
 from mantissa.experiments import Experiment, Result, card_config, register
-from mantissa.experiments._cheap_arith import (
+from mantissa.io import write_csv
+from mantissa.quant.compare import (
     end_to_end_metrics,
     minilm_end_to_end,
     minilm_linear_inputs,
@@ -41,7 +42,6 @@ from mantissa.experiments._cheap_arith import (
     row_cosine,
     write_end_to_end,
 )
-from mantissa.io import write_csv
 
 E2E = {"float": None, "int8": "int8", "int8_outlier": "int8-outlier"}
 

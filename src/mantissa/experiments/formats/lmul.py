@@ -52,18 +52,16 @@ from mantissa.arith.format_mul import format_mul, pow2_scale
 from mantissa.arith.lmul import lmul, lmul_error_model, lmul_matmul, round_to_mantissa
 from mantissa.errors import ConfigError
 from mantissa.experiments import Experiment, Result, card_config, register
-from mantissa.experiments._cheap_arith import (
-    accuracy,
-    digits_split,
+from mantissa.io import write_csv
+from mantissa.quant.compare import (
     end_to_end_metrics,
     minilm_end_to_end,
     minilm_linear_inputs,
     rel_error,
     row_cosine,
-    train_digits_vit,
     write_end_to_end,
 )
-from mantissa.io import write_csv
+from mantissa.train.digits import accuracy, digits_split, train_digits_vit
 
 FP8 = ("float8_e4m3fn", "float8_e5m2")
 E2E_PAIRS = {3: "e5m2", 4: "e4m3"}  # L-Mul width -> the fp8 format the paper compares it with

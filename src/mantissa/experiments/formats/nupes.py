@@ -28,10 +28,10 @@ from mantissa import plot
 from mantissa.data import load_minilm
 from mantissa.data.texts import gloss_sample
 from mantissa.experiments import Experiment, Result, card_config, register
-from mantissa.experiments._cheap_arith import end_to_end_metrics, minilm_end_to_end, write_end_to_end
 from mantissa.io import write_records
 from mantissa.progress import track
 from mantissa.quant import parse_quantizer
+from mantissa.quant.compare import end_to_end_metrics, minilm_end_to_end, write_end_to_end
 from mantissa.quant.nupes import learn_exponent, output_error, power_fake_quant, search_exponent
 
 METHODS = ("uniform", "uniform_mse", "nupes_search", "nupes_learned")

@@ -46,16 +46,16 @@ from mantissa.arith.bcq import bcq_quantize, lut_matmul
 from mantissa.arith.bit_allocation import allocate_bits
 from mantissa.arith.rtn import rtn_quantize
 from mantissa.experiments import Experiment, Result, card_config, register
-from mantissa.experiments._cheap_arith import (
+from mantissa.io import write_csv
+from mantissa.quant import parse_quantizer
+from mantissa.quant.api import select_layers
+from mantissa.quant.compare import (
     end_to_end_metrics,
     minilm_end_to_end,
     minilm_linear_inputs,
     rel_error,
     write_end_to_end,
 )
-from mantissa.io import write_csv
-from mantissa.quant import parse_quantizer
-from mantissa.quant.api import select_layers
 from mantissa.runtime import threads
 
 METHODS = ("rtn", "rtn_mse", "bcq", "bcq_pow2", "bcq_act")

@@ -1,58 +1,16 @@
-"""The MiniLM end-to-end section shared by llm-int8, nupes, shiftaddllm and lmul
-(disabled at smoke scale, so tested here on one layer and a few texts)."""
-
-import csv
-import math
+"""The MiniLM end-to-end sections of llm-int8, nupes, shiftaddllm, lmul and i-vit (on
+mantissa.quant.compare; disabled at smoke scale, so tested here on one layer and a few texts)."""
 
 import pytest
 import torch
 
 from mantissa.data import load_minilm
 from mantissa.errors import ConfigError
-from mantissa.experiments._cheap_arith import (
-    E2E_HEADER,
-    end_to_end_metrics,
-    minilm_end_to_end,
-    minilm_linear_inputs,
-    write_end_to_end,
-)
 from mantissa.experiments.formats.lmul import Config as LMulConfig
 from mantissa.experiments.formats.lmul import end_to_end as lmul_end_to_end
-from mantissa.quant import quantize
-from mantissa.quant.evaluate import evaluation_corpus
+from mantissa.quant.compare import minilm_end_to_end
 
 LAYER = "encoder.layer.0.attention.self.query"
-
-
-@pytest.mark.real
-def test_minilm_end_to_end_rows_match_a_direct_measurement(tmp_path):
-    rows = minilm_end_to_end({"float": None, "int8": "int8"}, 8, 0, seed=0, include=LAYER)
-    assert [r["label"] for r in rows] == ["float", "int8"]
-    flt, q = rows
-    assert flt["recipe"] == "float32" and flt["texts"] == 8 and flt["k"] == 2
-    assert flt["mean_cosine"] == pytest.approx(1.0, abs=1e-5) and flt["recall_at_k"] == 1.0
-    # the same cosine measured directly: the quantized copy against the float model
-    texts = evaluation_corpus(8, 0)
-    base = load_minilm()
-    direct = (quantize(load_minilm(), "int8", include=[LAYER]).encode(texts) * base.encode(texts)).sum(1)
-    assert q["mean_cosine"] == pytest.approx(float(direct.mean()), abs=1e-5)
-    assert q["min_cosine"] == pytest.approx(float(direct.min()), abs=1e-5)
-    assert 0.99 < q["mean_cosine"] < 1.0  # one int8 layer: close to, but not exactly, the float model
-    assert 8.0 < q["bits_per_weight"] < 8.5  # int8 codes + a float scale per output channel
-
-    m = end_to_end_metrics(rows)
-    assert m["e2e_int8_cosine"] == q["mean_cosine"] and m["e2e_float_recall"] == 1.0
-    names = write_end_to_end(rows, tmp_path, "test")
-    assert names == ["minilm_e2e.csv", "minilm_e2e.png"]
-    with open(tmp_path / "minilm_e2e.csv") as f:
-        table = list(csv.reader(f))
-    assert tuple(table[0]) == E2E_HEADER and [r[0] for r in table[1:]] == ["float", "int8"]
-    assert (tmp_path / "minilm_e2e.png").stat().st_size > 1000
-
-
-def test_minilm_end_to_end_rejects_too_few_texts():
-    with pytest.raises(ConfigError, match="at least 8 texts"):
-        minilm_end_to_end({"int8": "int8"}, 4, 0, seed=0)
 
 
 @pytest.mark.real
@@ -99,22 +57,6 @@ def test_end_to_end_checks_are_judged_only_when_measured(exp_id):
     assert sum(not p for p in with_bad.values()) == 1  # the one worse figure fails its check
 
 
-def test_end_to_end_metrics_names():
-    rows = [{"label": "x", "mean_cosine": 0.9, "min_cosine": 0.5, "recall_at_k": 0.7,
-             "synonym_auc": float("nan")}]
-    m = end_to_end_metrics(rows)
-    assert sorted(m) == ["e2e_x_auc", "e2e_x_cosine", "e2e_x_min_cosine", "e2e_x_recall"]
-    assert (m["e2e_x_cosine"], m["e2e_x_min_cosine"], m["e2e_x_recall"]) == (0.9, 0.5, 0.7)
-    assert math.isnan(m["e2e_x_auc"])
-
-
-@pytest.mark.real
-def test_end_to_end_calibrates_recipes_that_need_it():
-    """int-only needs calibration text: the section supplies WordNet glosses (else quantize raises)."""
-    rows = minilm_end_to_end({"int_only": "int-only"}, 8, 0, seed=0, calibration=8)
-    assert rows[0]["recipe"] == "int-only" and 0.9 < rows[0]["mean_cosine"] <= 1.0
-
-
 @pytest.mark.real
 def test_i_vit_minilm_encoder_runs_integer_only():
     from mantissa.experiments.formats.i_vit import _minilm_integer_ops
@@ -123,7 +65,7 @@ def test_i_vit_minilm_encoder_runs_integer_only():
 
 
 @pytest.mark.real
-def test_end_to_end_takes_a_callable_transform():
+def test_shiftaddllm_end_to_end_takes_its_rtn_mse_transform():
     from mantissa.arith.rtn import rtn_quantize
     from mantissa.experiments.formats.shiftaddllm import rtn_mse, rtn_mse_transform
 
@@ -137,9 +79,3 @@ def test_end_to_end_takes_a_callable_transform():
     err = lambda q: float((q - w).pow(2).sum())  # noqa: E731
     assert err(rtn_mse(w, 3, 128)) < err(rtn_quantize(w, 3, 128))
     assert len(torch.unique(moved[0, :128])) <= 8  # 3-bit codes per group
-
-
-@pytest.mark.parametrize("layers", [[99], [-1], []])
-def test_minilm_linear_inputs_refuses_layers_minilm_lacks(layers):
-    with pytest.raises(ConfigError, match=r"encoder layers 0\.\.5"):
-        minilm_linear_inputs(2, 0, layers=layers)
