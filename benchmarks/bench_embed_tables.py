@@ -26,7 +26,7 @@ import time
 import torch
 from torch import nn
 
-from mantissa.embed.tables import TABLES, table_for_budget
+from mantissa.tables import TABLES, table_for_budget
 
 
 def _timed(fn) -> float:

@@ -41,7 +41,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     from mantissa.data import load_minilm
-    from mantissa.embed.merge import combine, merge, task_vectors
+    from mantissa.merge import combine, merge, task_vectors
 
     base = {k: v.detach().clone() for k, v in load_minilm().model.state_dict().items()}
     g = torch.Generator().manual_seed(0)

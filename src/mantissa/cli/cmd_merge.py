@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from mantissa.embed.merge import MERGE_METHODS, build_merge
-from mantissa.embed.merge.files import load_state_dict, probe_objective, save_merged
 from mantissa.errors import ConfigError
+from mantissa.merge import MERGE_METHODS, build_merge
+from mantissa.merge.files import load_state_dict, probe_objective, save_merged
 
 
 @click.command("merge")

@@ -1,4 +1,5 @@
-"""mantissa.embed — embedding models, the compressed vector store and model merging (docs/architecture.md)."""
+"""mantissa.embed — embedding models and the compressed vector store (docs/architecture.md);
+model merging is :mod:`mantissa.merge`, trainable tables :mod:`mantissa.tables`."""
 
 # embedding models (encoder wrapper, pooling, training pairs)
 # compressed embedding store (compressors, search kernels, on-disk index)
@@ -6,9 +7,6 @@ from mantissa.embed.compressors import COMPRESSORS
 from mantissa.embed.encoder import Encoder, Features
 from mantissa.embed.index import Index, IndexSpec
 from mantissa.embed.index_file import build_index, open_index
-
-# model merging on state dicts (task arithmetic, TIES, aTLAS, Self Positioning, Concrete)
-from mantissa.embed.merge import MERGE_METHODS, merge
 from mantissa.embed.pooling import POOLING
 from mantissa.embed.recall import recall_at_k
 
@@ -20,8 +18,6 @@ __all__ = [
     "IndexSpec",
     "build_index",
     "open_index",
-    "MERGE_METHODS",
-    "merge",
     "POOLING",
     "recall_at_k",
 ]

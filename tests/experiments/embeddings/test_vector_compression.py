@@ -1,10 +1,10 @@
 """vector-compression: a method with no configuration within a budget is reported, not fatal
-(the parts it wires are tested in tests/tasks/test_bags.py and tests/embed/tables/)."""
+(the parts it wires are tested in tests/tasks/test_bags.py and tests/tables/)."""
 
 import pytest
 
-from mantissa.embed.tables.budgets import budget_summary
 from mantissa.experiments.embeddings.vector_compression import VectorCompression
+from mantissa.tables.budgets import budget_summary
 
 
 def test_verdict_from_the_summary():

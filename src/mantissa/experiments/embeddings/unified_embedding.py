@@ -12,7 +12,7 @@ Real data: every WordNet noun synset is a row of 8 categorical features of very
 different cardinalities — first and second hypernym, first lemma, its head word
 and that word's 3-letter suffix, first and last word of the gloss, number of
 lemmas — and the label is its lexicographer file (26 supersenses). Each layout of
-:mod:`mantissa.embed.multiplex` feeds the same MLP and is trained with the
+:mod:`mantissa.tables.multiplex` feeds the same MLP and is trained with the
 generic Trainer; budgets sweep the total number of embedding rows. Without
 WordNet (and at smoke scale) a synthetic click model stands in: Zipf-distributed
 features, a logistic label from per-value effects (``metric wordnet = 0``).
@@ -27,8 +27,8 @@ import torch
 
 from mantissa import runtime
 from mantissa.data import wordnet_available
-from mantissa.embed.multiplex_classifier import plot_layout_accuracy, train_layout
 from mantissa.experiments import Experiment, Result, card_config, register
+from mantissa.tables.multiplex_classifier import plot_layout_accuracy, train_layout
 from mantissa.tasks.categorical import synthetic_clicks, wordnet_noun_features
 
 METHODS = ("per-feature", "per-feature-prop", "multiplex", "unified:k=2")

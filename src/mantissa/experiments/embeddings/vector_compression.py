@@ -8,7 +8,7 @@ embeddings, one linear layer — predicts the synset's lexicographer file (45
 supersenses). Words seen at least ``min_count`` times form the vocabulary, ids
 in frequency order (``id_order=random`` shuffles them, as arbitrary categorical
 ids would be); the ``n x dim`` table holds > 97 % of the parameters. Each
-method of :mod:`mantissa.embed.tables` is built at a fraction of the full
+method of :mod:`mantissa.tables` is built at a fraction of the full
 float32 table's bytes (``spec_for_budget``), trained with the same Trainer and
 settings, and scored by test accuracy; ``quant`` and ``pq`` are post-training
 (the trained full table, compressed, with the full model's classifier). Without WordNet (and
@@ -33,11 +33,11 @@ import torch
 
 from mantissa import runtime
 from mantissa.data import wordnet_available
-from mantissa.embed.tables import TABLES
-from mantissa.embed.tables.bag_model import post_training_classifier, train_bag_classifier
-from mantissa.embed.tables.budgets import budget_summary, plot_quality_vs_memory, quality_table, sweep_budgets
 from mantissa.errors import ConfigError
 from mantissa.experiments import Experiment, Result, card_config, register
+from mantissa.tables import TABLES
+from mantissa.tables.bag_model import post_training_classifier, train_bag_classifier
+from mantissa.tables.budgets import budget_summary, plot_quality_vs_memory, quality_table, sweep_budgets
 from mantissa.tasks.bags import shuffle_ids, synthetic_bags, wordnet_bags
 from mantissa.train.classifier import classifier_accuracy
 

@@ -1,8 +1,8 @@
 """aTLAS (paper #20): learned anisotropic (per-block) task-vector coefficients
 beat uniform task arithmetic when merging models fine-tuned on different tasks.
 
-Wires :mod:`mantissa.embed.merge` (``atlas``, ``task-arithmetic``) into the
-shared WordNet-gloss merging benchmark (:mod:`mantissa.embed.merge.suite`).
+Wires :mod:`mantissa.merge` (``atlas``, ``task-arithmetic``) into the
+shared WordNet-gloss merging benchmark (:mod:`mantissa.merge.suite`).
 
 Gates: the fine-tuned task models learned their tasks. Claim: aTLAS minus task
 arithmetic (its scale λ tuned on the same validation split), paired over the
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mantissa.embed.merge.suite import MergeConfig, benchmark, mean_table
 from mantissa.experiments import Experiment, Result, register
+from mantissa.merge.suite import MergeConfig, benchmark, mean_table
 
 GAINS = (("gain_atlas_over_ta", "aTLAS", "task arithmetic"),)
 

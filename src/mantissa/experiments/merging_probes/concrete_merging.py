@@ -1,8 +1,8 @@
 """Concrete subspace merging (paper #56): a shared Concrete mask learned bi-level
 reduces interference and beats task arithmetic on merged multi-task accuracy.
 
-Wires :mod:`mantissa.embed.merge` (``concrete``, ``task-arithmetic``) into the
-shared WordNet-gloss merging benchmark (:mod:`mantissa.embed.merge.suite`).
+Wires :mod:`mantissa.merge` (``concrete``, ``task-arithmetic``) into the
+shared WordNet-gloss merging benchmark (:mod:`mantissa.merge.suite`).
 
 Gates: the fine-tuned task models learned their tasks. Claims: Concrete TA minus
 task arithmetic, both at the paper's λ = 0.3 and both with λ picked on the
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mantissa.embed.merge.suite import MergeConfig, benchmark
 from mantissa.experiments import Experiment, Result, register
+from mantissa.merge.suite import MergeConfig, benchmark
 
 GAINS = (("gain_concrete_ta_over_ta_03", "Concrete TA", "task arithmetic (λ=0.3)"),
          ("gain_concrete_ta_tuned_over_ta", "Concrete TA (λ on val)", "task arithmetic"),

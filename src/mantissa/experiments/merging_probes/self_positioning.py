@@ -2,8 +2,8 @@
 probe set beat uniform averaging of the fine-tuned models and the usual
 multi-task alternative, joint training with resampling.
 
-Wires :mod:`mantissa.embed.merge` (``self-positioning``, ``average``) into the
-shared WordNet-gloss merging benchmark (:mod:`mantissa.embed.merge.suite`).
+Wires :mod:`mantissa.merge` (``self-positioning``, ``average``) into the
+shared WordNet-gloss merging benchmark (:mod:`mantissa.merge.suite`).
 
 Gates: the fine-tuned task models learned their tasks. Claims, each on the gains
 paired over the repetitions (mean − 2·SE): Self Positioning above uniform
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mantissa.embed.merge.suite import MergeConfig, benchmark
 from mantissa.experiments import Experiment, Result, register
+from mantissa.merge.suite import MergeConfig, benchmark
 
 #: the joint-training comparison only where the suite ran it ("joint (resampled)")
 GAINS = (("gain_sp_over_average", "Self Positioning", "average"),

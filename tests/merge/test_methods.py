@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from mantissa.embed.merge import MERGE_METHODS, build_merge, merge, task_vectors
-from mantissa.embed.merge.concrete import apply_mask, concrete_sample
-from mantissa.embed.merge.ties import ties_vector
 from mantissa.errors import ConfigError, SpecError, UnknownNameError
+from mantissa.merge import MERGE_METHODS, build_merge, merge, task_vectors
+from mantissa.merge.concrete import apply_mask, concrete_sample
+from mantissa.merge.ties import ties_vector
 
 
 def _problem():
@@ -102,7 +102,7 @@ def test_merges_any_architecture_state_dict():
 
 
 def test_concrete_tune_picks_scale_from_grid():
-    from mantissa.embed.merge.arithmetic import AUTO_GRID
+    from mantissa.merge.arithmetic import AUTO_GRID
 
     base, fts, obj = _problem()
     res = merge("concrete:steps=5,lr=0.1,tune=true", base, fts, obj)

@@ -6,7 +6,8 @@ import random
 import pytest
 import torch
 
-from mantissa.embed.multiplex import (
+from mantissa.errors import ConfigError, ShapeError
+from mantissa.tables.multiplex import (
     LAYOUTS,
     PRIME,
     MultiplexedTable,
@@ -14,7 +15,6 @@ from mantissa.embed.multiplex import (
     UnifiedEmbedding,
     universal_hash,
 )
-from mantissa.errors import ConfigError, ShapeError
 
 
 def test_hash_matches_python_integers():
@@ -83,7 +83,7 @@ def test_bad_input():
 
 
 def test_split_rows_by_cardinality():
-    from mantissa.embed.multiplex import split_rows
+    from mantissa.tables.multiplex import split_rows
 
     assert split_rows(100, [10, 30, 60]) == [10, 30, 60]
     # one row each, then 7 rows in proportion (0.7, 2.1, 4.2), rounded by largest remainder
@@ -98,7 +98,7 @@ def test_split_rows_by_cardinality():
 
 
 def test_proportional_per_feature_lookups_and_budget():
-    from mantissa.embed.multiplex import ProportionalPerFeatureTables
+    from mantissa.tables.multiplex import ProportionalPerFeatureTables
 
     layer = LAYOUTS.build("per-feature-prop", n_features=3, rows=300, dim=4, cardinalities=[3, 100, 300])
     assert isinstance(layer, ProportionalPerFeatureTables)

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from mantissa.embed.merge import blocks, check_compatible, combine, task_vector, task_vectors
 from mantissa.errors import ConfigError, ShapeError
+from mantissa.merge import blocks, check_compatible, combine, task_vector, task_vectors
 
 
 def _sd(seed=0):

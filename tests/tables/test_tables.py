@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from mantissa.embed.multiplex import PRIME
-from mantissa.embed.tables import TABLES, build_table, spec_for_budget, table_for_budget
-from mantissa.embed.tables.mixed_dim import block_sizes, mixed_dims
-from mantissa.embed.tables.pruning import cubic_sparsity, sparse_bytes
-from mantissa.embed.tables.tt import split_dim, split_rows
 from mantissa.errors import ConfigError, DTypeError, ShapeError, SpecError, UnknownNameError
+from mantissa.tables import TABLES, build_table, spec_for_budget, table_for_budget
+from mantissa.tables.mixed_dim import block_sizes, mixed_dims
+from mantissa.tables.multiplex import PRIME
+from mantissa.tables.pruning import cubic_sparsity, sparse_bytes
+from mantissa.tables.tt import split_dim, split_rows
 
 N, D = 1000, 16
 ALL = ("full", "hashing:buckets=100", "qr:collisions=7", "qr:collisions=5,op=add", "tt:rank=3",

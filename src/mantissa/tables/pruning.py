@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mantissa.embed.tables.base import TABLES, EmbeddingTable, need_fraction, too_small
+from mantissa.tables.base import TABLES, EmbeddingTable, need_fraction, too_small
 
 START, END, EVERY = 0.1, 0.6, 0.01
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from mantissa.embed.merge.suite import gain_metrics, gate_metrics
+from mantissa.merge.suite import gain_metrics, gate_metrics
 
 
 def _table(ind, base, a, b):

@@ -6,7 +6,7 @@ benchmark's setting).
 All ids share one circular float array ``M`` of ``size`` entries. Id ``i`` reads
 the ``dim`` consecutive entries starting at a hashed offset, each with a hashed
 sign: ``E(i)[j] = g(i, j) · M[(h(i) + j) mod size]``, ``h`` and ``g`` universal
-hashes (:func:`mantissa.embed.multiplex.universal_hash`), ``g ∈ {-1, +1}``.
+hashes (:func:`mantissa.tables.multiplex.universal_hash`), ``g ∈ {-1, +1}``.
 Overlapping windows share parameters far more finely than whole-row hashing.
 Memory ``4·size`` bytes. ``robe:size=100000``.
 """
@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mantissa.embed.multiplex import _hash_params, universal_hash
-from mantissa.embed.tables.base import TABLES, EmbeddingTable, need_int, too_small
+from mantissa.tables.base import TABLES, EmbeddingTable, need_int, too_small
+from mantissa.tables.multiplex import _hash_params, universal_hash
 
 
 @TABLES.register("robe")

@@ -18,9 +18,9 @@ import math
 
 import torch
 
-from mantissa.embed.tables.base import TABLES, PostTrainingTable, need_int, too_small
 from mantissa.errors import ConfigError, SpecError
 from mantissa.quant import parse_quantizer
+from mantissa.tables.base import TABLES, PostTrainingTable, need_int, too_small
 
 PER = ("row", "tensor")
 

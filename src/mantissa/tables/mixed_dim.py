@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mantissa.embed.tables.base import TABLES, EmbeddingTable, too_small
 from mantissa.errors import ConfigError, ShapeError, SpecError
+from mantissa.tables.base import TABLES, EmbeddingTable, too_small
 
 
 def block_sizes(n: int, k: int) -> list[int]:

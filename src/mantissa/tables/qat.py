@@ -21,9 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mantissa.embed.tables.base import TABLES, EmbeddingTable, need_int, too_small
 from mantissa.errors import ConfigError, SpecError
 from mantissa.quant import LSQ
+from mantissa.tables.base import TABLES, EmbeddingTable, need_int, too_small
 
 
 @TABLES.register("qat")

@@ -18,8 +18,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mantissa.embed.multiplex import _hash_params, universal_hash
-from mantissa.embed.tables.base import TABLES, EmbeddingTable, need_int, too_small
+from mantissa.tables.base import TABLES, EmbeddingTable, need_int, too_small
+from mantissa.tables.multiplex import _hash_params, universal_hash
 
 BUCKETS = 1_000_000
 MAX_HIDDEN = 256

@@ -33,8 +33,8 @@ from torch import nn
 from torch.func import functional_call
 
 from mantissa.data import embed_corpus, load_minilm, load_wordnet_glosses
-from mantissa.embed.merge import merge
 from mantissa.errors import ConfigError
+from mantissa.merge import merge
 from mantissa.progress import track
 from mantissa.runtime import threads
 from mantissa.stats import seed_metrics

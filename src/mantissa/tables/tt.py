@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mantissa.embed.tables.base import TABLES, EmbeddingTable, need_int, too_small
+from mantissa.tables.base import TABLES, EmbeddingTable, need_int, too_small
 
 
 def split_rows(n: int) -> tuple[int, int, int]:

@@ -2,7 +2,7 @@
 
 The protocol of Zhang et al. 2024 ("Experimental Analysis of Large-scale Learnable Vector
 Storage Compression", VLDB): every method is configured to a fraction of the full float32
-table's bytes (:func:`~mantissa.embed.tables.spec_for_budget`) and scored by the same task
+table's bytes (:func:`~mantissa.tables.spec_for_budget`) and scored by the same task
 metric. :func:`sweep_budgets` measures each (method, budget) pair once per distinct spec;
 a method with no configuration within a budget gets a row without a model (``spec = "-"``,
 NaN accuracy and memory) rather than an error. :func:`budget_summary` names the winners per
@@ -18,8 +18,8 @@ from typing import Any
 
 import torch
 
-from mantissa.embed.tables import spec_for_budget
 from mantissa.errors import ConfigError
+from mantissa.tables import spec_for_budget
 
 #: the quantization family of the paper's taxonomy (LSQ QAT, post-training scalar, product)
 QUANTIZATION = ("qat", "quant", "pq")

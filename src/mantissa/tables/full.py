@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mantissa.embed.tables.base import TABLES, EmbeddingTable, param_bytes, too_small
+from mantissa.tables.base import TABLES, EmbeddingTable, param_bytes, too_small
 
 
 @TABLES.register("full")

@@ -2,7 +2,7 @@
 
 The model of the vector-storage compression benchmark (Zhang et al. 2024, "Experimental
 Analysis of Large-scale Learnable Vector Storage Compression", VLDB): the mean of a bag's
-word vectors, looked up in any :class:`~mantissa.embed.tables.EmbeddingTable`, then one
+word vectors, looked up in any :class:`~mantissa.tables.EmbeddingTable`, then one
 linear layer, so the table holds nearly all parameters. :func:`train_bag_classifier`
 trains one table method end to end; :func:`post_training_classifier` compresses a trained
 full table after training (``quant``, ``pq``) and keeps the full model's classifier.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mantissa.embed.tables import EmbeddingTable, PostTrainingTable, build_table
+from mantissa.tables import EmbeddingTable, PostTrainingTable, build_table
 from mantissa.tasks.bags import PAD, BagData
 from mantissa.train.classifier import fit_classifier
 

@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mantissa.embed.tables.base import TABLES, EmbeddingTable, need_int, param_bytes, too_small
 from mantissa.errors import SpecError
+from mantissa.tables.base import TABLES, EmbeddingTable, need_int, param_bytes, too_small
 
 OPS = ("mult", "add")
 

@@ -3,8 +3,8 @@ training moves the model off its initialisation."""
 
 import torch
 
-from mantissa.embed.tables import build_table
-from mantissa.embed.tables.bag_model import BagClassifier, post_training_classifier, train_bag_classifier
+from mantissa.tables import build_table
+from mantissa.tables.bag_model import BagClassifier, post_training_classifier, train_bag_classifier
 from mantissa.tasks.bags import PAD, synthetic_bags
 from mantissa.train.classifier import classifier_accuracy
 

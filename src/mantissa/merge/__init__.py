@@ -9,13 +9,13 @@ One method a module, one registry (:data:`MERGE_METHODS`), chosen by spec:
 * ``self-positioning`` — per-task coefficients by SGD on a probe set (Li et al. 2024);
 * ``concrete`` — a shared Concrete subspace mask learned bi-level (Tang et al. 2023).
 
->>> from mantissa.embed.merge import merge
+>>> from mantissa.merge import merge
 >>> result = merge("task-arithmetic:scale=0.5", base_sd, [ft1_sd, ft2_sd])  # doctest: +SKIP
 """
 
-from mantissa.embed.merge import arithmetic, atlas, concrete, self_positioning, ties  # noqa: F401  (registration)
-from mantissa.embed.merge.base import MERGE_METHODS, MergeMethod, MergeResult, Objective, build_merge, merge
-from mantissa.embed.merge.task_vector import (
+from mantissa.merge import arithmetic, atlas, concrete, self_positioning, ties  # noqa: F401  (registration)
+from mantissa.merge.base import MERGE_METHODS, MergeMethod, MergeResult, Objective, build_merge, merge
+from mantissa.merge.task_vector import (
     StateDict,
     blocks,
     check_compatible,

@@ -3,7 +3,7 @@ chance on a learnable task and reports the layout's parameter count."""
 
 import torch
 
-from mantissa.embed.multiplex_classifier import LayoutClassifier, plot_layout_accuracy, train_layout
+from mantissa.tables.multiplex_classifier import LayoutClassifier, plot_layout_accuracy, train_layout
 from mantissa.tasks.categorical import synthetic_clicks
 
 

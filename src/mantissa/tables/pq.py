@@ -17,8 +17,8 @@ from __future__ import annotations
 import torch
 
 from mantissa.embed.compressors import COMPRESSORS
-from mantissa.embed.tables.base import TABLES, PostTrainingTable, need_int, too_small
 from mantissa.errors import SpecError
+from mantissa.tables.base import TABLES, PostTrainingTable, need_int, too_small
 
 
 @TABLES.register("pq")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import torch
 
-from mantissa.embed.tables import dhe, full, hashing, mixed_dim, pq, pruning, qat, qr, quant, robe, tt  # noqa: F401, E501
-from mantissa.embed.tables.base import TABLES, EmbeddingTable, PostTrainingTable
 from mantissa.errors import ConfigError
+from mantissa.tables import dhe, full, hashing, mixed_dim, pq, pruning, qat, qr, quant, robe, tt  # noqa: F401, E501
+from mantissa.tables.base import TABLES, EmbeddingTable, PostTrainingTable
 
 
 def build_table(spec: str, n: int, dim: int, counts: torch.Tensor | None = None, seed: int = 0

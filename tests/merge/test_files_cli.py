@@ -5,7 +5,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from mantissa.cli import main
-from mantissa.embed.merge.files import load_state_dict
+from mantissa.merge.files import load_state_dict
 
 
 def _write(tmp_path, name, sd):

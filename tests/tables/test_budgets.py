@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from mantissa.embed.tables.budgets import budget_key, budget_summary, quality_table, sweep_budgets
+from mantissa.tables.budgets import budget_key, budget_summary, quality_table, sweep_budgets
 
 
 def _rows(accs, memory=None):

@@ -3,7 +3,7 @@ for Large Scale Multitask Learning", ICML, Sec. 2; as an embedding table:
 "hashing trick" of the benchmark of Zhang et al. 2024).
 
 ``E(i) = W[h(i)]`` with ``W`` of ``buckets x dim`` and the universal hash
-``h(i) = ((a·i + b) mod p) mod buckets`` of :mod:`mantissa.embed.multiplex`
+``h(i) = ((a·i + b) mod p) mod buckets`` of :mod:`mantissa.tables.multiplex`
 (Carter–Wegman, ``p = 2^31 - 1``): ids that collide share a row. Memory
 ``buckets x dim x 4`` bytes. ``hashing:buckets=1000``.
 """
@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mantissa.embed.multiplex import _hash_params, universal_hash
-from mantissa.embed.tables.base import TABLES, EmbeddingTable, need_int, param_bytes, too_small
+from mantissa.tables.base import TABLES, EmbeddingTable, need_int, param_bytes, too_small
+from mantissa.tables.multiplex import _hash_params, universal_hash
 
 
 @TABLES.register("hashing")

@@ -2,7 +2,7 @@
 
 The model of the Unified Embedding comparison (Coleman et al. 2023, "Unified Embedding:
 Battle-Tested Feature Representations for Web-Scale ML Systems", Sec. 5): every layout of
-:mod:`mantissa.embed.multiplex` (per-feature tables, feature multiplexing, Unified Embedding)
+:mod:`mantissa.tables.multiplex` (per-feature tables, feature multiplexing, Unified Embedding)
 feeds the same MLP (the feature vectors concatenated, one ReLU hidden layer of 128), so at an
 equal number of embedding rows only the layout differs. :func:`train_layout` trains one with
 :func:`~mantissa.train.classifier.fit_classifier` and returns its test accuracy.
@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from mantissa.embed.multiplex import LAYOUTS
+from mantissa.tables.multiplex import LAYOUTS
 from mantissa.train.classifier import classifier_accuracy, fit_classifier
 
 #: ``((train values, train labels), (test values, test labels))``
