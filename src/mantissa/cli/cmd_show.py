@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import click
@@ -61,16 +61,24 @@ def _check_line(c: dict) -> str:
             f"{escape(str(c['op']))} {escape(_num(c['threshold']))}{_paper(c)}")
 
 
+def _print_checks(con: Console, reason: str, checks: list[dict], note: Callable[[dict], str]) -> None:
+    """The reason of an inconclusive verdict, then the checks by kind, each followed by ``note``."""
+    if reason:
+        con.print(f"  {escape(reason)}")
+    for label, group in _by_kind(checks):
+        con.print(f"  {label}:")
+        for c in group:
+            con.print(f"    {_check_line(c)}{note(c)}")
+
+
 def _print_run(con: Console, scale: str, run: RunRecord) -> None:
     con.print(f"[bold]last {scale} run[/bold] ({escape(run.started)}, {escape(str(run.path))}): "
               f"{escape(str(run.verdict if run.status == 'ok' else run.status))}")
-    if run.verdict_reason:
-        con.print(f"  {escape(run.verdict_reason)}")
-    for label, group in _by_kind(run.checks):
-        con.print(f"  {label}:")
-        for c in group:
-            spread = seed_spread(str(c.get("metric") or ""), run.metrics)
-            con.print(f"    {_check_line(c)}" + (f" [{escape(spread)}]" if spread else ""))
+    def spread(c: dict) -> str:
+        text = seed_spread(str(c.get("metric") or ""), run.metrics)
+        return f" [{escape(text)}]" if text else ""
+
+    _print_checks(con, run.verdict_reason, run.checks, spread)
     if run.error:
         con.print(f"  {escape(run.error)}")
 
@@ -80,13 +88,7 @@ def _print_group(con: Console, scale: str, group: SeedGroup) -> None:
     commit = (group.commit or "?")[:10]
     con.print(f"[bold]{scale} over {len(group.runs)} seeds[/bold] ({', '.join(map(str, group.seeds))}; "
               f"commit {escape(commit)}): {escape(str(group.verdict or group.error))}")
-    if group.verdict_reason:
-        con.print(f"  {escape(group.verdict_reason)}")
-    for label, checks in _by_kind(group.checks):
-        con.print(f"  {label}:")
-        for c in checks:
-            con.print(f"    {_check_line(c)}")
-            con.print(f"          {escape(seeds_text(c))}")
+    _print_checks(con, group.verdict_reason, group.checks, lambda c: f"\n          {escape(seeds_text(c))}")
     for run in group.runs:
         con.print(f"  seed {run.seed}: {escape(str(run.verdict))}  ({escape(str(run.path))})")
 

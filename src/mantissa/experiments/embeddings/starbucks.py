@@ -22,16 +22,8 @@ from pathlib import Path
 
 import torch
 
+from mantissa.embed import wordnet_bench as bench
 from mantissa.embed.pairs import subsample
-from mantissa.embed.wordnet_bench import (
-    eval_pairs,
-    grid,
-    grid_rows,
-    heatmap,
-    loss_curve,
-    minilm,
-    wordnet_splits,
-)
 from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_csv
 from mantissa.train.embed_trainer import fit_embedding
@@ -49,17 +41,17 @@ class StarbucksExperiment(Experiment):
     id = "starbucks"
 
     def _tune(self, loss, cfg: Config, train, seed: int, data):
-        model = minilm(max_length=cfg.max_length)
+        model = bench.minilm(max_length=cfg.max_length)
         torch.manual_seed(seed)
         trainer = fit_embedding(model, loss, train, steps=cfg.steps, batch_size=cfg.batch_size, lr=cfg.lr,
                                 seed=seed, desc=f"{loss.name} fine-tune")
-        return grid(model, data, LAYERS, DIMS), trainer.history
+        return bench.grid(model, data, LAYERS, DIMS), trainer.history
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
-        splits = wordnet_splits("lemma-gloss", ("n", "v"))
+        splits = bench.wordnet_splits("lemma-gloss", ("n", "v"))
         train = subsample(splits.train, cfg.train_pairs, seed)
-        data = eval_pairs(splits.test, cfg.eval_pairs, seed)
-        base = grid(minilm(max_length=cfg.max_length), data, LAYERS, DIMS)
+        data = bench.eval_pairs(splits.test, cfg.eval_pairs, seed)
+        base = bench.grid(bench.minilm(max_length=cfg.max_length), data, LAYERS, DIMS)
         sb, sb_hist = self._tune(Starbucks(pairs=MINILM_PAIRS), cfg, train, seed, data)
         md, md_hist = self._tune(TwoDMSE(dims="32-64-96-128-256", seed=seed), cfg, train, seed, data)
         small = MINILM_PAIRS[0]
@@ -68,15 +60,15 @@ class StarbucksExperiment(Experiment):
         cells = [(LAYERS.index(layer), DIMS.index(d)) for layer, d in MINILM_PAIRS]
         on_schedule = torch.tensor([float(diff[i, j]) for i, j in cells])
         i0, j0 = cells[0]
-        arts = [heatmap(out_dir / "starbucks.png", sb, LAYERS, DIMS, "Starbucks fine-tune: nDCG@10"),
-                heatmap(out_dir / "2dmse.png", md, LAYERS, DIMS, "2DMSE fine-tune: nDCG@10"),
-                heatmap(out_dir / "diff.png", diff, LAYERS, DIMS, "Starbucks − 2DMSE (nDCG@10)",
+        arts = [bench.heatmap(out_dir / "starbucks.png", sb, LAYERS, DIMS, "Starbucks fine-tune: nDCG@10"),
+                bench.heatmap(out_dir / "2dmse.png", md, LAYERS, DIMS, "2DMSE fine-tune: nDCG@10"),
+                bench.heatmap(out_dir / "diff.png", diff, LAYERS, DIMS, "Starbucks − 2DMSE (nDCG@10)",
                         diverging=True),
-                loss_curve(out_dir / "loss.png", {"starbucks": sb_hist, "2dmse": md_hist,
+                bench.loss_curve(out_dir / "loss.png", {"starbucks": sb_hist, "2dmse": md_hist,
                                                   "separate (1, 32)": sep_hist}, "training loss"),
                 write_csv(out_dir / "grid.csv", ["layer", "dim", "base_ndcg10", "starbucks_ndcg10",
                                                  "2dmse_ndcg10", "separate_l1_d32_ndcg10", "diff"],
-                          grid_rows({"base": base, "sb": sb, "2dmse": md, "sep": sep, "diff": diff},
+                          bench.grid_rows({"base": base, "sb": sb, "2dmse": md, "sep": sep, "diff": diff},
                                     LAYERS, DIMS))]
         return Result({
             "fraction_gt_schedule": float((on_schedule > 0).float().mean()),

@@ -20,16 +20,8 @@ from pathlib import Path
 
 import torch
 
+from mantissa.embed import wordnet_bench as bench
 from mantissa.embed.pairs import subsample
-from mantissa.embed.wordnet_bench import (
-    eval_pairs,
-    grid,
-    grid_rows,
-    heatmap,
-    loss_curve,
-    minilm,
-    wordnet_splits,
-)
 from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_csv
 from mantissa.train.embed_trainer import fit_embedding
@@ -54,27 +46,27 @@ class TwoDMSEExperiment(Experiment):
         return TwoDMSE(dims=cfg.train_dims, seed=seed)
 
     def run(self, cfg: Config, seed: int, out_dir: Path) -> Result:
-        splits = wordnet_splits("lemma-gloss", ("n", "v"))
+        splits = bench.wordnet_splits("lemma-gloss", ("n", "v"))
         train = subsample(splits.train, cfg.train_pairs, seed)
-        data = eval_pairs(splits.test, cfg.eval_pairs, seed)
+        data = bench.eval_pairs(splits.test, cfg.eval_pairs, seed)
         dims = [int(d) for d in cfg.dims.split("-")]
         grids, hist = {}, {}
         for arm in ARMS:
-            model = minilm(max_length=cfg.max_length)
+            model = bench.minilm(max_length=cfg.max_length)
             if arm == ARMS[0]:
-                grids["base"] = grid(model, data, LAYERS, dims)
+                grids["base"] = bench.grid(model, data, LAYERS, dims)
             torch.manual_seed(seed)
             tr = fit_embedding(model, self._loss(arm, cfg, seed), train, steps=cfg.steps,
                                batch_size=cfg.batch_size, lr=cfg.lr, seed=seed, desc=f"{arm} fine-tune")
-            grids[arm], hist[arm] = grid(model, data, LAYERS, dims), tr.history
+            grids[arm], hist[arm] = bench.grid(model, data, LAYERS, dims), tr.history
         gains = {b: grids["2dmse"] - grids[b] for b in ("base", "plain", "matryoshka")}
-        arts = [heatmap(out_dir / f"{k}.png", v, LAYERS, dims, f"{k}: nDCG@10 per (layer, dim)")
+        arts = [bench.heatmap(out_dir / f"{k}.png", v, LAYERS, dims, f"{k}: nDCG@10 per (layer, dim)")
                 for k, v in grids.items()]
-        arts += [heatmap(out_dir / f"gain_vs_{b}.png", g, LAYERS, dims, f"2DMSE − {b} (nDCG@10)",
+        arts += [bench.heatmap(out_dir / f"gain_vs_{b}.png", g, LAYERS, dims, f"2DMSE − {b} (nDCG@10)",
                          diverging=True) for b, g in gains.items()]
-        arts += [loss_curve(out_dir / "loss.png", hist, "training loss"),
+        arts += [bench.loss_curve(out_dir / "loss.png", hist, "training loss"),
                  write_csv(out_dir / "grid.csv", ["layer", "dim", *(f"{k}_ndcg10" for k in grids)],
-                           grid_rows(grids, LAYERS, dims))]
+                           bench.grid_rows(grids, LAYERS, dims))]
         m: dict[str, float] = {f"{k}_mean": float(v.mean()) for k, v in grids.items()}
         m.update({f"{k}_full": float(v[-1, -1]) for k, v in grids.items()})
         m.update({f"{k}_l1_d32": float(v[0, 0]) for k, v in grids.items()})
