@@ -19,7 +19,7 @@ import time
 
 import torch
 
-from mantissa.nn.nerv import HNeRV, NeRV, match_nerv_width
+from mantissa.models.nerv import HNeRV, NeRV, match_nerv_width
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import torch
 
-from mantissa.nn import Transformer, TransformerConfig
+from mantissa.models import Transformer, TransformerConfig
 
 
 def _model(pe: str, args: argparse.Namespace) -> Transformer:

@@ -24,7 +24,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from mantissa.nn.transformer import Transformer, TransformerConfig
+from mantissa.models.transformer import Transformer, TransformerConfig
 from mantissa.tasks import CharTokenizer, make_task
 from mantissa.train import TensorBatches, TrainConfig, Trainer
 

@@ -52,7 +52,7 @@ def test_power_attention_weights_and_polynomial_kernel():
 
 
 def test_kernels_plug_into_the_transformer_by_spec():
-    from mantissa.nn.transformer import Transformer, TransformerConfig
+    from mantissa.models.transformer import Transformer, TransformerConfig
 
     torch.manual_seed(0)
     idx = torch.randint(0, 12, (2, 7))

@@ -3,7 +3,9 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from mantissa.errors import ConfigError, ShapeError
-from mantissa.nn import ATTENTION, TinyViT, TinyViTConfig, Transformer, TransformerConfig
+from mantissa.models import TinyViT, TinyViTConfig, Transformer, TransformerConfig
+from mantissa.models.transformer import attention_kernel
+from mantissa.nn import ATTENTION
 from mantissa.nn.ecoformer import (
     EcoFormerAttention,
     KernelizedHash,
@@ -12,7 +14,6 @@ from mantissa.nn.ecoformer import (
     binary_sign,
     similarity_target,
 )
-from mantissa.nn.transformer import attention_kernel
 
 
 def quadratic(hq, hk, v, offset, causal=False, key_padding_mask=None):

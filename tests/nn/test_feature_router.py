@@ -1,8 +1,8 @@
 import torch
 from torch import nn
 
+from mantissa.models.tiny_vit import TinyViT, TinyViTConfig
 from mantissa.nn.feature_router import FeatureRouter, QuestionHead, layer_features
-from mantissa.nn.tiny_vit import TinyViT, TinyViTConfig
 
 
 def test_layer_features_match_the_vit_forward():

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from mantissa.errors import ConfigError, ShapeError
-from mantissa.nn import Transformer, TransformerConfig
+from mantissa.models import Transformer, TransformerConfig
 from mantissa.nn.memory_layer import MemoryFFN, MemoryLinear, dense_flops, linear_flops, swap_linears
 
 

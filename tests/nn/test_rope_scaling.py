@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from mantissa.errors import ConfigError, SpecError
+from mantissa.models.transformer import Transformer, TransformerConfig
 from mantissa.nn.positional import RoPE
 from mantissa.nn.rope_scaling import CLEX, RoPENTK, RoPEPI, ntk_base, rk4
 from mantissa.nn.slots import POSITIONAL
-from mantissa.nn.transformer import Transformer, TransformerConfig
 
 D_MODEL, N_HEAD = 32, 2  # head_dim 16
 HEAD_DIM = D_MODEL // N_HEAD

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from mantissa.nn import Transformer, TransformerConfig
+from mantissa.models import Transformer, TransformerConfig
 from mantissa.probe.length_extrapolation import plot_bits_by_position, plot_bits_vs_length, position_bits
 from mantissa.train import lm_loss
 

@@ -3,8 +3,8 @@
 import torch
 import torch.nn.functional as F
 
-from mantissa.nn.bind import BindNetwork, GatedInjection, InjectedLM, freeze
-from mantissa.nn.transformer import Transformer, TransformerConfig
+from mantissa.models.bind import BindNetwork, GatedInjection, InjectedLM, freeze
+from mantissa.models.transformer import Transformer, TransformerConfig
 from mantissa.tasks.digit_captions import drawn_captions, every_caption
 from mantissa.tasks.tokenizer import CharTokenizer
 from mantissa.train.bind import bind_loss, pretrain_text_lm, train_bind

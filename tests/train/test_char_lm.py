@@ -3,7 +3,7 @@ matches lm_loss."""
 
 import torch
 
-from mantissa.nn import Transformer, TransformerConfig
+from mantissa.models import Transformer, TransformerConfig
 from mantissa.tasks.charlm import lm_batch
 from mantissa.train.char_lm import evaluate_char_lm, fit_char_lm, loss_curve
 from mantissa.train.lm import lm_loss

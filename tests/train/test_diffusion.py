@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mantissa.errors import ConfigError
-from mantissa.nn.ddpm import MLPDenoiser, timestep_embedding
+from mantissa.models.ddpm import MLPDenoiser, timestep_embedding
 from mantissa.train.diffusion import NoiseSchedule, ddpm_loss, ddpm_sample
 
 

@@ -1,6 +1,6 @@
 import torch
 
-from mantissa.nn.tiny_vit import TinyViTConfig
+from mantissa.models.tiny_vit import TinyViTConfig
 from mantissa.tasks import geometry as geo
 from mantissa.train import geometry_pretrain as gp
 

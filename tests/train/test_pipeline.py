@@ -1,7 +1,7 @@
 import pytest
 
 from mantissa.errors import ConfigError
-from mantissa.nn.transformer import TransformerConfig
+from mantissa.models.transformer import TransformerConfig
 from mantissa.train import TrainConfig
 from mantissa.train.pipeline import DataConfig, LabConfig, build_split, build_task, fit_task
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mantissa.errors import ConfigError, CorruptFileError
-from mantissa.nn.transformer import Transformer, TransformerConfig
+from mantissa.models.transformer import Transformer, TransformerConfig
 from mantissa.tasks import CharTokenizer, make_task
 from mantissa.train import StopTraining, TensorBatches, TrainConfig, Trainer, exact_match, load_checkpoint
 from mantissa.train.schedule import lr_factor

@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from mantissa.nn.nerv import HNeRV
+from mantissa.models.nerv import HNeRV
 from mantissa.tasks.video import moving_digits_video
 from mantissa.train.video import epochs_to_reach, fit_video, reconstruct
 

@@ -21,7 +21,7 @@ def command(checkpoint: str, lengths: str, n_per: int, grid: bool, seed: int, cs
     """Evaluate CHECKPOINT (written by `mantissa train`) on fresh examples."""
     from mantissa.errors import ConfigError, CorruptFileError
     from mantissa.io import write_csv
-    from mantissa.nn.transformer import Transformer, config_from_dict
+    from mantissa.models.transformer import Transformer, config_from_dict
     from mantissa.probe.length_gen import accuracy_by
     from mantissa.tasks import CharTokenizer, buckets, length_range
     from mantissa.train.checkpoint import load_checkpoint, read_checkpoint

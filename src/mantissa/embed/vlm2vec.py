@@ -9,9 +9,9 @@ pooling), and the model is trained with InfoNCE over in-batch negatives (Eq. 1):
     L = -log  φ(h_q, h_t+) / ( φ(h_q, h_t+) + Σ_{t- ∈ N} φ(h_q, h_t-) ),
     φ(h_q, h_t) = exp(cos(h_q, h_t) / τ)
 
-Here the VLM is a small causal transformer (:class:`mantissa.nn.transformer.Block`)
+Here the VLM is a small causal transformer (:class:`mantissa.models.transformer.Block`)
 over ``[instruction words] [image patches] [text words] [EOS]`` with the image patches
-embedded as in :mod:`mantissa.nn.tiny_vit`; missing parts are masked out of attention.
+embedded as in :mod:`mantissa.models.tiny_vit`; missing parts are masked out of attention.
 The loss is :func:`mantissa.train.losses.keyed_infonce.keyed_info_nce` (interchangeable
 targets, e.g. two images of the same digit, are not negatives of each other).
 
@@ -32,9 +32,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from mantissa.errors import ConfigError, ShapeError
+from mantissa.models.tiny_vit import patchify
+from mantissa.models.transformer import Block, TransformerConfig
 from mantissa.nn.positional import NoPE
-from mantissa.nn.tiny_vit import patchify
-from mantissa.nn.transformer import Block, TransformerConfig
 from mantissa.train.losses.keyed_infonce import keyed_info_nce
 
 PAD, UNK, EOS = 0, 1, 2

@@ -299,7 +299,7 @@ class EcoFormerAttention(nn.Module):
 
     ``topk=0``: ``max(1, T_k // 8)``. ``refit=N``: re-learn the hash every N training
     calls (0: only on the first call, as the reference does). A stateful kernel (one
-    instance per layer: :func:`mantissa.nn.transformer.attention_kernel` builds it).
+    instance per layer: :func:`mantissa.models.transformer.attention_kernel` builds it).
     """
 
     def __init__(self, bits: int = 16, anchors: int = 20, topk: int = 0, iters: int = 100,

@@ -14,7 +14,7 @@ adjusts the contribution of hierarchical visual feature maps"; the paper routes 
 GeoGLIP's multi-scale maps and CLIP's features).
 
 * :func:`layer_features` — the token features after every block of a
-  :class:`~mantissa.nn.tiny_vit.TinyViT` (the encoder of both arms);
+  :class:`~mantissa.models.tiny_vit.TinyViT` (the encoder of both arms);
 * :class:`FeatureRouter` — the routing above; ``n_levels=1`` degenerates to ``LN(F)``;
 * :class:`QuestionHead` — the small "reasoner": a question token prepended to the routed
   visual tokens, one bidirectional ViT block, an answer classifier on the question token.
@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from mantissa.errors import ShapeError
-from mantissa.nn.tiny_vit import TinyViT, TinyViTConfig, ViTBlock, patchify
+from mantissa.models.tiny_vit import TinyViT, TinyViTConfig, ViTBlock, patchify
 
 
 def layer_features(vit: TinyViT, images: torch.Tensor) -> torch.Tensor:

@@ -138,7 +138,7 @@ class MemoryFFN(nn.Module):
 @FFN.register("memory")
 def memory_ffn(d_model: int, d_ff: int, tau: int = 8, temperature: float = 1.0, dropout: float = 0.0,
                **_: object) -> nn.Module:
-    """``ffn="memory:tau=8,temperature=1.0"`` in a :class:`~mantissa.nn.transformer.TransformerConfig`."""
+    """``ffn="memory:tau=8,temperature=1.0"`` in a :class:`~mantissa.models.transformer.TransformerConfig`."""
     if not isinstance(tau, int) or not isinstance(temperature, (int, float)):
         raise ConfigError(f"ffn 'memory' takes an integer tau and a number temperature, got tau={tau!r}, "
                           f"temperature={temperature!r} (spec: memory:tau=8,temperature=1.0)")

@@ -3,7 +3,7 @@ and how much of a caption language a text-only LM can know.
 
 The evaluation of the ImageBind-LLM experiment (Han et al. 2023, "ImageBind-LLM:
 Multi-modality Instruction Tuning"): ``forward(idx, feats) -> logits`` is an LM conditioned on
-per-example features (an :class:`~mantissa.nn.bind.InjectedLM`, or ``lambda i, f: lm(i)`` for
+per-example features (an :class:`~mantissa.models.bind.InjectedLM`, or ``lambda i, f: lm(i)`` for
 the LM alone). :func:`candidate_scores` picks among fixed candidate captions by likelihood,
 :func:`greedy_captions` decodes freely, and :func:`determined_next_token_accuracy` scores a
 text-only LM on the positions its prefix determines.

@@ -130,7 +130,7 @@ def bert_head_scores(bert, token_ids: Sequence[int]) -> Tensor:
 
 def transformer_head_scores(model, token_ids: Sequence[int], layer: int = 0) -> dict[str, Tensor]:
     """Succession and copy scores per head of one block of a
-    :class:`mantissa.nn.transformer.Transformer`: effective embedding = the
+    :class:`mantissa.models.transformer.Transformer`: effective embedding = the
     block's pre-norm of the token embeddings, unembedding = the LM head."""
     block = model.blocks[layer]
     d = model.cfg.d_model

@@ -36,7 +36,7 @@ from torch import nn
 from mantissa.arith.dyadic import dyadic_from_scale, dyadic_requant
 from mantissa.arith.i_vit import shift_gelu, shiftmax
 from mantissa.errors import ConfigError
-from mantissa.nn import i_vit
+from mantissa.models import i_vit
 from mantissa.quant.grid import int_qmax
 from mantissa.quant.layers import LAYERS, IntLinear, QuantLinear
 

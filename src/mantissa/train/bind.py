@@ -1,6 +1,6 @@
 """Training ImageBind-LLM's two stages on tokenised captions (Han et al. 2023, "ImageBind-LLM:
 Multi-modality Instruction Tuning", Sec. 3.2): the text-only LM first, then, with the LM
-frozen, only the bind network and the zero-initialised gates (:class:`~mantissa.nn.bind.InjectedLM`)
+frozen, only the bind network and the zero-initialised gates (:class:`~mantissa.models.bind.InjectedLM`)
 on image-caption pairs, by next-token cross-entropy on the caption tokens.
 
 Both stages use :class:`~mantissa.train.Trainer` with AdamW, no weight decay and a 10 %

@@ -7,7 +7,7 @@
 * Sampler (Algorithm 2): ``x_{t-1} = (x_t - beta_t / sqrt(1 - abar_t) eps_theta) / sqrt(alpha_t)
   + sigma_t z`` with ``sigma_t^2 = beta_t``; no noise at the last step.
 
-The model is any ``model(x_t, t) -> eps`` (e.g. :class:`mantissa.nn.ddpm.MLPDenoiser`).
+The model is any ``model(x_t, t) -> eps`` (e.g. :class:`mantissa.models.ddpm.MLPDenoiser`).
 :func:`ddpm_sample` can also record the model inputs of every step, the
 calibration data of post-training quantization for diffusion models (inputs from
 all timesteps of the sampling trajectory; :func:`calibration_inputs`). :func:`fit_ddpm`

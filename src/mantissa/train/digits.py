@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from mantissa.data import load_sklearn
-from mantissa.nn.tiny_vit import TinyViT, TinyViTConfig
+from mantissa.models.tiny_vit import TinyViT, TinyViTConfig
 from mantissa.runtime import threads
 from mantissa.train.lm import TensorBatches
 from mantissa.train.trainer import TrainConfig, Trainer

@@ -4,7 +4,7 @@ diagrams with captions (the CLIP recipe).
 Open Eyes, Then Reason (Zhang et al. 2025, SVE-Math) §3.1: GeoGLIP is trained to *ground*
 geometric primitives (shape grounding, boundary and junction detection) on synthetic
 diagrams, while CLIP-style image-level contrastive pretraining misses them. Both models
-below share one :class:`~mantissa.nn.tiny_vit.TinyViT` encoder shape:
+below share one :class:`~mantissa.models.tiny_vit.TinyViT` encoder shape:
 
 * :class:`GroundingModel` — a per-token linear head predicts the grounding maps of
   :func:`mantissa.tasks.geometry.grounding_targets` (which primitive's ink is in each patch,
@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mantissa.models.tiny_vit import TinyViT, TinyViTConfig
 from mantissa.nn.feature_router import layer_features
-from mantissa.nn.tiny_vit import TinyViT, TinyViTConfig
 from mantissa.train.losses.keyed_infonce import keyed_info_nce
 
 

@@ -9,7 +9,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from mantissa.nn.transformer import TransformerConfig
+from mantissa.models.transformer import TransformerConfig
 from mantissa.probe.length_gen import accuracy_by, mean_over
 from mantissa.train.pipeline import DataConfig, LabConfig, LabRun, fit_task
 from mantissa.train.trainer import TrainConfig

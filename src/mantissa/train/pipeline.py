@@ -2,7 +2,7 @@
 experiments and ``mantissa train`` share.
 
 ``LabConfig`` groups three typed configs — ``data`` (:class:`DataConfig`),
-``model`` (:class:`~mantissa.nn.transformer.TransformerConfig`) and ``train``
+``model`` (:class:`~mantissa.models.transformer.TransformerConfig`) and ``train``
 (:class:`~mantissa.train.trainer.TrainConfig`) — so every field is settable as
 ``data.format=reverse``, ``model.pe=nope``, ``train.lr=3e-4``.
 :func:`fit_task` draws the split, fixes the model's vocabulary/digit tokens/
@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from mantissa.errors import ConfigError
-from mantissa.nn.transformer import Transformer, TransformerConfig
+from mantissa.models.transformer import Transformer, TransformerConfig
 from mantissa.tasks import CharTokenizer, Example, Split, Task, buckets, length_range, make_split, make_task
 from mantissa.train.curriculum import CurriculumBatches, example_level
 from mantissa.train.lm import Batch, TensorBatches, exact_match

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mantissa.nn.nerv import psnr
+from mantissa.models.nerv import psnr
 from mantissa.train.lm import TensorBatches
 from mantissa.train.trainer import TrainConfig, Trainer
 

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import torch
 
 from mantissa.experiments.architectures.circuit_diagrams import _SVG, _covered, _drawn, _legend, _reference
-from mantissa.nn import Transformer, TransformerConfig
+from mantissa.models import Transformer, TransformerConfig
 from mantissa.probe.circuit import trace
 from mantissa.probe.circuit_svg import render_svg, save_svg
 

@@ -4,7 +4,7 @@ The parts are tested beside them (tests/nn/test_bind.py, tests/probe/test_captio
 import torch
 
 from mantissa.experiments.architectures.imagebind_llm import ImageBindLLM
-from mantissa.nn.bind import BindNetwork, GatedInjection, InjectedLM, freeze
+from mantissa.models.bind import BindNetwork, GatedInjection, InjectedLM, freeze
 from mantissa.nn.random_features import RandomReLUFeatures
 from mantissa.probe.captions import candidate_scores
 from mantissa.tasks.digit_captions import candidate_captions

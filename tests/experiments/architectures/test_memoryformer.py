@@ -4,7 +4,7 @@ in closed form: tests/nn/test_memoryformer.py)."""
 from __future__ import annotations
 
 from mantissa.experiments.architectures.memoryformer import MemoryFormer
-from mantissa.nn.memoryformer import flop_breakdown, memoryformer_lm
+from mantissa.models.memoryformer import flop_breakdown, memoryformer_lm
 
 
 def test_ffn_flop_ratio_at_quick_scale_is_far_below_dense():

@@ -23,7 +23,7 @@ import torch
 
 from mantissa.catalogue.protocol import Check, Experiment, Result, register
 from mantissa.experiments import card_config
-from mantissa.nn import Transformer, TransformerConfig
+from mantissa.models import Transformer, TransformerConfig
 from mantissa.probe.circuit import trace
 from mantissa.probe.circuit_svg import save_svg
 

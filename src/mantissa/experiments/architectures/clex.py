@@ -27,7 +27,8 @@ import torch
 
 from mantissa.catalogue.protocol import Check, Experiment, Result, register
 from mantissa.experiments import card_config
-from mantissa.nn import POSITIONAL, Transformer, TransformerConfig
+from mantissa.models import Transformer, TransformerConfig
+from mantissa.nn import POSITIONAL
 from mantissa.nn.rope_scaling import rope_to_clex
 from mantissa.probe.length_extrapolation import plot_bits_by_position, plot_bits_vs_length, position_bits
 from mantissa.tasks import CharTokenizer

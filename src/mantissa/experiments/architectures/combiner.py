@@ -23,7 +23,8 @@ import torch
 from mantissa import plot
 from mantissa.catalogue.protocol import Experiment, Result, register, seed_metrics
 from mantissa.experiments import card_config
-from mantissa.nn import ATTENTION, Transformer, TransformerConfig
+from mantissa.models import Transformer, TransformerConfig
+from mantissa.nn import ATTENTION
 from mantissa.nn.attention_cost import cpu_timed, log_log_slope
 from mantissa.tasks import CharTokenizer
 from mantissa.tasks.charlm import char_corpus, lm_batch, split_windows

@@ -45,11 +45,11 @@ from mantissa import plot, runtime
 from mantissa.catalogue.protocol import Experiment, Result, register, seed_metrics
 from mantissa.experiments import card_config
 from mantissa.io import write_csv
+from mantissa.models.tiny_vit import TinyViT
+from mantissa.models.transformer import Transformer, TransformerConfig
 from mantissa.nn import ATTENTION
 from mantissa.nn.attention_cost import cpu_timed, log_log_slope
 from mantissa.nn.ecoformer import EcoFormerAttention, attention_macs
-from mantissa.nn.tiny_vit import TinyViT
-from mantissa.nn.transformer import Transformer, TransformerConfig
 from mantissa.progress import track
 from mantissa.tasks import CharTokenizer
 from mantissa.tasks.charlm import char_corpus, lm_batch, split_windows

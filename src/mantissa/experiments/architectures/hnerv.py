@@ -2,9 +2,9 @@
 beat NeRV's index embedding at equal size on a video-regression task.
 
 Wiring: a generated video of scikit-learn digits moving and zooming on a canvas
-(:func:`mantissa.tasks.video.moving_digits_video`); :class:`mantissa.nn.nerv.HNeRV` (a conv
+(:func:`mantissa.tasks.video.moving_digits_video`); :class:`mantissa.models.nerv.HNeRV` (a conv
 encoder to a tiny per-frame embedding, a kernel-1 projection, then HNeRV blocks with kernels
-1/3/5/5 and widths shrinking by 1.2) against :class:`mantissa.nn.nerv.NeRV` (positional
+1/3/5/5 and widths shrinking by 1.2) against :class:`mantissa.models.nerv.NeRV` (positional
 encoding -> MLP -> 3x3 blocks whose width halves) with the NeRV width chosen as the smallest
 whose size reaches HNeRV's (decoder + stored embeddings; the encoder is not stored, as in the
 paper). Both are fitted with the same loop, loss (L2), optimiser, schedule and epochs
@@ -25,7 +25,7 @@ import torch
 from mantissa import plot, runtime
 from mantissa.experiments import Experiment, Result, card_config, register, seed_metrics
 from mantissa.io import write_csv
-from mantissa.nn.nerv import HNeRV, NeRV, match_nerv_width, psnr
+from mantissa.models.nerv import HNeRV, NeRV, match_nerv_width, psnr
 from mantissa.tasks.video import moving_digits_video
 from mantissa.train.video import epochs_to_reach, fit_video
 

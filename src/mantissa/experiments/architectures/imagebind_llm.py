@@ -1,14 +1,14 @@
 """ImageBind-LLM (catalogue row #2): a bind network and zero-initialised gates
 teach a frozen, text-only LM to caption images.
 
-Wiring (all parts from :mod:`mantissa.nn.bind` and :mod:`mantissa.nn.transformer`):
+Wiring (all parts from :mod:`mantissa.models.bind` and :mod:`mantissa.models.transformer`):
 
 * images: scikit-learn's 8x8 digits; each caption is one of a few templates
   ("the digit seven.", "a handwritten 7.", ...);
 * frozen "image encoder": fixed random ReLU features of the pixels (a seeded
   random projection, never trained; a stand-in for ImageBind's frozen encoder
   that carries no label information of its own);
-* LM: a char-level :class:`~mantissa.nn.transformer.Transformer` pretrained on the
+* LM: a char-level :class:`~mantissa.models.transformer.Transformer` pretrained on the
   caption templates with uniformly random digits and *no images*, so alone it
   cannot know which digit an image shows; then frozen;
 * only the bind network and one zero-initialised gate per layer are trained.
@@ -38,9 +38,9 @@ import torch
 from mantissa import plot, runtime
 from mantissa.data import load_sklearn
 from mantissa.experiments import Experiment, Result, card_config, register
-from mantissa.nn.bind import BindNetwork, GatedInjection, InjectedLM, VisualCache, freeze
+from mantissa.models.bind import BindNetwork, GatedInjection, InjectedLM, VisualCache, freeze
+from mantissa.models.transformer import Transformer, TransformerConfig
 from mantissa.nn.random_features import RandomReLUFeatures
-from mantissa.nn.transformer import Transformer, TransformerConfig
 from mantissa.probe.captions import candidate_scores, determined_next_token_accuracy, greedy_captions
 from mantissa.tasks.digit_captions import (
     TEMPLATES,

@@ -24,8 +24,8 @@ from mantissa import plot
 from mantissa.catalogue.protocol import Check, Experiment, Result, register
 from mantissa.errors import ConfigError
 from mantissa.experiments import card_config
-from mantissa.nn.memoryformer import flop_breakdown, flops_table, memoryformer_lm, plot_flops
-from mantissa.nn.transformer import Transformer
+from mantissa.models.memoryformer import flop_breakdown, flops_table, memoryformer_lm, plot_flops
+from mantissa.models.transformer import Transformer
 from mantissa.tasks import CharTokenizer
 from mantissa.tasks.charlm import char_corpus, lm_windows
 from mantissa.train.char_lm import evaluate_char_lm, fit_char_lm, loss_curve

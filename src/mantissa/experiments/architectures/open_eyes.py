@@ -24,8 +24,8 @@ import torch
 from mantissa import plot, runtime
 from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_csv
+from mantissa.models.tiny_vit import TinyViTConfig
 from mantissa.nn.feature_router import QuestionHead
-from mantissa.nn.tiny_vit import TinyViTConfig
 from mantissa.stats import seed_metrics
 from mantissa.tasks import geometry as geo
 from mantissa.train import geometry_pretrain as gp

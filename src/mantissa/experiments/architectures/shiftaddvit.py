@@ -51,8 +51,8 @@ import torch
 from mantissa import plot
 from mantissa.catalogue.protocol import Experiment, Result, register, seed_metrics
 from mantissa.io import write_csv
+from mantissa.models.tiny_vit import TinyViT
 from mantissa.nn.shiftadd import MoEMultPrimitives, ShiftLinear
-from mantissa.nn.tiny_vit import TinyViT
 from mantissa.train.digits import accuracy, digits_split, train_digits_vit
 
 ARMS = ("fp", "shiftaddvit", "moe_no_balance", "all_shift")

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from mantissa import plot
 from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import write_csv
-from mantissa.nn.mlp import ModMLP, ModMLPConfig
+from mantissa.models.mlp import ModMLP, ModMLPConfig
 from mantissa.probe.ipr import fourier_ipr
 from mantissa.tasks import ModularData, modular_table
 from mantissa.train import TensorBatches, TrainConfig, Trainer

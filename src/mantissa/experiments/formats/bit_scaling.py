@@ -33,7 +33,7 @@ import torch
 
 from mantissa.catalogue.protocol import Experiment, Result, register, seed_metrics
 from mantissa.errors import ConfigError
-from mantissa.nn import Transformer, TransformerConfig
+from mantissa.models import Transformer, TransformerConfig
 from mantissa.quant.qat import prepare_qat
 from mantissa.tasks import CharTokenizer
 from mantissa.tasks.charlm import char_corpus, lm_batch, split_windows

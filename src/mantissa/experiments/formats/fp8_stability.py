@@ -33,7 +33,7 @@ import torch
 from mantissa import plot
 from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.formats import get as get_format
-from mantissa.nn.transformer import Transformer, TransformerConfig
+from mantissa.models.transformer import Transformer, TransformerConfig
 from mantissa.progress import track
 from mantissa.quant.simulate import sharpness, simulate_precision
 from mantissa.stats import rank_correlation

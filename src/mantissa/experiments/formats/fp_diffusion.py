@@ -1,6 +1,6 @@
 """Low-bitwidth FP quantization for diffusion models (catalogue row #33) on a small DDPM.
 
-An MLP denoiser (:mod:`mantissa.nn.ddpm`, :mod:`mantissa.train.diffusion`) on 8x8 digits; each
+An MLP denoiser (:mod:`mantissa.models.ddpm`, :mod:`mantissa.train.diffusion`) on 8x8 digits; each
 quantized arm is :func:`mantissa.quant.learned_rounding.quantize_model` calibrated on inputs from
 every 5th step of FP32 sampling chains; all arms sample from the same noise. Quality: Fréchet
 distance on a digits classifier's features (:mod:`mantissa.probe.frechet`) to all digits and to the
@@ -19,7 +19,7 @@ from mantissa import plot, runtime
 from mantissa.data import load_sklearn
 from mantissa.experiments import Experiment, Result, card_config, mean_se, register, seed_metrics
 from mantissa.io import write_csv
-from mantissa.nn.ddpm import MLPDenoiser
+from mantissa.models.ddpm import MLPDenoiser
 from mantissa.probe.frechet import fit_classifier, frechet_features, sample_quality, shuffled_pixels_fd
 from mantissa.quant.learned_rounding import PTQConfig, quantize_model
 from mantissa.train.diffusion import NoiseSchedule, calibration_inputs, ddpm_sample, fit_ddpm

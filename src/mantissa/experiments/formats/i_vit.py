@@ -2,9 +2,9 @@
 int8 matmuls, dyadic rescaling, Shiftmax, ShiftGELU and I-LayerNorm — at the
 accuracy of its float model.
 
-Wires :class:`mantissa.nn.tiny_vit.TinyViT` (trained in float32 on
+Wires :class:`mantissa.models.tiny_vit.TinyViT` (trained in float32 on
 scikit-learn digits with the generic Trainer) into
-:class:`mantissa.nn.i_vit.IntViT` (post-training, static calibration on 512
+:class:`mantissa.models.i_vit.IntViT` (post-training, static calibration on 512
 training images; the paper fine-tunes with quantization in the loop, we do
 not). The integer forward runs under :func:`mantissa.arith.integer_only`,
 which raises on any floating-point tensor: a completed run is the proof. The
@@ -35,7 +35,7 @@ from mantissa import plot
 from mantissa.arith.integer_guard import integer_only
 from mantissa.experiments import Experiment, Result, card_config, register, seed_metrics
 from mantissa.io import write_csv
-from mantissa.nn.i_vit import IntViT, IntViTConfig
+from mantissa.models.i_vit import IntViT, IntViTConfig
 from mantissa.quant.compare import end_to_end_metrics, minilm_end_to_end, write_end_to_end
 from mantissa.runtime import threads
 from mantissa.train.digits import accuracy, digits_split, train_digits_vit

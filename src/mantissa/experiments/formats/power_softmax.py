@@ -3,7 +3,7 @@ exponential trains as well as softmax, and its remaining non-polynomial part
 (the reciprocal of the row sum) is replaced by a polynomial on the range it
 takes, for HE-friendly inference.
 
-Wires the decoder :class:`~mantissa.nn.transformer.Transformer` trained by
+Wires the decoder :class:`~mantissa.models.transformer.Transformer` trained by
 :func:`mantissa.train.pipeline.fit_task` on an algorithmic task (sorting digit
 strings) twice — ``attention="softmax"`` and ``attention="power:p=2"`` — with
 the same data, seed and schedule, once per seed; compares exact-match test
@@ -32,9 +32,9 @@ from mantissa import plot
 from mantissa.arith.poly import fit, newton_steps
 from mantissa.experiments import Experiment, Result, card_config, register, seed_metrics
 from mantissa.io import write_csv
+from mantissa.models.transformer import TransformerConfig
 from mantissa.nn import power_softmax as _power  # noqa: F401  (registers attention "power")
 from mantissa.nn.power_softmax import power_attention_kernel
-from mantissa.nn.transformer import TransformerConfig
 from mantissa.runtime import threads
 from mantissa.train.pipeline import DataConfig, LabConfig, fit_task
 from mantissa.train.trainer import TrainConfig

@@ -1,7 +1,7 @@
 """Linguistic Collapse (paper #53): neural-collapse metrics of small causal LMs of
 growing width and training length, and their link with generalization.
 
-Character-level decoder transformers (:mod:`mantissa.nn.transformer`, trained with
+Character-level decoder transformers (:mod:`mantissa.models.transformer`, trained with
 :class:`mantissa.train.Trainer`) on real text — WordNet glosses — are measured
 with :mod:`mantissa.probe.collapse` (classes = next characters, features =
 final-norm hidden states, classifier = the tied unembedding).
@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from mantissa.data import load_wordnet_glosses
 from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import atomic_write
-from mantissa.nn.transformer import Transformer, TransformerConfig
+from mantissa.models.transformer import Transformer, TransformerConfig
 from mantissa.plot import figure, save
 from mantissa.probe.collapse import collapse_metrics
 from mantissa.tasks.charlm import lm_windows

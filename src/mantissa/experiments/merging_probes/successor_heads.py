@@ -16,7 +16,7 @@ task). Claims, both on MiniLM:
 
 Gates: the probe on shuffled labels stays near chance (the probe does not memorise),
 and a positive control: a one-block attention-only
-:class:`mantissa.nn.transformer.Transformer` (its MLP zeroed and frozen) trained with
+:class:`mantissa.models.transformer.Transformer` (its MLP zeroed and frozen) trained with
 :class:`mantissa.train.Trainer` on "say the successor of the previous token" has a
 head the same scorer rates as a successor head (so the scorer can find one); a copy
 model ("say the previous token") is reported beside it. That trained LM is a check of
@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from mantissa.data import load_minilm
 from mantissa.experiments import Experiment, Result, card_config, register
 from mantissa.io import atomic_write
-from mantissa.nn.transformer import Transformer, TransformerConfig
+from mantissa.models.transformer import Transformer, TransformerConfig
 from mantissa.plot import figure, save
 from mantissa.probe.successor import (
     bert_head_scores,

@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from mantissa.errors import ConfigError
-from mantissa.nn.bind import BindNetwork, GatedInjection, freeze
-from mantissa.nn.transformer import Transformer, TransformerConfig
+from mantissa.models.bind import BindNetwork, GatedInjection, freeze
+from mantissa.models.transformer import Transformer, TransformerConfig
 
 
 def _setup(n_layer=3, d_model=16, d_in=8, seed=0):
@@ -93,7 +93,7 @@ def test_bad_attach_and_inputs():
 def test_visual_cache_matches_numpy_brute_force():
     import numpy as np
 
-    from mantissa.nn.bind import VisualCache
+    from mantissa.models.bind import VisualCache
 
     g = torch.Generator().manual_seed(0)
     keys, q = torch.randn(50, 6, generator=g), torch.randn(7, 6, generator=g)
@@ -110,7 +110,7 @@ def test_visual_cache_matches_numpy_brute_force():
 
 
 def test_visual_cache_alpha_extremes_and_bad_args():
-    from mantissa.nn.bind import VisualCache
+    from mantissa.models.bind import VisualCache
 
     keys = torch.randn(20, 4)
     q = torch.randn(3, 4)

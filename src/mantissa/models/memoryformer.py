@@ -16,8 +16,8 @@ from typing import Any
 from torch import nn
 
 from mantissa.errors import ConfigError
+from mantissa.models.transformer import Transformer, TransformerConfig
 from mantissa.nn.memory_layer import linear_flops, swap_linears
-from mantissa.nn.transformer import Transformer, TransformerConfig
 
 #: ``dense`` (GELU FFN), ``memory-ffn`` (the FFN as two Memory Layers) and ``memory-all`` (the
 #: attention projections ``qkv``/``proj`` too: the paper's model)

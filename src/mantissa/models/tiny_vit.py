@@ -7,7 +7,7 @@ residual), a final LayerNorm, mean pooling over tokens and a linear head.
 
 The attention kernel is a slot name (``attention="softmax"``, ``"lmul"``,
 ``"power:p=2"``). Its parts are plain ``nn.Linear``/``nn.LayerNorm`` modules
-so :mod:`mantissa.nn.i_vit` can convert a trained model to an integer-only
+so :mod:`mantissa.models.i_vit` can convert a trained model to an integer-only
 pipeline; ``forward(x, trace=dict)`` records the tensors at every point the
 integer pipeline quantizes (for calibration).
 """
@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mantissa.errors import ConfigError, ShapeError
-from mantissa.nn.transformer import attention_kernel
+from mantissa.models.transformer import attention_kernel
 
 
 @dataclass

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from mantissa.errors import ConfigError, UnknownNameError
+from mantissa.models.transformer import Transformer, TransformerConfig, config_from_dict
 from mantissa.nn.positional import alibi_slopes, digit_positions
 from mantissa.nn.slots import POSITIONAL
-from mantissa.nn.transformer import Transformer, TransformerConfig, config_from_dict
 
 PES = ["ape", "sinusoidal", "t5", "alibi", "rope", "nope", "abacus", "fire"]
 DIGITS = tuple(range(3, 13))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mantissa.errors import ConfigError
+from mantissa.models.memoryformer import flop_breakdown, flops_table, memoryformer_lm, plot_flops
 from mantissa.nn.memory_layer import MemoryLinear
-from mantissa.nn.memoryformer import flop_breakdown, flops_table, memoryformer_lm, plot_flops
 
 
 def _lm(arm: str, temperature: float = 1.0):

@@ -4,8 +4,8 @@ import torch.nn.functional as F
 
 from mantissa.arith.integer_guard import integer_only
 from mantissa.errors import ConfigError, DTypeError, ShapeError
-from mantissa.nn.i_vit import IntViT, IntViTConfig
-from mantissa.nn.tiny_vit import TinyViT, TinyViTConfig, patchify
+from mantissa.models.i_vit import IntViT, IntViTConfig
+from mantissa.models.tiny_vit import TinyViT, TinyViTConfig, patchify
 from mantissa.runtime import threads
 
 
@@ -74,7 +74,7 @@ def test_lmul_attention_swaps_in(trained):
 
 
 def test_int8_matmul_fast_path_is_exact():
-    from mantissa.nn.i_vit import IntLinear
+    from mantissa.models.i_vit import IntLinear
 
     torch.manual_seed(0)
     codes = torch.randint(-127, 128, (24, 40))

@@ -10,7 +10,7 @@ injection), ``h_l <- h_l + g_l * T_I``. With every ``g_l = 0`` the LM's output
 is exactly unchanged, so training starts from the pretrained LM; only the bind
 network and the gates are trained.
 
-The injection is attached to :class:`mantissa.nn.transformer.Transformer` with
+The injection is attached to :class:`mantissa.models.transformer.Transformer` with
 forward pre-hooks on its blocks (the transformer's code is not touched):
 
 >>> lm = Transformer(TransformerConfig(vocab_size=12, n_layer=2, d_model=16, n_head=2))
@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from mantissa.errors import ConfigError
-from mantissa.nn.transformer import Transformer, TransformerConfig  # noqa: F401  (doctest names)
+from mantissa.models.transformer import Transformer, TransformerConfig  # noqa: F401  (doctest names)
 
 __all__ = ["BindNetwork", "GatedInjection", "InjectedLM", "VisualCache", "freeze"]
 

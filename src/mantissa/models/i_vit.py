@@ -1,4 +1,4 @@
-"""Integer-only inference of a trained :class:`~mantissa.nn.tiny_vit.TinyViT` (I-ViT pipeline).
+"""Integer-only inference of a trained :class:`~mantissa.models.tiny_vit.TinyViT` (I-ViT pipeline).
 
 Li & Gu, "I-ViT: Integer-only Quantization for Efficient Vision Transformer
 Inference" (ICCV 2023), Fig. 2: every matmul is int8 × int8 with int32/int64
@@ -30,7 +30,7 @@ from torch import nn
 from mantissa.arith._check import int_tensor
 from mantissa.arith.dyadic import dyadic_from_scale, dyadic_requant, dyadic_tensor
 from mantissa.arith.i_vit import i_layernorm, layernorm_constants, shift_gelu, shiftmax
-from mantissa.nn.tiny_vit import TinyViT, patchify
+from mantissa.models.tiny_vit import TinyViT, patchify
 
 
 @dataclass

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from mantissa.errors import ConfigError
-from mantissa.nn.nerv import (
+from mantissa.models.nerv import (
     HNeRV,
     NeRV,
     NeRVBlock,

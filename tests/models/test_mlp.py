@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from mantissa.errors import ConfigError
-from mantissa.nn.mlp import ModMLP, ModMLPConfig
+from mantissa.models.mlp import ModMLP, ModMLPConfig
 
 
 def test_gathered_first_layer_equals_one_hot_matmul():
