@@ -83,3 +83,31 @@ def test_sq8_encode_equals_rounding_to_mantissas_levels():
     codes = sq8_encode(lo, scale, x)
     diff = (codes.double() - ref).abs()
     assert diff.max() <= 1 and (diff == 0).double().mean() > 0.9999  # only float32 ties at .5 may flip
+
+
+@pytest.mark.parametrize("n", [1, 5, 3000])
+def test_sq8_ranges_equal_torch_min_max(n):
+    from mantissa.embed.faiss_kernels import sq8_ranges
+
+    x = _data(n, 40) * torch.linspace(0.1, 9, 40)
+    lo, span = sq8_ranges(x)
+    ref_lo, ref_hi = torch.aminmax(x, dim=0)
+    assert torch.equal(lo, ref_lo) and torch.equal(span, ref_hi - ref_lo)  # bit for bit
+
+
+@pytest.mark.parametrize("metric", ["ip", "l2"])
+def test_ivf_centroids_are_faiss_ivf_training(metric):
+    import faiss
+
+    from mantissa.embed.faiss_kernels import faiss_metric, ivf_centroids
+
+    x = _data(3000, 16)
+    cents = ivf_centroids(x, 12, metric, seed=3)
+    quantizer = faiss.IndexFlat(16, faiss_metric(metric))
+    ivf = faiss.IndexIVFFlat(quantizer, 16, 12, faiss_metric(metric))
+    ivf.cp.seed = 3
+    ivf.train(x.numpy())
+    assert torch.equal(cents, torch.from_numpy(quantizer.reconstruct_n(0, 12)))
+    if metric == "ip":  # FAISS's IVF clustering under inner product is spherical
+        assert torch.allclose(cents.norm(dim=1), torch.ones(12), atol=1e-5)
+    assert not torch.equal(cents, ivf_centroids(x, 12, metric, seed=4))

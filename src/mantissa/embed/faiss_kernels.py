@@ -7,6 +7,11 @@ FAISS can read the memory directly (memory-mapped codes included):
 * :func:`knn_hamming` — top-k by Hamming distance of packed codes (``faiss.knn_hamming``,
   the kernel of ``IndexBinaryFlat``);
 * :func:`train_kmeans` / :func:`nearest` — ``faiss.Kmeans`` and nearest-centroid search;
+* :func:`ivf_centroids` — an IVF coarse quantizer trained as ``IndexIVF.train`` trains it
+  (FAISS's clustering parameters: 10 iterations, spherical under inner product, at most
+  256 training points per centroid);
+* :func:`sq8_ranges` / :func:`sq8_encode` — per-dimension min/max ranges and 8-bit codes
+  by FAISS's ``ScalarQuantizer`` (``QT_8bit``);
 * :func:`pq_quantizer`, :func:`pq_train`, :func:`pq_encode`, :func:`pq_search` — a
   ``faiss.ProductQuantizer`` built from mantissa's codebooks, and ADC search through
   ``IndexPQ`` over mantissa's one-byte-per-sub-quantizer codes (packed to FAISS's
@@ -87,6 +92,21 @@ def train_kmeans(x: torch.Tensor, k: int, iters: int, seed: int,
     return torch.from_numpy(np.array(km.centroids, dtype=np.float32).reshape(k, x.shape[1]))
 
 
+def ivf_centroids(x: torch.Tensor, nlist: int, metric: str, seed: int) -> torch.Tensor:
+    """``nlist`` coarse centroids ``(nlist, d)`` trained exactly as FAISS's ``IndexIVF.train`` does.
+
+    FAISS's IVF clustering parameters (``niter=10``, ``spherical`` under inner product,
+    ``max_points_per_centroid=256``: a seeded subsample of ``256·nlist`` points when
+    there are more), with ``seed`` for FAISS's sampling and initialisation and the
+    too-few-points warning silenced."""
+    f = faiss()
+    quantizer = f.IndexFlat(x.shape[1], faiss_metric(metric))
+    ivf = f.IndexIVFFlat(quantizer, x.shape[1], nlist, faiss_metric(metric))
+    ivf.cp.seed, ivf.cp.min_points_per_centroid = seed, 1
+    ivf.train(_np(x))
+    return torch.from_numpy(quantizer.reconstruct_n(0, nlist))
+
+
 def nearest(x: torch.Tensor, centroids: torch.Tensor, k: int = 1,
             metric: str = "l2") -> tuple[torch.Tensor, torch.Tensor]:
     """The ``k`` nearest centroids of each row: (ids int64, squared distances or inner products)."""
@@ -103,6 +123,21 @@ def sq8_params(lo: torch.Tensor, scale: torch.Tensor) -> np.ndarray:
     make that ``round((x - lo)/scale)`` and ``lo + c·scale``: mantissa's int8 code."""
     lo64, s64 = lo.double(), scale.double()
     return torch.cat([lo64 - s64 / 2, s64 * 255]).float().numpy()
+
+
+def sq8_ranges(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-dimension ``(min, max - min)`` of ``x``, by FAISS's ``QT_8bit`` min/max training.
+
+    The same float32 numbers as ``torch.aminmax(x, dim=0)`` and ``hi - lo`` (FAISS
+    computes ``vmax - vmin`` in float32), in one pass over a transposed copy instead
+    of torch's strided column reduction (about 3× faster at 20,000 × 384)."""
+    f = faiss()
+    sq = f.ScalarQuantizer(x.shape[1], f.ScalarQuantizer.QT_8bit)
+    sq.rangestat = f.ScalarQuantizer.RS_minmax
+    sq.rangestat_arg = 0.0
+    sq.train(_np(x))
+    trained = torch.from_numpy(f.vector_to_array(sq.trained).reshape(2, -1).copy())
+    return trained[0], trained[1]
 
 
 def sq8_encode(lo: torch.Tensor, scale: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -11,13 +11,16 @@ The index spec composes parts with ``+``::
 e.g. ``int8``, ``binary+rescore:4``, ``matryoshka:192+int8``, ``ivf:256,nprobe=16+pq:48x8``,
 ``bebr:3+rescore:4``, ``hnsw:32+int8+metric:cos``. ``rescore:R`` takes ``R·k`` candidates from the compressed
 codes and re-ranks them with the stored vectors; ``ivf`` scores only the
-vectors of the ``nprobe`` nearest of ``NLIST`` k-means partitions: FAISS finds
-the partitions, and each probed list is scored for all the queries that probe
-it at once with the base code's kernel. ``metric:cos`` normalises vectors and
-queries to unit length; ``metric:l2`` ranks by squared Euclidean distance and
-:meth:`Index.search` then returns those distances, smallest first (``ip`` and
-``cos`` return similarities, largest first). ``hnsw:M`` searches a FAISS HNSW
-graph over ``float32``, ``int8`` or ``binary`` codes (:mod:`mantissa.embed.hnsw`).
+vectors of the ``nprobe`` nearest of ``NLIST`` k-means partitions (centroids
+trained as FAISS's ``IndexIVF.train`` trains them, under the index's metric):
+FAISS finds the partitions, and each probed list is scored for all the queries
+that probe it at once with the base code's kernel (FAISS's own IVF scan for
+``float32``, ``int8:query=float`` and ``pq``, :mod:`mantissa.embed.ivf`).
+``metric:cos`` normalises vectors and queries to unit length; ``metric:l2``
+ranks by squared Euclidean distance and :meth:`Index.search` then returns
+those distances, smallest first (``ip`` and ``cos`` return similarities,
+largest first). ``hnsw:M`` searches a FAISS HNSW graph over ``float32``,
+``int8`` or ``binary`` codes (:mod:`mantissa.embed.hnsw`).
 
 :class:`Index` holds the codes as a list of *segments* (in-memory tensors or
 memory-mapped files, see :mod:`mantissa.embed.index_file`); search streams
@@ -32,9 +35,9 @@ from typing import Any
 import torch
 
 from mantissa.embed.compressors import COMPRESSORS, Compressor, check_vectors
+from mantissa.embed.faiss_kernels import ivf_centroids
 from mantissa.embed.hnsw import Graph
 from mantissa.embed.ivf import InvertedLists, faiss_has_ivf, probe, search_faiss_ivf, search_ivf
-from mantissa.embed.kmeans import kmeans
 from mantissa.embed.search import merge_topk, rescore
 from mantissa.errors import ShapeError, SpecError, UnknownNameError
 from mantissa.registry import Spec
@@ -195,7 +198,7 @@ class Index:
         if ispec.ivf:
             if ispec.ivf > len(x):
                 raise ShapeError(f"ivf:{ispec.ivf} needs at least {ispec.ivf} fit vectors, got {len(x)}")
-            cents = kmeans(x, ispec.ivf, iters=10, seed=seed)
+            cents = ivf_centroids(x, ispec.ivf, comp.metric, seed)
         graph = Graph.new(comp, ispec.hnsw, ispec.ef, ispec.efc) if ispec.hnsw else None
         return cls(ispec, x.shape[1], comp, resc, cents, graph)
 

@@ -1,4 +1,8 @@
-"""k-means for IVF partitions, on FAISS's kernels (PQ trains its codebooks with FAISS directly).
+"""k-means on FAISS's kernels, with k-means++ seeds (the imaginator's object clusters).
+
+IVF partitions are not trained here: :func:`mantissa.embed.faiss_kernels.ivf_centroids`
+trains them as FAISS's ``IndexIVF`` does (so the lists are as balanced as FAISS's,
+and a probe scans as many vectors); PQ trains its codebooks with FAISS directly.
 
 ``kmeans(x, k)`` returns the centroids ``(k, d)`` after ``iters`` Lloyd
 iterations of ``faiss.Kmeans`` (at most 256 points per centroid, empty
