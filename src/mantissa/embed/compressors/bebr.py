@@ -134,11 +134,11 @@ def distill_loss(x: torch.Tensor, codes: list[torch.Tensor], tau: float) -> torc
     return loss
 
 
-def grid_code(z: torch.Tensor, recurrences: int, candidates: int = 19) -> torch.Tensor:
+def grid_code(z: torch.Tensor, recurrences: int, candidates: int = 43) -> torch.Tensor:
     """The code values ``v`` (odd integers, ``|v| <= 2^(U+1) − 1``, float) of ``z``: per row, the
     nearest odd integers to ``z/c`` for the scale ``c`` among ``candidates`` that maximises
     ``cos(z, v)``. The scales are ``rms(z) / t`` for ``t`` evenly spaced over
-    ``[1/15, 8/15]·(2^(U+1) − 1)`` (for 4 bits: rms mapped to 1..8 grid units)."""
+    ``[1/15, 1]·(2^(U+1) − 1)`` (for 4 bits: rms mapped to 1..15 grid units)."""
     top = 2 ** (recurrences + 1) - 1
     if recurrences == 0:
         return torch.where(z >= 0, 1.0, -1.0)
@@ -147,7 +147,7 @@ def grid_code(z: torch.Tensor, recurrences: int, candidates: int = 19) -> torch.
     zn = nn.functional.normalize(z, dim=1)
     best = torch.empty_like(z)
     best_cos = torch.full((z.shape[0],), -2.0)
-    for t in torch.linspace(1 / 15, 8 / 15, candidates).tolist():
+    for t in torch.linspace(1 / 15, 1, candidates).tolist():
         v = (2 * torch.floor(unit * (t * top) / 2) + 1).clamp(-top, top)
         cos = (zn * v).sum(1) / v.norm(dim=1)
         better = cos > best_cos
