@@ -12,8 +12,8 @@ Peers (all inner product; FAISS trains its own ranges/codebooks/centroids):
 sentence-transformers' ``ubinary`` codes (their quantization counted in its build time;
 its queries come pre-quantized, mantissa's as floats); ``IndexIVFFlat`` / ``IndexIVFScalarQuantizer``
 / ``IndexIVFPQ`` (no residual, as mantissa's ivf); ``IndexHNSWFlat``, ``IndexHNSWSQ``,
-``IndexBinaryHNSW`` with the same M, efConstruction and efSearch. usearch is not
-installed here, so it is not a peer.
+``IndexBinaryHNSW`` with the same M, efConstruction and efSearch. usearch (pinned in
+the ``bench`` extra) is not yet a peer.
 
     python benchmarks/bench_index.py [--docs 20000] [--queries 1000] [--rounds 3] [--threads 2]
                                      [--bebr-steps 300] [--no-bebr] [--only TEXT] [--npy DIR]
