@@ -12,8 +12,10 @@ Peers (all inner product; FAISS trains its own ranges/codebooks/centroids):
 sentence-transformers' ``ubinary`` codes (their quantization counted in its build time;
 its queries come pre-quantized, mantissa's as floats); ``IndexIVFFlat`` / ``IndexIVFScalarQuantizer``
 / ``IndexIVFPQ`` (no residual, as mantissa's ivf); ``IndexHNSWFlat``, ``IndexHNSWSQ``,
-``IndexBinaryHNSW`` with the same M, efConstruction and efSearch. usearch (pinned in
-the ``bench`` extra) is not yet a peer.
+``IndexBinaryHNSW`` with the same M, efConstruction and efSearch; and usearch's HNSW
+(pinned in the ``bench`` extra; f32 and i8 under inner product, b1 under Hamming on the
+ubinary codes) with the same three settings, skipped with a printed line when usearch is
+not installed.
 
     python benchmarks/bench_index.py [--docs 20000] [--queries 1000] [--rounds 3] [--threads 2]
                                      [--bebr-steps 300] [--no-bebr] [--only TEXT] [--npy DIR]
@@ -85,6 +87,43 @@ def peers(faiss: Any, d: int) -> dict[str, Callable[[], Any]]:
     }
 
 
+class USearchHNSW:
+    """usearch's HNSW behind the calls the bench makes of a FAISS index (``is_trained``,
+    ``train``, ``add``, ``search``), with the same M (connectivity), efConstruction
+    (expansion_add) and efSearch (expansion_search) as the FAISS HNSW peers. ``b1`` takes
+    sentence-transformers' ubinary codes, as ``IndexBinaryHNSW`` does."""
+
+    is_trained = True
+
+    def __init__(self, d: int, dtype: str, threads: int, m: int = 32, ef: int = 64, efc: int = 40) -> None:
+        from usearch.index import Index as UIndex
+
+        self.binary, self.threads = dtype == "b1", threads
+        self.index = UIndex(ndim=d, metric="hamming" if self.binary else "ip", dtype=dtype,
+                            connectivity=m, expansion_add=efc, expansion_search=ef)
+
+    def train(self, x: np.ndarray) -> None:
+        pass
+
+    def add(self, x: np.ndarray) -> None:
+        self.index.add(np.arange(len(x)), x, threads=self.threads)
+
+    def search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        found = self.index.search(q, k, threads=self.threads)
+        return found.distances, found.keys.astype(np.int64)
+
+
+def usearch_peers(d: int, threads: int) -> dict[str, Callable[[], Any]]:
+    """usearch HNSW peers by name; none (and a printed line) when usearch is not installed."""
+    try:
+        import usearch  # noqa: F401
+    except ImportError:
+        print("usearch is not installed (pip install '.[bench]'): no usearch peers")
+        return {}
+    return {f"usearch HNSW {dt} 32": (lambda dt=dt: USearchHNSW(d, dt, threads))
+            for dt in ("f32", "i8", "b1")}
+
+
 PAIRS = [  # (mantissa spec, FAISS peer or None)
     ("float32", "IndexFlatIP"),
     ("float16", "IndexScalarQuantizer fp16"),
@@ -102,6 +141,9 @@ PAIRS = [  # (mantissa spec, FAISS peer or None)
     ("hnsw:32,ef=64,efc=40+float32", "IndexHNSWFlat 32"),
     ("hnsw:32,ef=64,efc=40+int8", "IndexHNSWSQ SQ8 32"),
     ("hnsw:32,ef=64,efc=40+binary", "IndexBinaryHNSW 32"),
+    ("hnsw:32,ef=64,efc=40+float32", "usearch HNSW f32 32"),
+    ("hnsw:32,ef=64,efc=40+int8", "usearch HNSW i8 32"),
+    ("hnsw:32,ef=64,efc=40+binary", "usearch HNSW b1 32"),
 ]
 
 
@@ -120,7 +162,7 @@ class Bench:
         from sentence_transformers.util.quantization import quantize_embeddings
 
         index = make()
-        binary = "Binary" in type(index).__name__
+        binary = getattr(index, "binary", "Binary" in type(index).__name__)
 
         def build() -> Any:
             docs = quantize_embeddings(self.d.numpy(), precision="ubinary") if binary else self.d.numpy()
@@ -184,7 +226,7 @@ def main() -> None:
         data = gloss_benchmark(args.docs, args.queries)
         d, q = data.docs, data.queries
     bench = Bench(d, q, 10, args.rounds)
-    made = peers(faiss, d.shape[1])
+    made = peers(faiss, d.shape[1]) | usearch_peers(d.shape[1], args.threads)
     print(f"{len(d)} MiniLM gloss embeddings, {len(q)} held-out queries, recall@10 vs exact float search; "
           f"torch threads {torch.get_num_threads()}, faiss threads {faiss.omp_get_max_threads()}\n")
     print("| mantissa spec | B/vector | build s | recall@10 | queries/s | FAISS peer | build s | recall@10 "
@@ -195,7 +237,7 @@ def main() -> None:
         pairs += [("bebr:3,steps=0", None), (f"bebr:0,steps={args.bebr_steps}", "IndexBinaryFlat"),
                   (f"bebr:3,steps={args.bebr_steps}", None)]
     for spec, peer in pairs:
-        if args.only and args.only not in spec:
+        if (args.only and args.only not in spec) or (peer and peer not in made):
             continue
         bench.run(spec, peer, made[peer] if peer else None)
 
