@@ -129,3 +129,23 @@ def test_bad_arguments():
         MoEMultPrimitives(4, 4, balance_weight=-1)
     with pytest.raises(ShapeError, match="gates"):
         latency_aware_balance_loss(torch.rand(4, 3), (1.0, 2.0))
+
+
+def test_reparameterise_mlp_replaces_block_linears_in_place():
+    from torch import nn
+
+    from mantissa.nn.shiftadd import reparameterise_mlp
+
+    blocks = [nn.Module() for _ in range(2)]
+    for b in blocks:
+        b.fc1, b.fc2 = nn.Linear(4, 8), nn.Linear(8, 4)
+    w = blocks[0].fc1.weight.detach().clone()
+    moes = reparameterise_mlp(blocks, latencies=(1.0, 0.25), balance_weight=0.3)
+    assert len(moes) == 4 and moes[0] is blocks[0].fc1 and moes[3] is blocks[1].fc2
+    assert all(isinstance(m, MoEMultPrimitives) and m.latencies == (1.0, 0.25) and m.balance_weight == 0.3
+               for m in moes)
+    assert torch.equal(blocks[0].fc1.experts[0].weight, w)
+    fresh = nn.Module()
+    fresh.fc1, fresh.fc2 = nn.Linear(4, 8), nn.Linear(8, 4)
+    assert reparameterise_mlp([fresh], all_shift=True, names=("fc1",)) == []
+    assert isinstance(fresh.fc1, ShiftLinear) and isinstance(fresh.fc2, nn.Linear)

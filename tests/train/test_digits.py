@@ -26,3 +26,11 @@ def test_train_digits_vit_learns_and_is_seeded():
     assert accuracy(a, *data[1], batch=7) == acc  # batching does not change the predictions
     tuned = train_digits_vit(data, 1, steps=20, lr=1e-3, model=a)
     assert tuned is a  # fine-tuning continues the given model
+
+
+def test_inference_cpu_ms_times_an_eval_forward():
+    from mantissa.train.digits import inference_cpu_ms
+
+    model = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.Dropout(0.5)).train()
+    ms = inference_cpu_ms(model, torch.randn(4, 8), repeats=2)
+    assert ms >= 0 and not model.training

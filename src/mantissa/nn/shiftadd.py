@@ -202,3 +202,23 @@ class MoEMultPrimitives(nn.Module):
 
     def extra_repr(self) -> str:
         return f"experts={EXPERTS}, latencies={self.latencies}, balance_weight={self.balance_weight}"
+
+
+def reparameterise_mlp(blocks: Sequence[nn.Module], *, all_shift: bool = False,
+                       latencies: Sequence[float] = (1.0, 0.5), balance_weight: float = 0.01,
+                       names: Sequence[str] = ("fc1", "fc2")) -> list[MoEMultPrimitives]:
+    """ShiftAddViT's MLP reparameterisation (You et al., 2023, Sec. 4.2): replace the linear
+    layers ``names`` of every block in place by a :class:`MoEMultPrimitives` started from the
+    trained layer, or by a :class:`ShiftLinear` when ``all_shift``; returns the MoE layers in
+    block order (empty when ``all_shift``)."""
+    moes = []
+    for blk in blocks:
+        for name in names:
+            layer = getattr(blk, name)
+            if all_shift:
+                new = ShiftLinear.from_linear(layer)
+            else:
+                new = MoEMultPrimitives.from_linear(layer, latencies=latencies, balance_weight=balance_weight)
+                moes.append(new)
+            setattr(blk, name, new)
+    return moes

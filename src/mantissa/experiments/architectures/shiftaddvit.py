@@ -41,19 +41,14 @@ the expert latencies the router balances are constants (``latencies``).
 from __future__ import annotations
 
 import copy
-import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from mantissa import plot
 from mantissa.catalogue.protocol import Experiment, Result, register, seed_metrics
-from mantissa.io import write_csv
 from mantissa.models.tiny_vit import TinyViT
-from mantissa.nn.shiftadd import MoEMultPrimitives, ShiftLinear
-from mantissa.train.digits import accuracy, digits_split, train_digits_vit
+from mantissa.nn.shiftadd import reparameterise_mlp
+from mantissa.train.digits import accuracy, digits_split, inference_cpu_ms, train_digits_vit
 
 ARMS = ("fp", "shiftaddvit", "moe_no_balance", "all_shift")
 
@@ -72,43 +67,19 @@ class Config:
     test_fraction: float = 0.25
 
 
-def _reparameterise(model: TinyViT, arm: str, cfg: Config) -> list[MoEMultPrimitives]:
-    model.set_attention(f"ecoformer:bits={cfg.bits},anchors={cfg.anchors},iters={cfg.hash_iters}")
-    moes = []
-    for blk in model.blocks:
-        for name in ("fc1", "fc2"):
-            layer = getattr(blk, name)
-            if arm == "all_shift":
-                new = ShiftLinear.from_linear(layer)
-            else:
-                weight = cfg.balance_weight if arm == "shiftaddvit" else 0.0
-                new = MoEMultPrimitives.from_linear(layer, latencies=cfg.latencies, balance_weight=weight)
-                moes.append(new)
-            setattr(blk, name, new)
-    return moes
-
-
-def _latency_ms(model: TinyViT, x, repeats: int = 3) -> float:
-    """Best-of-``repeats`` thread CPU milliseconds of one inference forward on ``x``."""
-    model.eval()
-    best = math.inf
-    with torch.no_grad():
-        for _ in range(repeats):
-            t0 = time.thread_time()
-            model(x)
-            best = min(best, time.thread_time() - t0)
-    return 1000 * best
-
-
 def _arm(base: TinyViT, arm: str, cfg: Config, data, seed: int) -> tuple[float, float, float, float]:
     """(test accuracy %, share of test tokens routed to the shift expert, mean router probability of
     the shift expert on the last test batch (nan without MoE), CPU ms of an inference forward on the
     test images)."""
     model = copy.deepcopy(base)
-    moes = [] if arm == "fp" else _reparameterise(model, arm, cfg)
+    moes = []
+    if arm != "fp":
+        model.set_attention(f"ecoformer:bits={cfg.bits},anchors={cfg.anchors},iters={cfg.hash_iters}")
+        moes = reparameterise_mlp(model.blocks, all_shift=arm == "all_shift", latencies=cfg.latencies,
+                                  balance_weight=cfg.balance_weight if arm == "shiftaddvit" else 0.0)
     model = train_digits_vit(data, seed + 1, steps=cfg.finetune_steps, lr=cfg.finetune_lr, model=model,
                              desc=f"shiftaddvit: fine-tune {arm} s{seed}")
-    latency = _latency_ms(model, data[1][0] / 16.0)
+    latency = inference_cpu_ms(model, data[1][0] / 16.0)
     for m in moes:
         m.reset_counts()
     acc = accuracy(model, *data[1])
@@ -147,11 +118,11 @@ class ShiftAddViT(Experiment):
         metrics.update(seed_metrics("gain_vs_all_shift", [r[3] - r[5] for r in rows]))
         header = ["seed", "acc_pretrained_softmax", *[f"acc_{a}" for a in ARMS], "shift_token_share",
                   "shift_token_share_no_balance", "shift_gate_mean", *[f"latency_ms_{a}" for a in ARMS]]
-        arts = [write_csv(out_dir / "accuracy.csv", header, rows), self._plot(metrics, out_dir)]
-        return Result(metrics, arts)
+        return Result(metrics, tables={"accuracy.csv": (header, rows)},
+                      figures={"shiftaddvit.png": self._plot(metrics)})
 
     @staticmethod
-    def _plot(m: dict[str, float], out_dir: Path) -> str:
+    def _plot(m: dict[str, float]):
         fig, (ax, bx) = plot.figure(ncols=2, figsize=(10, 4))
         ax.bar(range(len(ARMS)), [m[f"acc_{a}"] for a in ARMS])
         ax.set_xticks(range(len(ARMS)), ["FP", "ShiftAddViT", "MoE, no\nbalance loss", "all-shift\nMLP"])
@@ -164,5 +135,4 @@ class ShiftAddViT(Experiment):
         bx.set_ylim(0, 1)
         bx.set_ylabel("share of test tokens to the shift expert")
         bx.legend()
-        plot.save(fig, out_dir / "shiftaddvit.png")
-        return "shiftaddvit.png"
+        return fig
