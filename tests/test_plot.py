@@ -1,4 +1,4 @@
-"""mantissa.plot: the generic curves figure."""
+"""mantissa.plot: the generic curves and grouped-bars figures."""
 
 from mantissa import plot
 
@@ -10,3 +10,11 @@ def test_curves_draws_one_line_per_series(tmp_path):
     assert [line.get_label() for line in ax.lines] == ["a", "b"]
     assert list(ax.lines[1].get_xdata()) == [0, 2] and ax.get_xlabel() == "step"
     assert plot.save(fig, tmp_path / "c.png").stat().st_size > 0
+
+
+def test_grouped_bars_draws_one_bar_per_series_and_position():
+    fig = plot.grouped_bars({"a": [1.0, 2.0], "b": [3.0, 4.0]}, [2, 3], ["2-bit", "3-bit"], ylabel="err",
+                            log=True)
+    ax = fig.axes[0]
+    assert len(ax.patches) == 4 and ax.get_yscale() == "log" and ax.get_ylabel() == "err"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2-bit", "3-bit"]

@@ -49,6 +49,22 @@ def arm_bars(rows: list, arms: tuple[str, ...] | list[str], columns: list[str],
     return save(fig, path)
 
 
+def grouped_bars(series: dict[str, Sequence[float]], positions: Sequence[float], labels: Sequence[str], *,
+                 ylabel: str, log: bool = False) -> Any:
+    """One bar per named series at each x position (side by side, 0.8 wide in all), with the
+    positions labelled ``labels`` and a legend; ``log`` sets a log y axis. Returns the figure."""
+    fig, ax = figure()
+    width = 0.8 / len(series)
+    for i, (name, values) in enumerate(series.items()):
+        ax.bar([x + (i - (len(series) - 1) / 2) * width for x in positions], list(values), width, label=name)
+    ax.set_xticks(list(positions), list(labels))
+    ax.set_ylabel(ylabel)
+    if log:
+        ax.set_yscale("log")
+    ax.legend()
+    return fig
+
+
 def curves(series: dict[str, Sequence[tuple[float, float]]], *, xlabel: str, ylabel: str, title: str) -> Any:
     """One line per named series of ``(x, y)`` points, with a legend; returns the figure."""
     fig, ax = figure()

@@ -116,3 +116,12 @@ def test_bit_allocation_greedy_knapsack():
     assert allocate_bits(errors, sizes, 3.0) == {"a": 3, "b": 3, "c": 3}
     with pytest.raises(ConfigError, match="budget"):
         allocate_bits(errors, sizes, 1.5)
+
+
+def test_lut_rel_diff_is_rounding_small():
+    from mantissa.arith.bcq import bcq_quantize, lut_rel_diff
+
+    g = torch.Generator().manual_seed(0)
+    b = bcq_quantize(torch.randn(16, 64, generator=g), 3, 32)
+    assert 0 <= lut_rel_diff(torch.randn(5, 64, generator=g), b) <= 1e-9
+    assert b.alpha.dtype == torch.float64

@@ -212,3 +212,13 @@ def lut_cost(n_in: int, out: int, bits: int, batch: int = 1) -> dict[str, float]
     return {"dense_macs": float(batch * out * n_in), "table_adds": float(tables),
             "lookup_adds": float(lookups), "adds_per_mac": (tables + lookups) / max(1, batch * out * n_in)}
 
+
+
+def lut_rel_diff(x: torch.Tensor, bcq: BCQ) -> float:
+    """``max |LUT matmul - dequantized matmul| / max |dequantized matmul|`` in float64: how far
+    ShiftAddLLM's query-and-add path (You et al., 2024, Eq. 4) is from ``x @ dequantize(W)ᵀ``.
+    Casts ``bcq.alpha`` to float64 in place (both sides in float64)."""
+    x = x.double()
+    bcq.alpha = bcq.alpha.double()
+    ref = x @ bcq.dequantize().t()
+    return float((lut_matmul(x, bcq) - ref).abs().max() / ref.abs().max().clamp_min(1e-300))

@@ -11,7 +11,7 @@ error-vs-bits curves are convex).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from mantissa.errors import ConfigError
 
@@ -48,3 +48,15 @@ def allocate_bits(errors: Mapping[str, Mapping[int, float]], sizes: Mapping[str,
         nxt = widths[best][widths[best].index(choice[best]) + 1]
         used += sizes[best] * (nxt - choice[best])
         choice[best] = nxt
+
+
+def mixed_allocation(errors: Mapping[tuple[str, int], float], sizes: Mapping[str, int],
+                     widths: Sequence[int], budget: float) -> tuple[float, float]:
+    """ShiftAddLLM's mixed widths (Sec. 3.3) from measured per-layer errors
+    ``{(layer, bits): error}``: :func:`allocate_bits` on the squared errors under ``budget``;
+    returns the parameter-weighted average width and the chosen layers' mean error."""
+    sq = {name: {b: errors[(name, b)] ** 2 for b in widths} for name in sizes}
+    choice = allocate_bits(sq, sizes, budget)
+    total = sum(sizes.values())
+    return (sum(sizes[n] * b for n, b in choice.items()) / total,
+            sum(errors[(n, b)] for n, b in choice.items()) / len(choice))

@@ -42,13 +42,10 @@ from pathlib import Path
 import torch
 
 from mantissa import plot
-from mantissa.arith.bcq import bcq_quantize, lut_matmul
-from mantissa.arith.bit_allocation import allocate_bits
+from mantissa.arith.bcq import bcq_quantize, lut_rel_diff
+from mantissa.arith.bit_allocation import mixed_allocation
 from mantissa.arith.rtn import rtn_quantize
 from mantissa.experiments import Experiment, Result, card_config, register
-from mantissa.io import write_csv
-from mantissa.quant import parse_quantizer
-from mantissa.quant.api import select_layers
 from mantissa.quant.compare import (
     end_to_end_metrics,
     minilm_end_to_end,
@@ -56,6 +53,7 @@ from mantissa.quant.compare import (
     rel_error,
     write_end_to_end,
 )
+from mantissa.quant.rtn_mse import bcq_rtn_recipes, rtn_mse
 from mantissa.runtime import threads
 
 METHODS = ("rtn", "rtn_mse", "bcq", "bcq_pow2", "bcq_act")
@@ -77,43 +75,6 @@ def _quantize(method: str, w: torch.Tensor, bits: int, cfg: Config, x: torch.Ten
     return b.dequantize(), b
 
 
-def rtn_mse(w: torch.Tensor, bits: int, group: int) -> torch.Tensor:
-    """Asymmetric round-to-nearest per (row, group) with the clipping range searched for the least
-    weight MSE (the best-clipped uniform baseline), dequantized."""
-    return parse_quantizer(f"int{bits}:group={group},sym=false,observer=mse").fake(w)
-
-
-def rtn_mse_transform(bits: int, group: int):
-    """An end-to-end transform: every selected linear weight of the copy replaced by :func:`rtn_mse`."""
-    def transform(model, include: str):
-        names, _ = select_layers(model.model, include=[include])
-        with torch.no_grad():
-            for name in names:
-                mod = model.model.get_submodule(name)
-                g = group if mod.in_features % group == 0 else -1
-                wq = rtn_mse(mod.weight.detach().float(), bits, g) if g > 0 else rtn_mse_channel(mod, bits)
-                mod.weight.copy_(wq.to(mod.weight.dtype))
-        return model
-    transform.__name__ = f"rtn-mse:bits={bits},group={group} (weight-only, asymmetric)"
-    return transform
-
-
-def rtn_mse_channel(mod: torch.nn.Linear, bits: int) -> torch.Tensor:
-    return parse_quantizer(f"int{bits}:channel,sym=false,observer=mse").fake(mod.weight.detach().float())
-
-
-def e2e_recipes(bits_list: list[int], group: int) -> dict:
-    """BCQ (dense path), RTN (min-max) and MSE-clipped RTN at each width and group size, plus RTN
-    with group 32."""
-    out: dict = {}
-    for bits in bits_list:
-        out[f"bcq{bits}"] = f"bcq{bits}:group={group},lut=false"
-        out[f"rtn{bits}"] = f"w4-int:bits={bits},group={group}"
-        out[f"rtn{bits}_mse"] = rtn_mse_transform(bits, group)
-        out[f"rtn{bits}_g32"] = f"w4-int:bits={bits},group=32"
-    return out
-
-
 @register
 class ShiftAddLLM(Experiment):
     id = "shiftaddllm"
@@ -132,7 +93,7 @@ class ShiftAddLLM(Experiment):
                         y = torch.nn.functional.linear(io.x.double(), wq.double(), io.bias.double())
                         rows.append([io.name, bits, method, rel_error(wq, io.weight), rel_error(y, exact)])
                         if method == "bcq":
-                            lut_diff = max(lut_diff, self._lut_diff(io.x[:cfg.lut_tokens], b))
+                            lut_diff = max(lut_diff, lut_rel_diff(io.x[:cfg.lut_tokens], b))
         metrics: dict[str, float] = {"lut_max_rel_diff": lut_diff}
         for bits in bits_list:
             for method in METHODS:
@@ -144,12 +105,15 @@ class ShiftAddLLM(Experiment):
             best = min(metrics[f"w{bits}_rtn_output_err"], metrics[f"w{bits}_rtn_mse_output_err"])
             metrics[f"w{bits}_ratio_bcq_best_rtn"] = metrics[f"w{bits}_bcq_output_err"] / best
         if len(bits_list) > 1:
-            metrics.update(self._mixed(rows, {io.name: io.weight.numel() for io in ios}, bits_list, cfg))
-        arts = [write_csv(out_dir / "layers.csv", ["layer", "bits", "method", "weight_rel_error",
-                                                   "output_rel_error"], rows),
-                self._plot(metrics, bits_list, out_dir)]
+            # mixed widths (BCQ) at an average of cfg.mixed_budget bits, from the measured output errors
+            sizes = {io.name: io.weight.numel() for io in ios}
+            avg_bits, err = mixed_allocation({(r[0], r[1]): r[4] for r in rows if r[2] == "bcq"}, sizes,
+                                             bits_list, cfg.mixed_budget)
+            metrics.update(mixed_avg_bits=avg_bits, mixed_bcq_output_err=err)
+        header = ["layer", "bits", "method", "weight_rel_error", "output_rel_error"]
+        tables, arts = {"layers.csv": (header, rows)}, []
         if cfg.e2e_texts:
-            e2e = minilm_end_to_end(e2e_recipes(bits_list, cfg.group), cfg.e2e_texts, cfg.e2e_pairs, seed,
+            e2e = minilm_end_to_end(bcq_rtn_recipes(bits_list, cfg.group), cfg.e2e_texts, cfg.e2e_pairs, seed,
                                     include=cfg.e2e_layers)
             metrics.update(end_to_end_metrics(e2e))
             for bits in bits_list:
@@ -157,39 +121,10 @@ class ShiftAddLLM(Experiment):
                     best = max(metrics[f"e2e_rtn{bits}_{kind}"], metrics[f"e2e_rtn{bits}_mse_{kind}"])
                     metrics[f"e2e_w{bits}_{kind}_gain"] = metrics[f"e2e_bcq{bits}_{kind}"] - best
             arts += write_end_to_end(e2e, out_dir, "MiniLM end to end: BCQ vs round-to-nearest")
-        return Result(metrics, arts)
-
-    @staticmethod
-    def _mixed(rows, sizes, bits_list, cfg: Config) -> dict[str, float]:
-        """Mixed widths (BCQ) at an average of ``cfg.mixed_budget`` bits, chosen from the
-        measured per-layer output errors (squared), as ShiftAddLLM's bit allocation."""
-        err = {(r[0], r[1]): r[4] for r in rows if r[2] == "bcq"}
-        errors = {name: {b: err[(name, b)] ** 2 for b in bits_list} for name in sizes}
-        choice = allocate_bits(errors, sizes, cfg.mixed_budget)
-        total = sum(sizes.values())
-        return {"mixed_avg_bits": sum(sizes[n] * b for n, b in choice.items()) / total,
-                "mixed_bcq_output_err": sum(err[(n, b)] for n, b in choice.items()) / len(choice)}
-
-    @staticmethod
-    def _lut_diff(x: torch.Tensor, b) -> float:
-        """max |LUT - dequantized matmul| / max |dequantized matmul|, in float64."""
-        x = x.double()
-        b.alpha = b.alpha.double()  # both sides in float64
-        ref = x @ b.dequantize().t()
-        return float((lut_matmul(x, b) - ref).abs().max() / ref.abs().max().clamp_min(1e-300))
-
-    def _plot(self, metrics, bits_list, out_dir: Path) -> str:
-        fig, ax = plot.figure()
-        width = 0.8 / len(METHODS)
-        for i, method in enumerate(METHODS):
-            ax.bar([b + (i - (len(METHODS) - 1) / 2) * width for b in bits_list],
-                   [metrics[f"w{b}_{method}_output_err"] for b in bits_list], width, label=method)
-        ax.set_xticks(bits_list, [f"{b}-bit" for b in bits_list])
-        ax.set_ylabel("relative layer-output error (MiniLM, real text)")
-        ax.set_yscale("log")
-        ax.legend()
-        plot.save(fig, out_dir / "output_error.png")
-        return "output_error.png"
+        fig = plot.grouped_bars({m: [metrics[f"w{b}_{m}_output_err"] for b in bits_list] for m in METHODS},
+                                bits_list, [f"{b}-bit" for b in bits_list],
+                                ylabel="relative layer-output error (MiniLM, real text)", log=True)
+        return Result(metrics, arts, tables=tables, figures={"output_error.png": fig})
 
     def checks(self, metrics):
         pv = {3: "5.6 ppl gain at 3 bits (whole LLMs)", 2: "22.7 ppl gain at 2 bits (whole LLMs)"}
