@@ -18,3 +18,10 @@ def test_grouped_bars_draws_one_bar_per_series_and_position():
     ax = fig.axes[0]
     assert len(ax.patches) == 4 and ax.get_yscale() == "log" and ax.get_ylabel() == "err"
     assert [t.get_text() for t in ax.get_xticklabels()] == ["2-bit", "3-bit"]
+
+
+def test_seed_bars_draws_mean_bars_and_seed_dots():
+    fig, ax = plot.figure()
+    plot.seed_bars(ax, [[90.0, 92.0], [50.0, 60.0]], ["a", "b"], ylabel="acc", title="t")
+    assert [p.get_height() for p in ax.patches] == [91.0, 55.0] and len(ax.collections) == 2
+    assert ax.get_ylim() == (45.0, 100.0) and ax.get_title() == "t"

@@ -65,6 +65,19 @@ def grouped_bars(series: dict[str, Sequence[float]], positions: Sequence[float],
     return fig
 
 
+def seed_bars(ax: Any, values: Sequence[Sequence[float]], labels: Sequence[str], *, ylabel: str,
+              title: str) -> None:
+    """On ``ax``: one bar per arm at the mean of its per-seed ``values`` with each seed as a dot;
+    the y axis from 5 below the lowest value (at least 0) to 100 (percentages)."""
+    for i, vals in enumerate(values):
+        ax.bar(i, sum(vals) / len(vals), alpha=0.5)
+        ax.scatter([i] * len(vals), vals, color="k", s=12)
+    ax.set_xticks(range(len(values)), labels)
+    ax.set_ylim(max(0, min(min(v) for v in values) - 5), 100)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+
+
 def curves(series: dict[str, Sequence[tuple[float, float]]], *, xlabel: str, ylabel: str, title: str) -> Any:
     """One line per named series of ``(x, y)`` points, with a legend; returns the figure."""
     fig, ax = figure()

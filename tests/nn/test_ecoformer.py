@@ -220,3 +220,25 @@ def test_bad_inputs():
         att(torch.randn(1, 3, 5, 4), torch.randn(1, 3, 5, 4), torch.randn(1, 3, 5, 4))
     with pytest.raises(ConfigError, match="before fit"):
         KernelizedHash(4)(q)
+
+
+def test_multiply_counts_break_even():
+    from mantissa.nn.ecoformer import mults_break_even_length, mults_summary
+
+    m = mults_summary(1024, bits=16, anchors=20)
+    # 2·T²·D = 2·T·m·(D+b) + T·D  ->  T = m(D+b)/D + 1/2 = 40.5 at D=16
+    assert m["mults_break_even_length"] == 41 == mults_break_even_length(16, bits=16, anchors=20)
+    assert m["mults_ratio_eco_over_softmax_at_16_tokens"] > 1 > m["mults_ratio_eco_over_softmax_at_max_len"]
+
+
+def test_cost_rows_and_mean_hash_objectives():
+    from types import SimpleNamespace
+
+    from mantissa.nn.ecoformer import COST_HEADER, attention_macs, cost_rows, mean_hash_objectives
+
+    rows = cost_rows([8, 16], {"softmax": [0.001, 0.004], "ecoformer": [0.002, 0.003]}, bits=4, anchors=2)
+    assert len(rows[0]) == len(COST_HEADER) and rows[1][:3] == [16, 4.0, 3.0]
+    assert rows[0][3] == 4 * attention_macs(8, 16, bits=4, anchors=2)["softmax_mults"]
+    def fitted(a, b):
+        return SimpleNamespace(hash=SimpleNamespace(last_fit=SimpleNamespace(loss_initial=a, loss_learned=b)))
+    assert mean_hash_objectives([fitted(1.0, 0.5), fitted(3.0, 1.5)]) == (2.0, 1.0)

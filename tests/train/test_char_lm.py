@@ -22,3 +22,12 @@ def test_fit_curve_and_evaluation():
     with torch.no_grad():
         ref, logs = lm_loss(model, lm_batch(windows))
     assert loss == float(ref) and acc == 100 * logs["tok_acc"]
+
+
+def test_char_lm_accuracy_trains_one_lm_per_attention():
+    from mantissa.nn.uniform_attention import uniform_causal_attention
+    from mantissa.train.char_lm import char_lm_accuracy
+
+    acc = char_lm_accuracy({"softmax": "softmax", "uniform": uniform_causal_attention}, steps=2, seq_len=16,
+                           pe="ape", seed=0)
+    assert list(acc) == ["softmax", "uniform"] and all(0 <= a <= 100 for a in acc.values())

@@ -48,6 +48,7 @@ go through the same hash functions.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -353,3 +354,47 @@ def attention_macs(t: int, d: int, *, bits: int, anchors: int) -> dict[str, int]
     and ``T·D`` divisions; the ``T·b·D`` code products are additions, counted separately."""
     return {"softmax_mults": 2 * t * t * d, "ecoformer_mults": 2 * t * anchors * (d + bits) + t * d,
             "ecoformer_adds": 2 * t * bits * d + 2 * t * bits}
+
+
+def mults_ratio(t: int, d: int, *, bits: int, anchors: int) -> float:
+    """Counted multiplies of EcoFormer over softmax attention at length ``t`` (:func:`attention_macs`)."""
+    m = attention_macs(t, d, bits=bits, anchors=anchors)
+    return m["ecoformer_mults"] / m["softmax_mults"]
+
+
+def mults_break_even_length(d: int, *, bits: int, anchors: int) -> int:
+    """The shortest length where EcoFormer needs fewer multiplies than softmax (hashing costs
+    ~ T·m·(D+b), so short sequences favour softmax)."""
+    return next(t for t in range(1, 1 << 20) if mults_ratio(t, d, bits=bits, anchors=anchors) < 1)
+
+
+def mults_summary(max_len: int, *, bits: int, anchors: int, d: int = 16) -> dict[str, float]:
+    """Counted multiplies, EcoFormer over softmax, at 16 tokens (the digits ViT) and at
+    ``max_len``, and the break-even length (:func:`mults_break_even_length`)."""
+    return {"mults_ratio_eco_over_softmax_at_16_tokens": mults_ratio(16, d, bits=bits, anchors=anchors),
+            "mults_ratio_eco_over_softmax_at_max_len": mults_ratio(max_len, d, bits=bits, anchors=anchors),
+            "mults_break_even_length": float(mults_break_even_length(d, bits=bits, anchors=anchors))}
+
+
+def mean_hash_objectives(kernels: Sequence[EcoFormerAttention]) -> tuple[float, float]:
+    """Mean over fitted kernels of the hash objective before and after learning
+    (:attr:`HashFit.loss_initial`, :attr:`HashFit.loss_learned` of each ``hash.last_fit``)."""
+    fits = [k.hash.last_fit for k in kernels]
+    return (sum(f.loss_initial for f in fits) / len(fits), sum(f.loss_learned for f in fits) / len(fits))
+
+
+def cost_rows(lengths: Sequence[int], times: Mapping[str, Sequence[float]], *, bits: int, anchors: int,
+              d: int = 16, heads: int = 4) -> list[list[float]]:
+    """One row per length: ``[length, softmax ms, ecoformer ms, softmax mults, ecoformer mults,
+    ecoformer adds]`` (counts over ``heads`` heads of width ``d``), from times in seconds."""
+    rows = []
+    for i, t in enumerate(lengths):
+        macs = attention_macs(t, d, bits=bits, anchors=anchors)
+        counts = [heads * macs[k] for k in ("softmax_mults", "ecoformer_mults", "ecoformer_adds")]
+        rows.append([t, 1000 * times["softmax"][i], 1000 * times["ecoformer"][i], *counts])
+    return rows
+
+
+#: the columns of :func:`cost_rows`
+COST_HEADER = ["length", "softmax_cpu_ms", "ecoformer_cpu_ms", "softmax_mults", "ecoformer_mults",
+               "ecoformer_adds"]

@@ -1,5 +1,5 @@
 from mantissa.catalogue.protocol import Verdict
-from mantissa.experiments.architectures.ecoformer import Config, EcoFormer, _mults, char_lm_accuracy
+from mantissa.experiments.architectures.ecoformer import Config, EcoFormer, char_lm_accuracy
 
 
 def test_checks_can_fail():
@@ -11,13 +11,6 @@ def test_checks_can_fail():
     assert exp.verdict({**good, "ecoformer_time_exponent": 1.8}) == Verdict.PARTIAL
     assert exp.verdict({**good, "softmax_time_exponent": 1.1}) == Verdict.INCONCLUSIVE  # timing too noisy
     assert exp.verdict({**good, "acc_softmax": 60.0}) == Verdict.INCONCLUSIVE
-
-
-def test_multiply_counts_break_even():
-    m = _mults(Config(bits=16, anchors=20))
-    # 2·T²·D = 2·T·m·(D+b) + T·D  ->  T = m(D+b)/D + 1/2 = 40.5 at D=16
-    assert m["mults_break_even_length"] == 41
-    assert m["mults_ratio_eco_over_softmax_at_16_tokens"] > 1 > m["mults_ratio_eco_over_softmax_at_max_len"]
 
 
 def test_char_lm_section_runs():
