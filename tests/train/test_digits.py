@@ -34,3 +34,12 @@ def test_inference_cpu_ms_times_an_eval_forward():
     model = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.Dropout(0.5)).train()
     ms = inference_cpu_ms(model, torch.randn(4, 8), repeats=2)
     assert ms >= 0 and not model.training
+
+
+def test_attention_swap_accuracy_measures_each_width_per_seed():
+    from mantissa.train.digits import attention_swap_accuracy
+
+    base, res = attention_swap_accuracy(range(0, 2), steps=2, widths=[2, 4], spec="lmul:mantissa_bits={}",
+                                        test_limit=20)
+    assert len(base) == 2 and list(res) == [2, 4] and all(len(v) == 2 for v in res.values())
+    assert all(0 <= a <= 100 for a in base + res[2] + res[4])

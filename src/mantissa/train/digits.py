@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from typing import Any, TypeAlias
 
 import torch
@@ -77,3 +78,25 @@ def inference_cpu_ms(model: torch.nn.Module, x: torch.Tensor, repeats: int = 3) 
         model(x)
         best = min(best, time.thread_time() - t0)
     return 1000 * best
+
+
+def attention_swap_accuracy(seeds: range, *, steps: int, widths: Sequence[int], spec: str,
+                            test_fraction: float = 0.25, test_limit: int = 0, desc: str = "vit"
+                            ) -> tuple[list[float], dict[int, list[float]]]:
+    """Per seed: train a softmax TinyViT on digits, then swap its attention for
+    ``spec.format(w)`` at each width ``w`` (no retraining) and measure test accuracy (%) on the
+    first ``test_limit`` test images (all when 0). Returns the softmax accuracies and
+    ``{width: accuracies}`` in seed order (L-Mul attention, Luo & Sun 2024, Tab. 3)."""
+    base: list[float] = []
+    res: dict[int, list[float]] = {}
+    for s in seeds:
+        data = digits_split(s, test_fraction)
+        model = train_digits_vit(data, s, steps=steps, desc=f"{desc} s{s}")
+        (_, _), (xte, yte) = data
+        if test_limit:
+            xte, yte = xte[:test_limit], yte[:test_limit]
+        base.append(accuracy(model, xte, yte))
+        for w in widths:
+            model.set_attention(spec.format(w))
+            res.setdefault(w, []).append(accuracy(model, xte, yte))
+    return base, res
