@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from mantissa.embed.index import Index
-from mantissa.embed.recall import exact_topk, gloss_benchmark, recall_at_k
+from mantissa.index.index import Index
+from mantissa.index.recall import exact_topk, gloss_benchmark, recall_at_k
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, float]:

@@ -11,7 +11,7 @@ import mantissa as mt
 def test_face_names_resolve():
     from mantissa.catalogue.runner import run_experiment
     from mantissa.data.minilm import load_minilm
-    from mantissa.embed.index import Index
+    from mantissa.index.index import Index
     from mantissa.quant.api import quantize
 
     assert mt.formats.get("float8_e4m3fn").info.max == 448.0

@@ -11,7 +11,7 @@ import mantissa
 ROOT = Path(mantissa.__file__).parent
 UTILITIES = {"errors", "registry", "config", "io", "progress", "runtime", "plot", "data", "__init__",
              "swap", "ownership", "fresh_dir", "stats"}
-RANK = {"formats": 0, "arith": 1, "nn": 2, "tasks": 2, "models": 2, "catalogue": 4,
+RANK = {"formats": 0, "arith": 1, "nn": 2, "tasks": 2, "models": 2, "catalogue": 4, "index": 3,
         "quant": 3, "train": 3, "embed": 3, "probe": 3, "compress": 3, "merge": 3, "tables": 3.5,
         "experiments": 4, "cli": 5}
 

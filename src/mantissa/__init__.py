@@ -28,7 +28,7 @@ __version__ = "0.1.0"
 _FACE: dict[str, tuple[str, str | None]] = {
     "formats": ("mantissa.formats", None),
     "quantize": ("mantissa.quant.api", "quantize"),
-    "Index": ("mantissa.embed.index", "Index"),
+    "Index": ("mantissa.index.index", "Index"),
     "run_experiment": ("mantissa.catalogue.runner", "run_experiment"),
     "load_minilm": ("mantissa.data.minilm", "load_minilm"),
 }

@@ -80,7 +80,7 @@ def test_index_build_in_shards_equals_one_process(tmp_path):
                   "--shards", "3", runs=tmp_path)
     assert one.returncode == 0 and sh.returncode == 0, one.stderr + sh.stderr
     assert "3 shard(s) encoded by the local executor" in sh.stdout
-    from mantissa.embed.sharded import same_index
+    from mantissa.index.sharded import same_index
 
     assert all(same_index(tmp_path / "one", tmp_path / "sh").values())
 

@@ -70,7 +70,7 @@ def test_text_query_needs_the_index_encoder(capsys, emb):
         "--encoder", "e5-small")
     code, _, err = run(capsys, "index", "search", str(emb / "other"), "--query", "a cat")
     assert code == 2 and "holds e5-small vectors" in err
-    from mantissa.embed.index_file import open_index
+    from mantissa.index.index_file import open_index
 
     assert open_index(emb / "other").encoder == {"name": "e5-small", "dim": 32}
     code, _, err = run(capsys, "index", "search", str(emb / "other"), "--query-file", str(emb / "q.npy"))

@@ -21,7 +21,7 @@ import torch
 from reliability_helpers import snapshot, user_folder, vectors
 from safetensors.torch import save_file
 
-from mantissa.embed.index_file import build_index
+from mantissa.index.index_file import build_index
 from mantissa.train.checkpoint import read_checkpoint, save_checkpoint
 
 CASES = bad_input_cases.all_cases()

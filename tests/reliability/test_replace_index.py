@@ -13,8 +13,8 @@ import pytest
 import torch
 from reliability_helpers import assert_one_error_line, snapshot, user_folder, vectors
 
-from mantissa.embed.index_file import build_index, open_index
 from mantissa.errors import MantissaError, OverwriteRefusedError
+from mantissa.index.index_file import build_index, open_index
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ import pytest
 import torch
 from reliability_helpers import hidden_entries, vectors
 
-from mantissa.embed.index_file import build_index, open_index
 from mantissa.errors import CorruptFileError
+from mantissa.index.index_file import build_index, open_index
 from mantissa.swap import MARKER
 
 N, DIM = 40_000, 64
@@ -100,7 +100,7 @@ def test_sigkill_of_index_build_at_random_moments(tmp_path, good):
 _CHILD = textwrap.dedent("""
     import os, signal, sys, torch
     from mantissa import swap
-    from mantissa.embed.index_file import build_index
+    from mantissa.index.index_file import build_index
 
     def die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)

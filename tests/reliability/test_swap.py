@@ -9,7 +9,7 @@ import torch
 from reliability_helpers import dead_pid, hidden_entries, snapshot
 
 from mantissa import swap
-from mantissa.embed.index_file import build_index, open_index
+from mantissa.index.index_file import build_index, open_index
 from mantissa.swap import MARKER, building_dir, clean_stale, exchange, recover, swap_into_place
 
 

@@ -20,8 +20,8 @@ from tiny_models import tiny_bert
 
 from mantissa.catalogue.runner import run_experiment
 from mantissa.catalogue.store import read_run
-from mantissa.embed.index_file import build_index, open_index, stored_texts
 from mantissa.errors import CorruptFileError
+from mantissa.index.index_file import build_index, open_index, stored_texts
 from mantissa.io import seal
 from mantissa.quant import quantize
 from mantissa.quant.saving import load_quantized, save_quantized

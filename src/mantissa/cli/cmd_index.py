@@ -48,15 +48,15 @@ def build(input_path: str, spec: str, out: str, key: str | None, fit_size: int, 
           address: str | None) -> None:
     """Build an index folder from vectors or texts, streaming in chunks (or encoded in parallel
     shards with --executor)."""
-    from mantissa.embed.index_file import build_index, check_index_out
-    from mantissa.embed.inputs import iter_vectors, read_texts
+    from mantissa.index.index_file import build_index, check_index_out
+    from mantissa.index.inputs import iter_vectors, read_texts
 
     if executor is None and (shards or workers or address):
         raise ConfigError("--shards, --workers and --address build in parallel: give --executor too")
     if address and executor != "ray":
         raise ConfigError("--address names a Ray cluster: use it with --executor ray")
     if executor == "ray":
-        from mantissa.embed.sharded import require_ray
+        from mantissa.index.sharded import require_ray
 
         require_ray()
     check_index_out(out, force)  # before the input is read: refuse early, touch nothing
@@ -66,7 +66,7 @@ def build(input_path: str, spec: str, out: str, key: str | None, fit_size: int, 
                           "give vectors to index another encoder's embeddings")
     encoder = MINILM if texts is not None else encoder
     if executor is not None:
-        from mantissa.embed.sharded import build_sharded
+        from mantissa.index.sharded import build_sharded
 
         idx = build_sharded(out, spec, input_path, shards=shards or workers or 2, executor=executor,
                             workers=workers, address=address, key=key, fit_size=fit_size, chunk_size=chunk,
@@ -90,8 +90,8 @@ def build(input_path: str, spec: str, out: str, key: str | None, fit_size: int, 
 def search(index_path: str, queries: tuple[str, ...], query_file: str | None, k: int,
            no_verify: bool) -> None:
     """Top-k ids (and texts, for an index built from texts) of each query."""
-    from mantissa.embed.index_file import open_index, stored_texts
-    from mantissa.embed.inputs import read_vectors
+    from mantissa.index.index_file import open_index, stored_texts
+    from mantissa.index.inputs import read_vectors
 
     if not queries and not query_file:
         raise ShapeError("give --query TEXT or --query-file Q.npy")
@@ -145,9 +145,9 @@ def _check_text_queries(path: str, encoder: dict | None) -> None:
 def evaluate_cmd(input_path: str, specs: tuple[str, ...], query_path: str | None, holdout: int, k: int,
                  key: str | None, out_dir: str | None, seed: int) -> None:
     """Recall@k against exact float search, queries/s and bytes/vector of each spec."""
-    from mantissa.embed.index import IndexSpec
-    from mantissa.embed.inputs import read_vectors
-    from mantissa.embed.recall import evaluate, exact_topk
+    from mantissa.index.index import IndexSpec
+    from mantissa.index.inputs import read_vectors
+    from mantissa.index.recall import evaluate, exact_topk
 
     for s in specs:
         IndexSpec.parse(s)  # fail fast on a bad spec, before any work

@@ -30,7 +30,7 @@ co-locates with). A caption embeds as the mean of its words' JEs; an image as
 the mean JE of its objects.
 
 Objects are found without labels: the crops of the scene's boxes (a detector's
-output) are clustered by k-means (:mod:`mantissa.embed.kmeans`) into ``n_objects``
+output) are clustered by k-means (:mod:`mantissa.index.kmeans`) into ``n_objects``
 visual words, the stand-in for Visual Genome's object names; an image's object
 JE is the soft-assignment mixture ``Σ_o softmax(-‖f - μ_o‖² / T)_o · JE(o)``.
 
@@ -47,8 +47,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from mantissa.embed.kmeans import assign, kmeans
 from mantissa.errors import ConfigError, ShapeError
+from mantissa.index.kmeans import assign, kmeans
 
 BLOCKS = ("oo", "wo", "corr")
 

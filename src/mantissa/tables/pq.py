@@ -6,7 +6,7 @@ Embedding Compression", ICML).
 
 The trained table's rows are split into ``M`` sub-vectors; each is replaced by the
 id of its nearest of ``2^B`` k-means centroids learned on that sub-space. The
-codec is the search index's :class:`mantissa.embed.compressors.pq.ProductQuantizer`
+codec is the search index's :class:`mantissa.index.compressors.pq.ProductQuantizer`
 (not a second copy). Memory ``n·M`` bytes of codes (one byte per sub-quantizer,
 as that codec stores them) + ``2^B·dim·4`` bytes of codebooks.
 ``pq:m=16`` (``M`` divides ``dim``), ``pq:m=8,bits=6``.
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import torch
 
-from mantissa.embed.compressors import COMPRESSORS
 from mantissa.errors import SpecError
+from mantissa.index.compressors import COMPRESSORS
 from mantissa.tables.base import TABLES, PostTrainingTable, need_int, too_small
 
 

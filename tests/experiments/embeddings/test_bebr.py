@@ -4,8 +4,8 @@ not a check); the experiment's derived metrics."""
 import pytest
 import torch
 
-from mantissa.embed.compressors import COMPRESSORS
 from mantissa.experiments.embeddings.bebr import _synthetic
+from mantissa.index.compressors import COMPRESSORS
 
 
 def test_four_bit_codes_are_one_eighth_of_float32():
