@@ -10,7 +10,8 @@ mantissa/FAISS for speed and build time.
 Peers (all inner product; FAISS trains its own ranges/codebooks/centroids):
 ``IndexFlatIP``; ``IndexScalarQuantizer`` SQ8 / fp16; ``IndexPQ``; ``IndexBinaryFlat`` on
 sentence-transformers' ``ubinary`` codes (their quantization counted in its build time;
-its queries come pre-quantized, mantissa's as floats); ``IndexIVFFlat`` / ``IndexIVFScalarQuantizer``
+its queries come pre-quantized, mantissa's as floats); FAISS's ITQ (``ITQ384,LSH``: its
+rotation, then sign bits searched by Hamming, float queries); ``IndexIVFFlat`` / ``IndexIVFScalarQuantizer``
 / ``IndexIVFPQ`` (no residual, as mantissa's ivf); ``IndexHNSWFlat``, ``IndexHNSWSQ``,
 ``IndexBinaryHNSW`` with the same M, efConstruction and efSearch; and usearch's HNSW
 (pinned in the ``bench`` extra; f32 and i8 under inner product, b1 under Hamming on the
@@ -78,6 +79,7 @@ def peers(faiss: Any, d: int) -> dict[str, Callable[[], Any]]:
         "IndexScalarQuantizer fp16": lambda: faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_fp16, ip),
         "IndexPQ 48x8": lambda: faiss.IndexPQ(d, 48, 8, ip),
         "IndexBinaryFlat": lambda: faiss.IndexBinaryFlat(d),
+        "ITQ,LSH": lambda: faiss.index_factory(d, f"ITQ{d},LSH"),  # FAISS's ITQ: float queries
         "IndexIVFFlat 128/16": ivf("flat", 128, 16),
         "IndexIVFScalarQuantizer SQ8 128/16": ivf("sq8", 128, 16),
         "IndexIVFPQ 64/8 48x8": ivf("pq", 64, 8),
@@ -132,8 +134,11 @@ PAIRS = [  # (mantissa spec, FAISS peer or None)
     ("int4", None),
     ("binary", "IndexBinaryFlat"),
     ("binary+rescore:4", None),
-    ("itq", "IndexBinaryFlat"),
+    ("itq", "ITQ,LSH"),
     ("pq:48x8", "IndexPQ 48x8"),
+    ("bebr:1,init=itq,dims=192,centre=no,quant=grid", "IndexPQ 48x8"),  # 48 B: 2 bits x 192 axes
+    ("bebr:1,init=itq,dims=192,centre=no,quant=grid,query=float", "IndexPQ 48x8"),
+    ("bebr:3,init=itq,centre=no,quant=grid", None),
     ("matryoshka:192", None),
     ("ivf:128,nprobe=16+float32", "IndexIVFFlat 128/16"),
     ("ivf:128,nprobe=16+int8:query=float", "IndexIVFScalarQuantizer SQ8 128/16"),

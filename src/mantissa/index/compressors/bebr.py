@@ -44,6 +44,7 @@ from torch import nn
 from mantissa.errors import SpecError
 from mantissa.formats.bits import pack_signs, unpack_signs
 from mantissa.index.compressors.base import COMPRESSORS, Compressor, check_vectors, words64
+from mantissa.index.compressors.itq import itq_basis
 from mantissa.index.search import int_matmul, multibit_popcount
 from mantissa.progress import progress
 
@@ -218,7 +219,7 @@ def train_binarizer(model: RecurrentBinarizer, x: torch.Tensor, *, steps: int, l
 @COMPRESSORS.register("bebr")
 class BEBR(Compressor):
     """``bebr:U[,hidden=256,steps=300,seconds=50,lr=2e-4,anchors=128,neighbours=7,tau=0.2,seed=0,
-    planes=P,init=itq,centre=no,quant=grid,query=float]``.
+    planes=P,init=itq,dims=K,centre=no,quant=grid,query=float]``.
 
     ``seconds=S`` bounds the fit (``init=itq`` included) to about ``S`` seconds by
     training fewer steps when the machine is slow; ``seconds=0`` trains every step
@@ -230,6 +231,10 @@ class BEBR(Compressor):
     sample (:mod:`mantissa.index.compressors.itq`) instead of ``x``: the untrained
     network's first plane is then the ITQ code, and training starts from it;
     ``centre=no`` fits that basis without the mean (``μ = 0``, ITQ's ``centre=no``).
+    ``dims=K`` keeps only the basis' top ``K`` principal axes (as ITQ's ``c``-bit codes do),
+    so each plane has ``K`` bits: ``bebr:1,quant=grid,init=itq,centre=no,dims=192`` spends
+    48 bytes on 384-d vectors as two bits on each of 192 axes instead of one bit on each
+    of 384.
 
     ``quant=grid`` trains nothing: the codes are :func:`grid_code` of the (basis-
     transformed) vectors, in the same planes. ``query=float`` scores float queries
@@ -244,7 +249,7 @@ class BEBR(Compressor):
                  anchors: int = 128, neighbours: int = 7, tau: float = 0.2, seed: int = 0,
                  max_fit: int = 50_000, planes: int | None = None, init: str = "none",
                  seconds: float = 50.0, centre: str = "yes", quant: str = "recurrent",
-                 query: str = "binary") -> None:
+                 query: str = "binary", dims: int = 0) -> None:
         super().__init__()
         choices = (("centre", centre, ("yes", "no")), ("quant", quant, ("recurrent", "grid")),
                    ("query", query, ("binary", "float")))
@@ -259,6 +264,10 @@ class BEBR(Compressor):
         if init not in ("none", "itq"):
             raise SpecError(f"bebr: init={init!r}; accepted: init=none | init=itq")
         self.init = init
+        self.dims = int(dims)
+        if self.dims < 0 or (self.dims and init != "itq"):
+            raise SpecError(f"bebr: dims={dims} needs init=itq (the basis keeps the top dims principal "
+                            "axes) and dims >= 1; e.g. bebr:1,quant=grid,init=itq,dims=192")
         self.basis: tuple[torch.Tensor, torch.Tensor] | None = None  # ITQ (mean, projection)
         if not isinstance(recurrences, int) or not 0 <= recurrences <= 6:
             raise SpecError(f"bebr:U needs 0 <= U <= 6 recurrences (U+1 bits per dimension), got "
@@ -286,6 +295,7 @@ class BEBR(Compressor):
     def spec(self) -> str:
         extra = f",planes={self.use_planes}" if self.use_planes != self.recurrences + 1 else ""
         extra += ",init=itq" if self.init == "itq" else ""
+        extra += f",dims={self.dims}" if self.dims else ""
         extra += ",centre=no" if self.centre == "no" else ""
         extra += ",quant=grid" if self.quant == "grid" else ""
         extra += ",query=float" if self.query == "float" else ""
@@ -298,9 +308,14 @@ class BEBR(Compressor):
         return nn.functional.normalize((x - self.basis[0]) @ self.basis[1], dim=1)
 
     @property
-    def plane_bytes(self) -> int:
+    def code_dim(self) -> int:
+        """Bits per sign plane: ``dims`` (the basis' width) or the input dimension."""
         assert self.dim is not None, "fit first"
-        return words64(self.dim)
+        return self.dims or self.dim
+
+    @property
+    def plane_bytes(self) -> int:
+        return words64(self.code_dim)
 
     @property
     def code_bytes(self) -> int:
@@ -315,16 +330,15 @@ class BEBR(Compressor):
         self.dim = x.shape[1]
         if len(x) > self.max_fit:
             x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(self.seed))[: self.max_fit]]
+        if self.dims > self.dim:
+            raise SpecError(f"bebr: dims={self.dims} exceeds the vectors' dimension {self.dim}")
         start = time.monotonic()
         if self.init == "itq":
-            from mantissa.index.compressors.itq import ITQ
-
-            itq = ITQ(seed=self.seed, centre=self.centre).fit(x)
-            self.basis = (itq.mean, itq.projection)
+            self.basis = itq_basis(x, centre=self.centre == "yes", dims=self.dims, seed=self.seed)
         if self.quant == "grid":
             self.model, self.loss_curve = None, []
             return self
-        self.model = self._new_model(self.dim)
+        self.model = self._new_model(self.code_dim)
         budget = max(1e-3, self.seconds - (time.monotonic() - start)) if self.seconds else 0.0
         self.loss_curve = train_binarizer(self.model, x, steps=self.steps, lr=self.lr, anchors=self.anchors,
                                           neighbours=self.neighbours, tau=self.tau, seed=self.seed,
@@ -343,7 +357,7 @@ class BEBR(Compressor):
     def load_state(self, tensors: dict[str, torch.Tensor]) -> None:
         assert self.dim is not None
         if self.quant == "recurrent":
-            self.model = self._new_model(self.dim)
+            self.model = self._new_model(self.code_dim)
             self.model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
             self.model.eval()
         if self.init == "itq":
@@ -374,12 +388,11 @@ class BEBR(Compressor):
 
     def levels(self, codes: torch.Tensor, planes: int | None = None) -> torch.Tensor:
         """Integer code values ``Σ_i 2^(P-1-i) s_i`` (int8, odd) of the first ``planes`` planes."""
-        assert self.dim is not None
         p = planes or self.use_planes
         sp = self.split_planes(codes)
-        v = torch.zeros(codes.shape[0], self.dim, dtype=torch.int8)
+        v = torch.zeros(codes.shape[0], self.code_dim, dtype=torch.int8)
         for i in range(p):
-            v += unpack_signs(sp[:, i].contiguous(), self.dim) * (2 ** (p - 1 - i))
+            v += unpack_signs(sp[:, i].contiguous(), self.code_dim) * (2 ** (p - 1 - i))
         return v
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
@@ -399,7 +412,6 @@ class BEBR(Compressor):
 
     def score_popcount(self, queries: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """The same integer inner products from bit-plane popcounts (reference kernel)."""
-        assert self.dim is not None
         p = self.use_planes
         qp = self.split_planes(self.encode(self.prepare_queries(queries)))[:, :p]
-        return multibit_popcount(qp, self.split_planes(codes)[:, :p], self.dim)
+        return multibit_popcount(qp, self.split_planes(codes)[:, :p], self.code_dim)

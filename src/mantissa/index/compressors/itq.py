@@ -44,6 +44,21 @@ def itq_rotation(v: torch.Tensor, iters: int, seed: int) -> torch.Tensor:
     return r
 
 
+def itq_basis(x: torch.Tensor, *, centre: bool = True, dims: int = 0, iters: int = 50,
+              seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """ITQ's ``(μ, P)`` fitted on ``x (n, d)``: the mean (zero unless ``centre``) and
+    ``P = W_pca R (d, c)``, the top ``c = dims`` principal axes (all ``d`` when ``dims`` is 0;
+    the paper's c-bit codes project to ``c`` axes) followed by the learned rotation."""
+    x = x.double()
+    mean = x.mean(0) if centre else torch.zeros(x.shape[1], dtype=x.dtype)
+    centred = x - mean
+    with threads(1):
+        _, vecs = torch.linalg.eigh(centred.T @ centred)
+    pca = vecs.flip(1)[:, : dims or x.shape[1]]  # principal axes, largest variance first
+    rot = itq_rotation(centred @ pca, iters, seed)
+    return mean.float(), (pca @ rot).float()
+
+
 @COMPRESSORS.register("itq")
 class ITQ(Binary):
     """``itq``: a learned rotation, then sign bits (``binary``'s layout and Hamming search)."""
@@ -76,14 +91,8 @@ class ITQ(Binary):
         self.dim = x.shape[1]
         if len(x) > self.max_fit:
             x = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(self.seed))[: self.max_fit]]
-        x = x.double()
-        mean = x.mean(0) if self.centre == "yes" else torch.zeros(x.shape[1], dtype=x.dtype)
-        centred = x - mean
-        with threads(1):
-            _, vecs = torch.linalg.eigh(centred.T @ centred)
-        pca = vecs.flip(1)  # principal axes, largest variance first
-        rot = itq_rotation(centred @ pca, self.iters, self.seed)
-        self.mean, self.projection = mean.float(), (pca @ rot).float()
+        self.mean, self.projection = itq_basis(x, centre=self.centre == "yes", iters=self.iters,
+                                               seed=self.seed)
         return self
 
     def state(self) -> dict[str, torch.Tensor]:
