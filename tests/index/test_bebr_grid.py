@@ -124,8 +124,8 @@ def test_dims_keeps_the_top_principal_axes_and_scores_as_numpy(tmp_path):
     lq = comp.levels(comp.encode(q)).double().numpy()
     assert np.allclose(comp.score(q, codes).double().numpy(), lq @ lv.T / np.linalg.norm(lv, axis=1),
                        rtol=1e-5)
-    assert torch.equal(comp.score_popcount(q, codes), torch.from_numpy(lq @ lv.T).to(comp.score_popcount(
-        q, codes).dtype))
+    pop = comp.score_popcount(q, codes)
+    assert torch.equal(pop, torch.from_numpy(lq @ lv.T).to(pop.dtype))
     built = build_index(tmp_path / "d", spec, [x])
     assert torch.equal(open_index(tmp_path / "d").search(q, 5)[1], built.search(q, 5)[1])
 
@@ -136,3 +136,16 @@ def test_dims_keeps_the_top_principal_axes_and_scores_as_numpy(tmp_path):
 def test_bad_dims_raise_spec_errors(spec, match):
     with pytest.raises(SpecError, match=match):
         COMPRESSORS.build(spec).fit(_data(100, 64))
+
+
+def test_with_query_scores_as_the_compressor_built_with_that_query():
+    x, q = _data(), _data(7, seed=1)
+    sdc = COMPRESSORS.build("bebr:2,quant=grid,init=itq").fit(x)
+    adc = COMPRESSORS.build("bebr:2,quant=grid,init=itq,query=float").fit(x)
+    codes = sdc.encode(x)
+    assert torch.equal(codes, adc.encode(x)) and sdc.with_query("float").spec == adc.spec
+    assert torch.equal(sdc.with_query("float").score(q, codes), adc.score(q, codes))
+    assert torch.equal(adc.with_query("binary").score(q, codes), sdc.score(q, codes))
+    assert sdc.query == "binary"  # the original is unchanged
+    with pytest.raises(SpecError, match="accepted"):
+        sdc.with_query("int")

@@ -88,13 +88,15 @@ class BEBRExperiment(Experiment):
         for p in range(1, u + 2):
             name = f"residual sign, untrained ({p} bit)"
             m[f"recall_untrained_{p}bit"] = measure(name, untrained.prefix(p), p)
-        for query in ("binary", "float"):  # BEBR's code grid, each vector's code chosen in closed form
-            grid = COMPRESSORS.build(f"bebr:{u},steps=0,quant=grid,init=itq,centre=no,query={query},"
-                                     f"seed={seed}").fit(docs)
-            m[f"recall_grid_{query}_query"] = measure(f"bebr:{u} grid codes, {query} query", grid, u + 1)
-            half = COMPRESSORS.build(f"bebr:1,quant=grid,init=itq,centre=no,dims={docs.shape[1] // 2},"
-                                     f"query={query},seed={seed}").fit(docs)  # sign's bytes, 2 bits
-            m[f"recall_half_dims_{query}_query"] = measure(f"2 bits x d/2 ITQ axes, {query} query", half, 1)
+        # BEBR's code grid, each vector's code chosen in closed form; half: sign's bytes, 2 bits
+        grid = COMPRESSORS.build(f"bebr:{u},quant=grid,init=itq,centre=no,seed={seed}").fit(docs)
+        half = COMPRESSORS.build(f"bebr:1,quant=grid,init=itq,centre=no,dims={docs.shape[1] // 2},"
+                                 f"seed={seed}").fit(docs)
+        for query in ("binary", "float"):
+            m[f"recall_grid_{query}_query"] = measure(f"bebr:{u} grid codes, {query} query",
+                                                      grid.with_query(query), u + 1)
+            m[f"recall_half_dims_{query}_query"] = measure(f"2 bits x d/2 ITQ axes, {query} query",
+                                                           half.with_query(query), 1)
         m["gain_half_dims_over_sign"] = m["recall_half_dims_binary_query"] - m["recall_sign_binary"]
         t0 = time.perf_counter()
         spec = f"bebr:{u},steps={cfg.steps},hidden={cfg.hidden},seed={seed},seconds=0"  # every step

@@ -382,6 +382,14 @@ class BEBR(Compressor):
         out.use_planes = planes
         return out
 
+    def with_query(self, query: str) -> BEBR:
+        """The same fitted codes, scored with ``query=binary`` (SDC) or ``query=float`` (ADC)."""
+        if query not in ("binary", "float"):
+            raise SpecError(f"bebr: query={query!r}; accepted: query=binary | query=float")
+        out = copy.copy(self)
+        out.query = query
+        return out
+
     def split_planes(self, codes: torch.Tensor) -> torch.Tensor:
         """``(n, U+1, plane_bytes)`` view of packed codes."""
         return self._check_codes(codes).view(codes.shape[0], self.use_planes, self.plane_bytes)
